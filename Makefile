@@ -1,0 +1,107 @@
+# cutover — zero-downtime release manager for PHP web servers.
+# See README.md. `make`, `make test`, `make bench`, `make install`.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/cutover
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+BUILD ?= build
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := mount libcap libseccomp inih libarchive libcrypto
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
+	-Wmissing-prototypes -Wstrict-prototypes -Wvla
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE \
+	-fstack-clash-protection -fcf-protection
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP -Isrc \
+	-DCUTOVER_LIBEXECDIR='"$(LIBEXECDIR)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+ifeq ($(CI),true)
+CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -U_FORTIFY_SOURCE
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Code shared by the front end and the helper.
+COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c
+# Front end only.
+FRONT_SRC := src/artifact.c src/cli.c src/output.c src/history.c src/frontend.c \
+	src/reader.c
+HELPER_SRC := helpers/helper.c helpers/fsops.c helpers/sandbox.c \
+	helpers/freeze.c helpers/release.c
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/%.o)
+HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
+
+TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+
+all: $(BUILD)/cutover $(BUILD)/cutover-helper
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/cutover: $(BUILD)/src/main.o $(FRONT_OBJ) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cutover-helper: $(HELPER_OBJ) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests link every object but the two mains; cmocka wraps come from
+# an optional tests/test_X.wrap file listing symbols to --wrap.
+$(BUILD)/tests/%: tests/%.c $(FRONT_OBJ) $(COMMON_OBJ) $(filter-out $(BUILD)/helpers/helper.o,$(HELPER_OBJ))
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-LD $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka) \
+		$(foreach s,$(shell cat tests/$*.wrap 2>/dev/null),-Wl,--wrap=$(s))
+
+unit: $(TESTS:%=$(BUILD)/tests/%)
+	@fail=0; for t in $(TESTS); do \
+		echo "== $$t"; $(BUILD)/tests/$$t || fail=1; \
+	done; exit $$fail
+
+integration: all
+	@bash integration/run.sh
+
+test: unit integration
+
+bench: all
+	@bash bench/run.sh
+
+deps:
+	@bash .ci/deps.sh
+
+demo: all
+	@bash examples/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BUILD)/cutover $(DESTDIR)$(BINDIR)/cutover
+	install -m 0755 $(BUILD)/cutover-helper $(DESTDIR)$(LIBEXECDIR)/cutover-helper
+	install -m 0644 docs/cutover.1 $(DESTDIR)$(MANDIR)/man1/cutover.1
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all unit integration test bench deps demo install clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

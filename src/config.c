@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <ini.h>
+#include <linux/openat2.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "util.h"
+
+/* inih (Debian 12, r55) is built with INI_MAX_LINE 200 and silently splits
+ * longer lines; we reject them ourselves before it sees them. */
+#define CONFIG_MAX_LINE 199
+#define CONFIG_MAX_FILE (64 * 1024)
+
+struct parse_state {
+	struct config *c;
+	char err[256];
+	bool failed;
+	bool seen_root, seen_user, seen_group, seen_web_group;
+};
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->keep = 5;
+	c->mode = PUBLISH_SYMLINK;
+	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
+	c->web_gid = (gid_t)-1;
+	str_copy(c->docroot, sizeof(c->docroot), "public");
+	c->build_timeout = 600;
+	c->max_size = 4ULL << 30;
+	c->max_files = 500000;
+}
+
+static void strv_free(char **v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free(v[i]);
+	*n = 0;
+}
+
+void config_free(struct config *c)
+{
+	strv_free(c->allow_users, &c->n_allow_users);
+	strv_free(c->shared_dirs, &c->n_shared_dirs);
+	strv_free(c->shared_files, &c->n_shared_files);
+	strv_free(c->build_run, &c->n_build_run);
+	strv_free(c->build_env, &c->n_build_env);
+}
+
+bool config_relpath_valid(const char *s)
+{
+	const char *p = s;
+
+	if (!s || !*s || *s == '/' || strlen(s) >= 256)
+		return false;
+	for (const char *q = s; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return false;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (len == 0 || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!slash)
+			break;
+		p = slash + 1;
+		if (!*p)
+			return false;   /* trailing slash */
+	}
+	return true;
+}
+
+/* An absolute, normalised path that is not "/": no "//", ".", "..". */
+static bool abspath_valid(const char *s)
+{
+	return s && s[0] == '/' && strlen(s) < 256 &&
+	       config_relpath_valid(s + 1);
+}
+
+static bool user_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_USER_MAX || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+static bool env_entry_valid(const char *s)
+{
+	const char *eq = strchr(s, '=');
+
+	if (!eq || eq == s || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (const char *p = s; p < eq; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return false;
+	return true;
+}
+
+static int fail(struct parse_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!st->failed) {
+		va_start(ap, fmt);
+		vsnprintf(st->err, sizeof(st->err), fmt, ap);
+		va_end(ap);
+		st->failed = true;
+	}
+	return 0;   /* tells inih this line is an error */
+}
+
+static int set_string(struct parse_state *st, char *dst, size_t n,
+		      const char *key, const char *value)
+{
+	if (!*value)
+		return fail(st, "%s needs a value", key);
+	if (str_copy(dst, n, value) < 0)
+		return fail(st, "%s is too long", key);
+	return 1;
+}
+
+static int list_add(struct parse_state *st, char **v, size_t *n,
+		    const char *key, const char *value)
+{
+	if (*n >= CONFIG_MAX_LIST)
+		return fail(st, "too many %s entries (at most 64)", key);
+	if (strlen(value) >= CONFIG_MAX_VALUE)
+		return fail(st, "%s is too long", key);
+	v[*n] = strdup(value);
+	if (!v[*n])
+		return fail(st, "out of memory");
+	(*n)++;
+	return 1;
+}
+
+/* Splits a whitespace-separated value into list entries, validating each. */
+static int list_add_words(struct parse_state *st, char **v, size_t *n,
+			  const char *key, const char *value,
+			  bool (*valid)(const char *))
+{
+	char buf[CONFIG_MAX_VALUE];
+	char *save = NULL;
+
+	if (str_copy(buf, sizeof(buf), value) < 0)
+		return fail(st, "%s is too long", key);
+	for (char *w = strtok_r(buf, " \t,", &save); w;
+	     w = strtok_r(NULL, " \t,", &save)) {
+		if (!valid(w))
+			return fail(st, "%s: '%s' is not a valid entry", key, w);
+		for (size_t i = 0; i < *n; i++)
+			if (strcmp(v[i], w) == 0)
+				return fail(st, "%s: '%s' is listed twice", key, w);
+		if (!list_add(st, v, n, key, w))
+			return 0;
+	}
+	return 1;
+}
+
+static int handle_app(struct parse_state *st, const char *name,
+		      const char *value)
+{
+	struct config *c = st->c;
+	unsigned long long v;
+
+	if (strcmp(name, "root") == 0) {
+		if (!abspath_valid(value))
+			return fail(st, "root = '%s' must be an absolute path without '.', '..', '//' or a trailing '/'", value);
+		st->seen_root = true;
+		return set_string(st, c->root, sizeof(c->root), name, value);
+	}
+	if (strcmp(name, "user") == 0 || strcmp(name, "group") == 0 ||
+	    strcmp(name, "web_group") == 0) {
+		char *dst = name[0] == 'u' ? c->user :
+			    name[0] == 'g' ? c->group : c->web_group;
+		if (!user_name_valid(value))
+			return fail(st, "%s = '%s' is not a valid user or group name", name, value);
+		if (name[0] == 'u') st->seen_user = true;
+		else if (name[0] == 'g') st->seen_group = true;
+		else st->seen_web_group = true;
+		return set_string(st, dst, CONFIG_USER_MAX + 1, name, value);
+	}
+	if (strcmp(name, "keep") == 0) {
+		if (parse_uint(value, 1, 1000, &v) < 0)
+			return fail(st, "keep = '%s' must be a number from 1 to 1000", value);
+		c->keep = (unsigned)v;
+		return 1;
+	}
+	if (strcmp(name, "mode") == 0) {
+		if (strcmp(value, "symlink") == 0) {
+			c->mode = PUBLISH_SYMLINK;
+			return 1;
+		}
+		if (strcmp(value, "bind") == 0)
+			return fail(st, "mode = bind is not supported by this version; use mode = symlink");
+		return fail(st, "mode = '%s' must be 'symlink'", value);
+	}
+	if (strcmp(name, "docroot") == 0) {
+		if (!config_relpath_valid(value))
+			return fail(st, "docroot = '%s' must be a relative path inside the release", value);
+		return set_string(st, c->docroot, sizeof(c->docroot), name, value);
+	}
+	if (strcmp(name, "allow_users") == 0)
+		return list_add_words(st, c->allow_users, &c->n_allow_users,
+				      name, value, user_name_valid);
+	return fail(st, "unknown key '%s' in [app]", name);
+}
+
+static int handle_shared(struct parse_state *st, const char *name,
+			 const char *value)
+{
+	struct config *c = st->c;
+
+	if (strcmp(name, "dirs") == 0)
+		return list_add_words(st, c->shared_dirs, &c->n_shared_dirs,
+				      name, value, config_relpath_valid);
+	if (strcmp(name, "files") == 0)
+		return list_add_words(st, c->shared_files, &c->n_shared_files,
+				      name, value, config_relpath_valid);
+	return fail(st, "unknown key '%s' in [shared]", name);
+}
+
+static int handle_build(struct parse_state *st, const char *name,
+			const char *value)
+{
+	struct config *c = st->c;
+	unsigned long long v;
+
+	if (strcmp(name, "run") == 0) {
+		if (!*value)
+			return fail(st, "run needs a command");
+		return list_add(st, c->build_run, &c->n_build_run, name, value);
+	}
+	if (strcmp(name, "env") == 0) {
+		if (!env_entry_valid(value))
+			return fail(st, "env = '%s' must be NAME=VALUE", value);
+		return list_add(st, c->build_env, &c->n_build_env, name, value);
+	}
+	if (strcmp(name, "timeout") == 0) {
+		if (parse_uint(value, 1, 86400, &v) < 0)
+			return fail(st, "timeout = '%s' must be seconds from 1 to 86400", value);
+		c->build_timeout = (unsigned)v;
+		return 1;
+	}
+	if (strcmp(name, "max_size") == 0) {
+		if (parse_size(value, &v) < 0 || v < (1ULL << 20))
+			return fail(st, "max_size = '%s' must be a size of at least 1M (e.g. 2G)", value);
+		c->max_size = v;
+		return 1;
+	}
+	if (strcmp(name, "max_files") == 0) {
+		if (parse_uint(value, 1, 100000000, &v) < 0)
+			return fail(st, "max_files = '%s' must be a number from 1 to 100000000", value);
+		c->max_files = v;
+		return 1;
+	}
+	return fail(st, "unknown key '%s' in [build]", name);
+}
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	struct parse_state *st = user;
+
+	if (st->failed)
+		return 1;   /* keep the first error only */
+	if (strcmp(section, "app") == 0)
+		return handle_app(st, name, value);
+	if (strcmp(section, "shared") == 0)
+		return handle_shared(st, name, value);
+	if (strcmp(section, "build") == 0)
+		return handle_build(st, name, value);
+	if (!*section)
+		return fail(st, "key '%s' is outside any section", name);
+	return fail(st, "unknown section [%s]", section);
+}
+
+/* inih only calls the handler for key lines, so an empty or misspelt
+ * section header would pass unnoticed; check headers ourselves. */
+static int check_lines(const char *text, int *ret_line, char *why, size_t n)
+{
+	int line = 1;
+
+	for (const char *p = text; *p; line++) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		const char *s = p;
+
+		if (len > CONFIG_MAX_LINE) {
+			*ret_line = line;
+			snprintf(why, n, "line is longer than %d characters", CONFIG_MAX_LINE);
+			return -EINVAL;
+		}
+		while (s < p + len && isspace((unsigned char)*s))
+			s++;
+		if (s < p + len && *s == '[') {
+			static const char *const known[] = { "[app]", "[shared]", "[build]" };
+			bool ok = false;
+			size_t l = (size_t)(p + len - s);
+
+			while (l > 0 && isspace((unsigned char)s[l - 1]))
+				l--;
+			for (size_t i = 0; i < ELEMENTSOF(known); i++)
+				if (l == strlen(known[i]) && memcmp(s, known[i], l) == 0)
+					ok = true;
+			if (!ok) {
+				*ret_line = line;
+				snprintf(why, n, "unknown section %.*s", (int)(l > 40 ? 40 : l), s);
+				return -EINVAL;
+			}
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static int parse_text(struct config *c, const char *text, const char *name,
+		      char *err, size_t errlen)
+{
+	struct parse_state st = { .c = c };
+	char why[128];
+	int line = 0, r;
+
+	r = check_lines(text, &line, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, "%s:%d: %s", name, line, why);
+		return r;
+	}
+	r = ini_parse_string(text, handler, &st);
+	if (r != 0) {
+		snprintf(err, errlen, "%s:%d: %s", name, r,
+			 st.failed ? st.err : "syntax error (expected 'key = value' or '[section]')");
+		return -EINVAL;
+	}
+	if (!st.seen_root || !st.seen_user || !st.seen_group || !st.seen_web_group) {
+		snprintf(err, errlen, "%s: [app] is missing the required key '%s'", name,
+			 !st.seen_root ? "root" : !st.seen_user ? "user" :
+			 !st.seen_group ? "group" : "web_group");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_parse_string(struct config *c, const char *text, char *err,
+			size_t errlen)
+{
+	return parse_text(c, text, "config", err, errlen);
+}
+
+int config_parse_stream(struct config *c, FILE *f, const char *name,
+			char *err, size_t errlen)
+{
+	_cleanup_free_ char *buf = malloc(CONFIG_MAX_FILE + 1);
+	size_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	n = fread(buf, 1, CONFIG_MAX_FILE + 1, f);
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read: %s", name, strerror(errno));
+		return -EIO;
+	}
+	if (n > CONFIG_MAX_FILE) {
+		snprintf(err, errlen, "%s: file is larger than 64 KiB", name);
+		return -EFBIG;
+	}
+	buf[n] = '\0';
+	if (strlen(buf) != n) {
+		snprintf(err, errlen, "%s: file contains a NUL byte", name);
+		return -EINVAL;
+	}
+	return parse_text(c, buf, name, err, errlen);
+}
+
+/* Checks one opened path component: root-owned, and either not writable by
+ * group/others or a directory with the sticky bit. */
+static int check_trusted(int fd, const char *shown, bool is_last, bool want_dir,
+			 char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", shown, strerror(errno));
+		return -errno;
+	}
+	if (is_last && !want_dir && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", shown);
+		return -EPERM;
+	}
+	if (is_last && want_dir && !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a directory", shown);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != 0) {
+		snprintf(err, errlen, "%s must be owned by root (owner uid is %u)", shown, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))) {
+		snprintf(err, errlen, "%s must not be writable by group or others (mode %04o)", shown, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+int path_open_trusted(const char *path, bool want_dir, char *err, size_t errlen)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	char buf[PATH_MAX], shown[PATH_MAX];
+	char *save = NULL, *comp, *next;
+	size_t shown_len = 0;
+	int r;
+
+	if (!path || path[0] != '/' || str_copy(buf, sizeof(buf), path) < 0) {
+		snprintf(err, errlen, "%s: path must be absolute", path ? path : "(null)");
+		return -EINVAL;
+	}
+	dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	r = check_trusted(dirfd, "/", false, want_dir, err, errlen);
+	if (r < 0)
+		return r;
+	shown[0] = '\0';
+	comp = strtok_r(buf, "/", &save);
+	while (comp) {
+		struct open_how how = {
+			.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+			.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+				   RESOLVE_BENEATH,
+		};
+		int fd;
+
+		next = strtok_r(NULL, "/", &save);
+		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			snprintf(err, errlen, "%s: path must not contain '.' or '..'", path);
+			return -EINVAL;
+		}
+		shown_len += (size_t)snprintf(shown + shown_len, sizeof(shown) - shown_len, "/%s", comp);
+		if (shown_len >= sizeof(shown))
+			return -ENAMETOOLONG;
+		if (!next)
+			how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
+				    (want_dir ? O_DIRECTORY : 0);
+		fd = (int)syscall(SYS_openat2, dirfd, comp, &how, sizeof(how));
+		if (fd < 0) {
+			r = -errno;
+			if (r == -ELOOP || r == -EXDEV)
+				snprintf(err, errlen, "%s is a symlink; this path and its directories must not be symlinks", shown);
+			else if (r == -ENOENT)
+				snprintf(err, errlen, "%s does not exist", shown);
+			else
+				snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(-r));
+			return r;
+		}
+		closep(&dirfd);
+		dirfd = fd;
+		r = check_trusted(dirfd, shown, next == NULL, want_dir, err, errlen);
+		if (r < 0)
+			return r;
+		comp = next;
+	}
+	/* O_NONBLOCK only guarded against a FIFO; reads are regular. */
+	if (fcntl(dirfd, F_SETFL, 0) < 0)
+		return -errno;
+	return TAKE_FD(dirfd);
+}
+
+int config_open_trusted(const char *path, char *err, size_t errlen)
+{
+	return path_open_trusted(path, false, err, errlen);
+}
+
+int config_default_path(char *dst, size_t n, const char *app)
+{
+	if (!app_name_valid(app))
+		return -EINVAL;
+	return str_printf(dst, n, "%s/%s.conf", CONFIG_DIR, app);
+}
+
+int config_load(struct config *c, const char *path, const char *app,
+		char *err, size_t errlen)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	int fd, r;
+
+	config_init(c);
+	if (str_copy(c->app, sizeof(c->app), app) < 0 ||
+	    str_copy(c->path, sizeof(c->path), path) < 0)
+		return -ENAMETOOLONG;
+	fd = config_open_trusted(path, err, errlen);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	r = config_parse_stream(c, f, path, err, errlen);
+	if (r < 0) {
+		config_free(c);
+		return r;
+	}
+	return config_resolve_ids(c, err, errlen);
+}
+
+int config_resolve_ids(struct config *c, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	errno = 0;
+	pw = getpwnam(c->user);
+	if (!pw) {
+		snprintf(err, errlen, "%s: user '%s' does not exist; create it or fix user =", c->path, c->user);
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "%s: user = %s has uid 0; build steps must run as an unprivileged user", c->path, c->user);
+		return -EPERM;
+	}
+	c->uid = pw->pw_uid;
+	gr = getgrnam(c->group);
+	if (!gr) {
+		snprintf(err, errlen, "%s: group '%s' does not exist; create it or fix group =", c->path, c->group);
+		return -ENOENT;
+	}
+	if (gr->gr_gid == 0) {
+		snprintf(err, errlen, "%s: group = %s has gid 0; use an unprivileged group", c->path, c->group);
+		return -EPERM;
+	}
+	c->gid = gr->gr_gid;
+	gr = getgrnam(c->web_group);
+	if (!gr) {
+		snprintf(err, errlen, "%s: web_group '%s' does not exist; create it or fix web_group =", c->path, c->web_group);
+		return -ENOENT;
+	}
+	if (gr->gr_gid == 0) {
+		snprintf(err, errlen, "%s: web_group = %s has gid 0; use the web server's group", c->path, c->web_group);
+		return -EPERM;
+	}
+	c->web_gid = gr->gr_gid;
+	return 0;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /etc/cutover/APP.conf: parsing, validation and the trust check on the file
+ * and its directories. The helper and the front end both load the config
+ * through this module; the helper never takes a value from the front end
+ * that it could read here itself.
+ */
+#ifndef CUTOVER_CONFIG_H
+#define CUTOVER_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "names.h"
+
+#define CONFIG_DIR "/etc/cutover"
+#define CONFIG_MAX_LIST 64       /* shared dirs, files, run steps, env entries */
+#define CONFIG_MAX_VALUE 4096    /* one value, e.g. a build command */
+#define CONFIG_USER_MAX 32
+
+enum publish_mode {
+	PUBLISH_SYMLINK = 0,
+	PUBLISH_BIND = 1,
+};
+
+struct config {
+	char path[PATH_MAX];                 /* the file it was read from */
+	char app[APP_NAME_MAX + 1];
+
+	char root[256];                      /* absolute, normalised, < 256 */
+	char user[CONFIG_USER_MAX + 1];
+	char group[CONFIG_USER_MAX + 1];
+	char web_group[CONFIG_USER_MAX + 1];
+	uid_t uid;                           /* resolved by config_resolve_ids */
+	gid_t gid;
+	gid_t web_gid;
+	unsigned keep;
+	enum publish_mode mode;
+	char docroot[256];                   /* relative to a release */
+	char *allow_users[CONFIG_MAX_LIST];
+	size_t n_allow_users;
+
+	char *shared_dirs[CONFIG_MAX_LIST];
+	size_t n_shared_dirs;
+	char *shared_files[CONFIG_MAX_LIST];
+	size_t n_shared_files;
+
+	char *build_run[CONFIG_MAX_LIST];
+	size_t n_build_run;
+	char *build_env[CONFIG_MAX_LIST];    /* KEY=VALUE */
+	size_t n_build_env;
+	unsigned build_timeout;              /* seconds, per step */
+	unsigned long long max_size;         /* disk budget of one release, bytes */
+	unsigned long long max_files;        /* entries in one release */
+};
+
+void config_init(struct config *c);
+void config_free(struct config *c);
+
+/*
+ * Parses an open config stream. On error returns -EINVAL and writes
+ * "PATH:LINE: what is wrong" into err. name is the file's name for messages.
+ */
+int config_parse_stream(struct config *c, FILE *f, const char *name,
+			char *err, size_t errlen);
+
+/* Parses a config held in memory (tests, fuzzing). */
+int config_parse_string(struct config *c, const char *text, char *err,
+			size_t errlen);
+
+/*
+ * Opens PATH for reading after checking that the file and every directory
+ * above it are owned by root and not writable by group or others (a
+ * root-owned sticky directory passes), and that no component is a symlink.
+ * Returns an fd or -errno, with a one-line reason in err.
+ */
+int config_open_trusted(const char *path, char *err, size_t errlen);
+
+/* The same check for any absolute path; want_dir asks for a directory
+ * (returned O_RDONLY | O_DIRECTORY) instead of a regular file. */
+int path_open_trusted(const char *path, bool want_dir, char *err, size_t errlen);
+
+/* Opens, checks and parses the config; the one entry point for mains. */
+int config_load(struct config *c, const char *path, const char *app,
+		char *err, size_t errlen);
+
+/* Resolves user, group and web_group to ids with getpwnam/getgrnam. */
+int config_resolve_ids(struct config *c, char *err, size_t errlen);
+
+/* Builds "/etc/cutover/APP.conf". */
+int config_default_path(char *dst, size_t n, const char *app);
+
+/* True if a relative path is safe to join under a directory: not empty, no
+ * leading '/', no "." or ".." component, no empty component, printable. */
+bool config_relpath_valid(const char *s);
+
+#endif

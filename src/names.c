@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#include "names.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_alnum(char c)
+{
+	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+bool app_name_valid(const char *s)
+{
+	size_t i;
+
+	if (!s || !is_lower_alnum(s[0]))
+		return false;
+	for (i = 1; s[i]; i++) {
+		if (i >= APP_NAME_MAX)
+			return false;
+		if (!is_lower_alnum(s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	}
+	return true;
+}
+
+static bool id_chars_valid(const char *s, size_t max)
+{
+	size_t i;
+
+	if (!s || !is_alnum(s[0]))
+		return false;
+	for (i = 1; s[i]; i++) {
+		if (i >= max)
+			return false;
+		if (!is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	}
+	return true;
+}
+
+bool release_id_valid(const char *s)
+{
+	/* The first character is alphanumeric, so "." and ".." cannot pass,
+	 * and '/' is never allowed: an id is always one path component. */
+	return id_chars_valid(s, RELEASE_ID_MAX);
+}
+
+bool label_valid(const char *s)
+{
+	return id_chars_valid(s, LABEL_MAX);
+}
+
+int release_id_format(char *dst, size_t n, int64_t t, unsigned attempt,
+		      const char *label)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	char base[32], suffix[16] = "";
+	int r;
+
+	if (attempt == 0 || (label && !label_valid(label)))
+		return -EINVAL;
+	if (!gmtime_r(&tt, &tm))
+		return -EINVAL;
+	if (strftime(base, sizeof(base), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return -EINVAL;
+	if (attempt > 1)
+		snprintf(suffix, sizeof(suffix), "-%u", attempt);
+	r = snprintf(dst, n, "%s%s%s%s", base, suffix, label ? "-" : "",
+		     label ? label : "");
+	if (r < 0 || (size_t)r >= n)
+		return -ENAMETOOLONG;
+	if (!release_id_valid(dst))
+		return -ENAMETOOLONG;
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Validation of every name that crosses a trust boundary: application
+ * names, release ids, labels. These are the only strings from outside that
+ * may become path components, so they are checked before any use, by the
+ * front end and again by the helper.
+ */
+#ifndef CUTOVER_NAMES_H
+#define CUTOVER_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define APP_NAME_MAX 63        /* ^[a-z0-9][a-z0-9_-]{0,62}$ */
+#define RELEASE_ID_MAX 64      /* ^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$ */
+#define LABEL_MAX 40
+
+/* Exact-match validators: NUL-terminated input, no length slack. */
+bool app_name_valid(const char *s);
+bool release_id_valid(const char *s);
+/* A label is appended to a release id: [0-9A-Za-z._-]{1,40}, not starting
+ * with '.' or '-'. */
+bool label_valid(const char *s);
+
+/*
+ * Builds the release id for creation time t (seconds since the epoch, UTC),
+ * attempt n (1 for the first, 2.. for collisions in the same second) and an
+ * optional label: 20261126T041056Z, 20261126T041056Z-2,
+ * 20261126T041056Z-v1.4.2. Returns 0 or -EINVAL/-ENAMETOOLONG.
+ */
+int release_id_format(char *dst, size_t n, int64_t t, unsigned attempt,
+		      const char *label);
+
+#endif

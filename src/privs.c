@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+#include "privs.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+
+#include "util.h"
+
+static int cap_last(void)
+{
+	static int last = -1;
+
+	if (last < 0) {
+		/* Probe rather than trust headers: the running kernel may know
+		 * more capabilities than libcap's headers do. */
+		int i;
+		for (i = CAP_LAST_CAP; i < 64; i++)
+			if (prctl(PR_CAPBSET_READ, (unsigned long)i + 1, 0, 0, 0) < 0)
+				break;
+		last = i;
+	}
+	return last;
+}
+
+static int fd_in(int fd, const int *keep, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return 1;
+	return 0;
+}
+
+int privs_sanitize_process(const int *keep, size_t n_keep)
+{
+	struct rlimit rl = { 0, 0 };
+	int max_keep = 2;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", O_RDWR | O_NOCTTY);
+			if (n < 0)
+				return -errno;
+			if (n != fd) {
+				/* Lower fds are taken, so open returned a higher
+				 * one; move it into place. */
+				if (dup2(n, fd) < 0)
+					return -errno;
+				close(n);
+			}
+		}
+	}
+	for (size_t i = 0; i < n_keep; i++)
+		if (keep[i] > max_keep)
+			max_keep = keep[i];
+	/* Close everything above 2 that is not kept, in ranges. */
+	for (int lo = 3; lo <= max_keep + 1; ) {
+		int hi = lo;
+		if (fd_in(lo, keep, n_keep)) {
+			lo++;
+			continue;
+		}
+		while (hi + 1 <= max_keep && !fd_in(hi + 1, keep, n_keep))
+			hi++;
+		if (lo > max_keep)
+			hi = ~0U >> 1;
+		if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0) < 0)
+			return -errno;
+		if (hi == (int)(~0U >> 1))
+			break;
+		lo = hi + 1;
+	}
+	umask(022);
+	if (chdir("/") < 0)
+		return -errno;
+	if (setrlimit(RLIMIT_CORE, &rl) < 0)
+		return -errno;
+	rl.rlim_cur = rl.rlim_max = 4096;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	/* A 1-block RLIMIT_FSIZE inherited from a hostile caller would make
+	 * every write fail half way; we set our own limits instead. */
+	rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+		return -errno;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int privs_reset_environment(void)
+{
+	if (clearenv() != 0)
+		return -ENOMEM;
+	if (setenv("PATH", SAFE_PATH, 1) < 0 || setenv("LANG", "C.UTF-8", 1) < 0)
+		return -errno;
+	return 0;
+}
+
+int privs_drop_bounding_set(void)
+{
+	for (int c = 0; c <= cap_last(); c++)
+		if (prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	return 0;
+}
+
+static int caps_set_exact(const int *keep, size_t n_keep)
+{
+	cap_t caps = cap_init();   /* all sets empty */
+	int r = 0;
+
+	if (!caps)
+		return -errno;
+	if (n_keep > 0 &&
+	    (cap_set_flag(caps, CAP_EFFECTIVE, (int)n_keep, keep, CAP_SET) < 0 ||
+	     cap_set_flag(caps, CAP_PERMITTED, (int)n_keep, keep, CAP_SET) < 0))
+		r = -errno;
+	if (r == 0 && cap_set_proc(caps) < 0)
+		r = -errno;
+	cap_free(caps);
+	return r;
+}
+
+int privs_drop_to(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups)
+{
+	int r;
+
+	if (uid == 0 || gid == 0)
+		return -EPERM;
+	r = privs_drop_bounding_set();
+	if (r < 0)
+		return r;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return -errno;
+	if (setgroups(n_groups, groups) < 0)
+		return -errno;
+	if (setresgid(gid, gid, gid) < 0)
+		return -errno;
+	if (setresuid(uid, uid, uid) < 0)
+		return -errno;
+	/* setresuid from 0 clears permitted and effective; inheritable
+	 * survives, so empty every set explicitly. */
+	r = caps_set_exact(NULL, 0);
+	if (r < 0)
+		return r;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	/* setuid resets dumpable to the suid_dumpable sysctl; force it off so
+	 * processes of the same uid cannot ptrace or read our memory. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	/* Paranoia: the drop must be irreversible. */
+	if (setresuid(0, 0, 0) == 0 || geteuid() != uid || getegid() != gid)
+		return -EPERM;
+	return 0;
+}
+
+int privs_limit_caps(const int *keep, size_t n_keep)
+{
+	int r;
+
+	for (int c = 0; c <= cap_last(); c++) {
+		bool k = false;
+		for (size_t i = 0; i < n_keep; i++)
+			k |= keep[i] == c;
+		if (!k && prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return -errno;
+	r = caps_set_exact(keep, n_keep);
+	if (r < 0)
+		return r;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int privs_seccomp_unprivileged(bool allow_exec)
+{
+	static const int denied[] = {
+		SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root),
+		SCMP_SYS(chroot), SCMP_SYS(open_tree), SCMP_SYS(move_mount),
+		SCMP_SYS(fsopen), SCMP_SYS(fsmount), SCMP_SYS(fsconfig),
+		SCMP_SYS(fspick), SCMP_SYS(mount_setattr), SCMP_SYS(unshare),
+		SCMP_SYS(setns), SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
+		SCMP_SYS(process_vm_writev), SCMP_SYS(pidfd_getfd),
+		SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
+		SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
+		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+		SCMP_SYS(io_uring_register), SCMP_SYS(kexec_load),
+		SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
+		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+		SCMP_SYS(open_by_handle_at), SCMP_SYS(name_to_handle_at),
+		SCMP_SYS(reboot), SCMP_SYS(swapon), SCMP_SYS(swapoff),
+		SCMP_SYS(acct), SCMP_SYS(quotactl), SCMP_SYS(syslog),
+		SCMP_SYS(iopl), SCMP_SYS(ioperm), SCMP_SYS(lookup_dcookie),
+		SCMP_SYS(vhangup), SCMP_SYS(personality),
+	};
+	static const unsigned long ns_flags[] = {
+		CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+		CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME,
+	};
+	scmp_filter_ctx ctx;
+	int r = 0;
+
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	/* A 32-bit syscall table would bypass every rule below. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(denied); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0);
+	/* clone3 takes its flags in memory we cannot inspect: make callers
+	 * fall back to clone, whose flags we can. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* clone with any namespace flag: one rule per flag, since a masked
+	 * comparison can only test for "all of these bits set". */
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(ns_flags); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknod), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknod), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknodat), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknodat), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK));
+	if (r == 0 && !allow_exec) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0);
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0);
+	}
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}

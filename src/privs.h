@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Process credentials: the start-of-run hygiene every cutover process does
+ * while still root, and the one-way drop to an unprivileged user with no
+ * capabilities in any set.
+ */
+#ifndef CUTOVER_PRIVS_H
+#define CUTOVER_PRIVS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The only environment any cutover process or build step starts from. */
+#define SAFE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/*
+ * Makes fds 0-2 valid (reopened on /dev/null when closed), closes every
+ * other fd except those in keep, sets umask 022, chdir("/"), core dumps off
+ * and not dumpable, and caps RLIMIT_NOFILE. Does not touch the environment
+ * (callers copy what they need first, then call privs_reset_environment).
+ */
+int privs_sanitize_process(const int *keep, size_t n_keep);
+
+/* clearenv() and a fixed PATH, LANG; nothing of the caller survives. */
+int privs_reset_environment(void);
+
+/*
+ * Drops every capability from the bounding set, then switches to uid/gid
+ * with exactly the given supplementary groups, clears the ambient and
+ * inheritable sets, sets NoNewPrivs and keeps the process not dumpable.
+ * Verifies afterwards that all five capability sets are empty and that the
+ * uid cannot be regained. Irreversible. 0 or -errno.
+ */
+int privs_drop_to(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups);
+
+/* Removes all capabilities from the bounding set (needs CAP_SETPCAP). */
+int privs_drop_bounding_set(void);
+
+/*
+ * Keeps only the capabilities in keep (CAP_* numbers) in the effective and
+ * permitted sets, empties inheritable, ambient and bounding sets (except
+ * keep in bounding), stays uid 0. Used by the helper.
+ */
+int privs_limit_caps(const int *keep, size_t n_keep);
+
+/* Sets a seccomp filter for unprivileged processes (front end, build
+ * steps, source reader): kills non-native ABIs and fails the syscalls an
+ * unprivileged build never needs (mount family, namespaces, ptrace,
+ * keyctl, bpf, ...). allow_exec=false also denies execve/execveat. */
+int privs_seccomp_unprivileged(bool allow_exec);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+#include "util.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <time.h>
+
+int str_copy(char *dst, size_t n, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (n == 0 || len >= n)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+int str_printf(char *dst, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -EINVAL;
+	if ((size_t)r >= n)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+void str_escape(char *dst, size_t n, const char *src, size_t len)
+{
+	size_t o = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		char tmp[5];
+
+		if (c == '\n')
+			memcpy(tmp, "\\n", 3);
+		else if (c == '\t')
+			memcpy(tmp, "\\t", 3);
+		else if (c == '\\')
+			memcpy(tmp, "\\\\", 3);
+		else if (c < 0x20 || c >= 0x7f)
+			snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+		else {
+			tmp[0] = (char)c;
+			tmp[1] = '\0';
+		}
+		size_t tl = strlen(tmp);
+		if (o + tl + 4 > n) {
+			/* Leave room for "..." and the terminator. */
+			if (n >= 4) {
+				o = o + 3 < n ? o : n - 4;
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		memcpy(dst + o, tmp, tl);
+		o += tl;
+	}
+	dst[o < n ? o : n - 1] = '\0';
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int parse_uint(const char *s, unsigned long long min, unsigned long long max,
+	       unsigned long long *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end != '\0')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_size(const char *s, unsigned long long *ret)
+{
+	char num[32];
+	size_t len = s ? strlen(s) : 0;
+	unsigned long long mult = 1, v;
+	int r;
+
+	if (len == 0 || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len + 1);
+	switch (num[len - 1]) {
+	case 'K': case 'k': mult = 1ULL << 10; break;
+	case 'M': case 'm': mult = 1ULL << 20; break;
+	case 'G': case 'g': mult = 1ULL << 30; break;
+	case 'T': case 't': mult = 1ULL << 40; break;
+	default: break;
+	}
+	if (mult != 1)
+		num[len - 1] = '\0';
+	r = parse_uint(num, 0, UINT64_MAX / mult, &v);
+	if (r < 0)
+		return r;
+	*ret = v * mult;
+	return 0;
+}
+
+void format_size(char *dst, size_t n, unsigned long long bytes)
+{
+	if (bytes >= 1000ULL * 1000 * 1000)
+		snprintf(dst, n, "%.1f GB", (double)bytes / 1e9);
+	else if (bytes >= 1000ULL * 1000)
+		snprintf(dst, n, "%.1f MB", (double)bytes / 1e6);
+	else if (bytes >= 1000)
+		snprintf(dst, n, "%.1f kB", (double)bytes / 1e3);
+	else
+		snprintf(dst, n, "%llu B", bytes);
+}
