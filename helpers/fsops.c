@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+#include "fsops.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define FS_MAX_DEPTH 1024
+
+int fs_open_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	do
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : fd;
+}
+
+int fs_ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	if (mkdirat(dirfd, name, mode & 0777) < 0 && errno != EEXIST)
+		return -errno;
+	fd = fs_open_beneath(dirfd, name, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
+		return -errno;
+	/* fchown clears setgid on some filesystems; set the mode after it. */
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+int fs_ensure_path(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	char buf[4096];
+	_cleanup_close_ int cur = -EBADF;
+	char *save = NULL;
+	int at = dirfd;
+
+	if (str_copy(buf, sizeof(buf), path) < 0)
+		return -ENAMETOOLONG;
+	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int fd = fs_ensure_dir(at, c, mode, uid, gid);
+		if (fd < 0)
+			return fd;
+		closep(&cur);
+		cur = fd;
+		at = cur;
+	}
+	if (cur < 0)
+		return -EINVAL;
+	return TAKE_FD(cur);
+}
+
+static int remove_children(int fd, unsigned depth);
+
+static int remove_entry(int dirfd, const char *name, unsigned depth)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (unlinkat(dirfd, name, 0) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (depth >= FS_MAX_DEPTH)
+		return -ELOOP;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = remove_children(fd, depth + 1);
+	if (r < 0)
+		return r;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int remove_children(int fd, unsigned depth)
+{
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		int r;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		r = remove_entry(fd, de->d_name, depth);
+		if (r < 0)
+			return r;
+	}
+	return errno ? -errno : 0;
+}
+
+int fs_remove_tree(int dirfd, const char *name)
+{
+	return remove_entry(dirfd, name, 0);
+}
+
+int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len,
+		    mode_t mode)
+{
+	char tmp[300];
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = str_printf(tmp, sizeof(tmp), ".%s.tmp", name);
+	if (r < 0)
+		return r;
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	if (fsync(dirfd) < 0)
+		return -errno;
+	return 0;
+}
+
+int fs_read_small(int dirfd, const char *name, char *buf, size_t n)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	ssize_t got;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	got = read(fd, buf, n - 1);
+	if (got < 0)
+		return -errno;
+	buf[got] = '\0';
+	return (int)got;
+}
+
+static int tree_size(int fd, unsigned depth, unsigned long long *sum)
+{
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (depth > FS_MAX_DEPTH)
+		return -ELOOP;
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode))
+			*sum += (unsigned long long)st.st_size;
+		else if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int sub = openat(fd, de->d_name,
+				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				(void)tree_size(sub, depth + 1, sum);
+		}
+	}
+	return 0;
+}
+
+int fs_tree_size(int dirfd, const char *name, unsigned long long *ret_bytes)
+{
+	_cleanup_close_ int fd = -EBADF;
+	unsigned long long sum = 0;
+	int r;
+
+	fd = fs_open_beneath(dirfd, name, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	r = tree_size(fd, 0, &sum);
+	if (r < 0)
+		return r;
+	*ret_bytes = sum;
+	return 0;
+}

@@ -1,0 +1,883 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cutover-helper: the only process of a cutover run that keeps privileges.
+ *
+ * It is started by cutover (as root, before the front end drops its
+ * privileges) as `cutover-helper VERB APP WHO [CONFIG]` with a
+ * SOCK_SEQPACKET socket on fd 3. It loads the root-owned config itself,
+ * pins the app's directories, and then answers fixed-size requests from the
+ * front end (src/proto.h). Which requests are allowed depends on the verb
+ * it was started for and on the phase of the run: an explicit state
+ * machine, default deny. A request that is not allowed ends the run.
+ *
+ * It takes no path from the front end: every path is derived from the
+ * config and a release id that the helper generated or validated, and is
+ * resolved against pinned directory fds (helpers/fsops.c).
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "config.h"
+#include "freeze.h"
+#include "fsops.h"
+#include "names.h"
+#include "privs.h"
+#include "proto.h"
+#include "release.h"
+#include "sandbox.h"
+#include "util.h"
+
+#define SOCK_FD 3
+
+enum phase {
+	PH_START,      /* nothing done; read-only ops allowed */
+	PH_LOCKED,     /* holds the app lock */
+	PH_STAGING,    /* release created, source being imported */
+	PH_LINKED,     /* shared links made; build steps run in order */
+	PH_FROZEN,     /* release frozen */
+	PH_SWITCHED,   /* published */
+	PH_DONE,       /* aborted or finished; nothing more to change */
+};
+
+#define OPB(op) (1u << (op))
+
+static const struct verb {
+	const char *name;
+	unsigned ops;
+} verbs[] = {
+	{ "deploy", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_LINK_SHARED) |
+		    OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) |
+		    OPB(OP_SWITCH) | OPB(OP_PRUNE) },
+	{ "stage", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_LINK_SHARED) |
+		   OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) },
+	{ "switch", OPB(OP_LOCK) | OPB(OP_SWITCH) },
+	{ "rollback", OPB(OP_LOCK) | OPB(OP_ROLLBACK) },
+	{ "prune", OPB(OP_LOCK) | OPB(OP_PRUNE) },
+	{ "list", OPB(OP_LIST) },
+	{ "status", OPB(OP_STATUS) | OPB(OP_HISTORY) },
+	{ "check", OPB(OP_CHECK) },
+};
+
+struct helper {
+	struct config cfg;
+	const struct verb *verb;
+	char who[CONFIG_USER_MAX + 1];
+	int sock;
+	struct layout l;
+	int lock_fd;
+	enum phase phase;
+	char id[RELEASE_ID_MAX + 1];   /* the release this run staged */
+	int tree_fd;                   /* its staging directory */
+	size_t next_step;
+	struct release_info info;
+};
+
+static void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	proto_init(m, OP_REPLY);
+	m->status = status;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(m->text, sizeof(m->text), fmt, ap);
+		va_end(ap);
+		m->len = (uint32_t)strlen(m->text);
+	}
+}
+
+static int send_msg(struct helper *h, struct proto_msg *m, int fd)
+{
+	if (m->op != OP_OUTPUT)
+		m->len = (uint32_t)strnlen(m->text, sizeof(m->text) - 1);
+	return proto_send(h->sock, m, fd);
+}
+
+/* ---- lock ---------------------------------------------------------- */
+
+static void lock_holder(struct helper *h, int fd, char *buf, size_t n)
+{
+	ssize_t got = pread(fd, buf, n - 1, 0);
+
+	buf[got > 0 ? got : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!buf[0])
+		snprintf(buf, n, "another cutover run");
+}
+
+static int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	uint64_t deadline = now_ns() + req->arg[0] * 1000000000ull;
+	char holder[256], when[32];
+	time_t t;
+	struct tm tm;
+	int fd;
+
+	if (req->arg[0] > 86400) {
+		reply_init(rep, -EINVAL, "--wait must be at most 86400 seconds");
+		return 0;
+	}
+	fd = openat(h->l.meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* flock is released by the kernel when the last fd goes away, so a
+	 * crashed run can never leave the app locked. */
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			close(fd);
+			return -errno;
+		}
+		if (now_ns() >= deadline) {
+			lock_holder(h, fd, holder, sizeof(holder));
+			close(fd);
+			reply_init(rep, -EBUSY, "%s is locked by %s", h->cfg.app, holder);
+			return 0;
+		}
+		usleep(50 * 1000);
+	}
+	t = time(NULL);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(holder, sizeof(holder), "pid %d (%s by %s, since %s)\n",
+		 (int)getppid(), h->verb->name, h->who, when);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, holder, strlen(holder), 0) < 0) {
+		close(fd);
+		return -errno;
+	}
+	h->lock_fd = fd;
+	h->phase = PH_LOCKED;
+	reply_init(rep, 0, NULL);
+	return 0;
+}
+
+/* ---- staging ------------------------------------------------------- */
+
+static int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	const char *label = req->text[0] ? req->text : NULL;
+	char log[RELEASE_ID_MAX + 8];
+	time_t t = time(NULL);
+	int r, fd;
+
+	if (label && !label_valid(label)) {
+		reply_init(rep, -EINVAL, "--label may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit)");
+		return 0;
+	}
+	r = release_recover(&h->l, "");
+	if (r < 0) {
+		reply_init(rep, r, "cannot clean up leftovers of an earlier run: %s", strerror(-r));
+		return 0;
+	}
+	/* The placeholder in releases/ reserves the id; mkdir is atomic. */
+	for (unsigned attempt = 1;; attempt++) {
+		struct release_info old;
+
+		if (attempt > 1000)
+			return -EEXIST;
+		r = release_id_format(h->id, sizeof(h->id), t, attempt, label);
+		if (r < 0) {
+			reply_init(rep, r, "label is too long for a release id");
+			return 0;
+		}
+		if (state_read(&h->l, h->id, &old) == 0)
+			continue;
+		if (mkdirat(h->l.releases_fd, h->id, 0) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	h->info = (struct release_info){ .state = RELEASE_BUILDING, .created_ns = wall_ns() };
+	str_copy(h->info.id, sizeof(h->info.id), h->id);
+	r = state_write(&h->l, &h->info);
+	if (r < 0)
+		return r;
+	h->phase = PH_STAGING;
+	h->tree_fd = fs_ensure_dir(h->l.staging_fd, h->id, 0755, h->cfg.uid, h->cfg.gid);
+	if (h->tree_fd < 0)
+		return h->tree_fd;
+	snprintf(log, sizeof(log), "%s.log", h->id);
+	fd = openat(h->l.logs_fd, log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	reply_init(rep, 0, NULL);
+	str_copy(rep->id, sizeof(rep->id), h->id);
+	return send_msg(h, rep, h->tree_fd) < 0 ? -EPIPE : 1;
+}
+
+/* Splits "a/b/c" into a parent fd (created as needed with the given
+ * owner) and the last component. */
+static int open_parent(int base_fd, const char *rel, uid_t uid, gid_t gid, mode_t mode,
+		       char *last, size_t n)
+{
+	char parent[512];
+	const char *slash = strrchr(rel, '/');
+
+	if (!slash) {
+		if (str_copy(last, n, rel) < 0)
+			return -ENAMETOOLONG;
+		return fcntl(base_fd, F_DUPFD_CLOEXEC, 3) < 0 ? -errno :
+		       fcntl(base_fd, F_DUPFD_CLOEXEC, 3);
+	}
+	if ((size_t)(slash - rel) >= sizeof(parent) || str_copy(last, n, slash + 1) < 0)
+		return -ENAMETOOLONG;
+	memcpy(parent, rel, (size_t)(slash - rel));
+	parent[slash - rel] = '\0';
+	return fs_ensure_path(base_fd, parent, mode, uid, gid);
+}
+
+/*
+ * Links one shared entry into the release: ROOT/shared/REL is created on
+ * first use (seeded from the release's own copy when it has one), the
+ * release's REL is removed, and REL becomes a symlink to the shared path.
+ */
+static int link_one(struct helper *h, const char *rel, bool is_dir, char *err, size_t errlen)
+{
+	_cleanup_close_ int sp = -EBADF, rp = -EBADF, probe = -EBADF;
+	char last[256], target[PATH_MAX];
+	struct stat st;
+	int r;
+
+	r = str_printf(target, sizeof(target), "%s/shared/%s", h->cfg.root, rel);
+	if (r < 0)
+		return r;
+	sp = open_parent(h->l.shared_fd, rel, 0, h->cfg.web_gid, 0751, last, sizeof(last));
+	if (sp < 0) {
+		snprintf(err, errlen, "cannot create the parent of shared/%s: %s", rel, strerror(-sp));
+		return sp;
+	}
+	rp = open_parent(h->tree_fd, rel, h->cfg.uid, h->cfg.gid, 0755, last, sizeof(last));
+	if (rp < 0) {
+		snprintf(err, errlen, "cannot create the parent of %s in the release: %s", rel, strerror(-rp));
+		return rp;
+	}
+	if (fstatat(sp, last, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		struct stat rs;
+		bool seed = fstatat(rp, last, &rs, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    (is_dir ? S_ISDIR(rs.st_mode) : S_ISREG(rs.st_mode));
+
+		if (errno != ENOENT && !seed)
+			return -errno;
+		/* First use: adopt the release's copy as the initial content. */
+		if (seed && renameat(rp, last, sp, last) < 0)
+			return -errno;
+		if (!seed && is_dir && mkdirat(sp, last, 0) < 0)
+			return -errno;
+		probe = is_dir ? openat(sp, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
+			openat(sp, last, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (probe < 0)
+			return -errno;
+		/* Writable by the deploy user and the web group, nobody else. */
+		if (fchown(probe, h->cfg.uid, h->cfg.web_gid) < 0 ||
+		    fchmod(probe, is_dir ? 02770 : 0640) < 0)
+			return -errno;
+	} else if (is_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s/shared/%s exists but is not a %s", h->cfg.root, rel,
+			 is_dir ? "directory" : "regular file");
+		return -EEXIST;
+	}
+	r = fs_remove_tree(rp, last);
+	if (r < 0)
+		return r;
+	if (symlinkat(target, rp, last) < 0)
+		return -errno;
+	return 0;
+}
+
+static int op_link_shared(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char err[512] = "";
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < h->cfg.n_shared_dirs; i++)
+		r = link_one(h, h->cfg.shared_dirs[i], true, err, sizeof(err));
+	for (size_t i = 0; r == 0 && i < h->cfg.n_shared_files; i++)
+		r = link_one(h, h->cfg.shared_files[i], false, err, sizeof(err));
+	if (r < 0) {
+		reply_init(rep, r, "linking shared paths failed: %s", err[0] ? err : strerror(-r));
+		return 0;
+	}
+	h->phase = PH_LINKED;
+	reply_init(rep, 0, NULL);
+	return 0;
+}
+
+/* ---- build steps --------------------------------------------------- */
+
+static int build_env(struct helper *h, char **env, size_t n, char *store, size_t storen)
+{
+	size_t k = 0, o = 0;
+	const char *fixed[] = { "PATH=" SAFE_PATH, "HOME=/tmp", "LANG=C.UTF-8" };
+
+	for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+		env[k++] = (char *)fixed[i];
+	for (int i = 0; i < 2; i++) {
+		int w = snprintf(store + o, storen - o, i == 0 ? "CUTOVER_APP=%s" : "CUTOVER_RELEASE=%s",
+				 i == 0 ? h->cfg.app : h->id);
+		if (w < 0 || (size_t)w >= storen - o)
+			return -ENAMETOOLONG;
+		env[k++] = store + o;
+		o += (size_t)w + 1;
+	}
+	for (size_t i = 0; i < h->cfg.n_build_env && k < n - 1; i++)
+		env[k++] = h->cfg.build_env[i];
+	env[k] = NULL;
+	return 0;
+}
+
+static void kill_and_reap(pid_t pid, int *status)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+static int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char *env[CONFIG_MAX_LIST + 8];
+	char envstore[256], mount_path[PATH_MAX], log[RELEASE_ID_MAX + 8], hdr[256];
+	_cleanup_close_ int mp = -EBADF, logfd = -EBADF, rd = -EBADF;
+	int pipefd[2], status = 0, r;
+	uint64_t deadline;
+	bool timed_out = false;
+	struct sandbox_spec spec;
+	struct proto_msg out;
+	pid_t pid;
+
+	if (req->arg[0] != h->next_step || h->next_step >= h->cfg.n_build_run)
+		return -EPROTO;
+	r = build_env(h, env, ELEMENTSOF(env), envstore, sizeof(envstore));
+	if (r < 0)
+		return r;
+	r = str_printf(mount_path, sizeof(mount_path), "%s/releases/%s", h->cfg.root, h->id);
+	if (r < 0)
+		return r;
+	mp = fs_open_beneath(h->l.releases_fd, h->id, O_PATH | O_DIRECTORY, 0);
+	if (mp < 0)
+		return mp;
+	snprintf(log, sizeof(log), "%s.log", h->id);
+	logfd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	snprintf(hdr, sizeof(hdr), "== step %zu: ", h->next_step + 1);
+	if (logfd >= 0) {
+		(void)write_all(logfd, hdr, strlen(hdr));
+		(void)write_all(logfd, h->cfg.build_run[h->next_step], strlen(h->cfg.build_run[h->next_step]));
+		(void)write_all(logfd, "\n", 1);
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	rd = pipefd[0];
+	spec = (struct sandbox_spec){
+		.tree_fd = h->tree_fd, .app_root = h->cfg.root, .mount_path = mount_path, .mount_point_fd = mp,
+		.uid = h->cfg.uid, .gid = h->cfg.gid, .env = env,
+		.command = h->cfg.build_run[h->next_step],
+		.fsize_limit = h->cfg.max_size,
+	};
+	r = sandbox_start(&spec, pipefd[1], &pid);
+	close(pipefd[1]);
+	if (r < 0) {
+		reply_init(rep, r, "cannot start the build sandbox: %s", strerror(-r));
+		return 0;
+	}
+	deadline = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull;
+	for (;;) {
+		struct pollfd p[2] = { { rd, POLLIN, 0 }, { h->sock, POLLIN, 0 } };
+		uint64_t now = now_ns();
+		int timeout = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+
+		r = poll(p, 2, timeout);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			timed_out = true;
+			kill_and_reap(pid, &status);
+			break;
+		}
+		if (p[1].revents) {
+			/* The front end never speaks during a step: this is its
+			 * exit (EOF) or a protocol violation. Stop the step. */
+			kill_and_reap(pid, &status);
+			return -ECONNRESET;
+		}
+		if (p[0].revents) {
+			ssize_t n;
+
+			proto_init(&out, OP_OUTPUT);
+			n = read(rd, out.text, sizeof(out.text) - 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;   /* every writer is gone: the namespace is dead */
+			out.len = (uint32_t)n;
+			if (logfd >= 0)
+				(void)write_all(logfd, out.text, (size_t)n);
+			if (send_msg(h, &out, -1) < 0) {
+				kill_and_reap(pid, &status);
+				return -ECONNRESET;
+			}
+		}
+	}
+	if (!timed_out)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	h->next_step++;
+	if (timed_out) {
+		reply_init(rep, -ETIMEDOUT, "timed out after %u s (timeout = in [build])", h->cfg.build_timeout);
+		return 0;
+	}
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = WIFEXITED(status) ? (uint64_t)WEXITSTATUS(status) : 128;
+	return 0;
+}
+
+/* ---- freeze -------------------------------------------------------- */
+
+static int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char tmp[RELEASE_ID_MAX + 16], man[RELEASE_ID_MAX + 16], err[600];
+	_cleanup_close_ int mfd = -EBADF;
+	struct freeze_stats st = { 0 };
+	int r;
+
+	if (h->next_step != h->cfg.n_build_run)
+		return -EPROTO;
+	snprintf(tmp, sizeof(tmp), ".%s.sha256.tmp", h->id);
+	snprintf(man, sizeof(man), "%s.sha256", h->id);
+	(void)unlinkat(h->l.manifest_fd, tmp, 0);
+	mfd = openat(h->l.manifest_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (mfd < 0)
+		return -errno;
+	r = freeze_tree(h->tree_fd, h->cfg.web_gid, mfd, &st, err, sizeof(err));
+	if (r < 0) {
+		(void)unlinkat(h->l.manifest_fd, tmp, 0);
+		reply_init(rep, r, "%s", err);
+		return 0;
+	}
+	if (st.bytes > h->cfg.max_size || st.files + st.dirs + st.symlinks > h->cfg.max_files) {
+		(void)unlinkat(h->l.manifest_fd, tmp, 0);
+		reply_init(rep, -EFBIG, "the built release holds %llu bytes in %llu entries, more than max_size/max_files in [build] allow",
+			   st.bytes, st.files + st.dirs + st.symlinks);
+		return 0;
+	}
+	if (fsync(mfd) < 0 || renameat(h->l.manifest_fd, tmp, h->l.manifest_fd, man) < 0)
+		return -errno;
+	/* The frozen tree replaces its empty placeholder in releases/ in one
+	 * rename; only then is it recorded as frozen. A crash in between
+	 * leaves state "building", which the next run cleans up. */
+	if (renameat(h->l.staging_fd, h->id, h->l.releases_fd, h->id) < 0)
+		return -errno;
+	if (fsync(h->l.releases_fd) < 0)
+		return -errno;
+	h->info.state = RELEASE_FROZEN;
+	h->info.bytes = st.bytes;
+	h->info.files = st.files;
+	r = state_write(&h->l, &h->info);
+	if (r < 0)
+		return r;
+	h->phase = PH_FROZEN;
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = st.bytes;
+	rep->arg[1] = st.files;
+	str_copy(rep->id, sizeof(rep->id), h->id);
+	return 0;
+}
+
+static int abort_staging(struct helper *h, bool keep_failed)
+{
+	int r;
+
+	if (h->phase != PH_STAGING && h->phase != PH_LINKED)
+		return 0;
+	h->phase = PH_DONE;
+	if (keep_failed && renameat(h->l.staging_fd, h->id, h->l.failed_fd, h->id) == 0) {
+		(void)unlinkat(h->l.releases_fd, h->id, AT_REMOVEDIR);
+		h->info.state = RELEASE_FAILED;
+		return state_write(&h->l, &h->info);
+	}
+	r = release_remove(&h->l, h->id);
+	return r;
+}
+
+static int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	int r = abort_staging(h, req->arg[0] == 1);
+
+	if (r < 0)
+		reply_init(rep, r, "cleaning up release %s failed: %s", h->id, strerror(-r));
+	else
+		reply_init(rep, 0, NULL);
+	return 0;
+}
+
+/* ---- switch, rollback, prune --------------------------------------- */
+
+static int do_switch(struct helper *h, const char *verb, const char *id,
+		     const char *source, uint64_t ms, struct proto_msg *rep)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char cur[RELEASE_ID_MAX + 1];
+	struct release_info ri;
+	uint64_t visible_ns = 0, durable_ns = 0;
+	struct stat st;
+	int r;
+
+	if (!release_id_valid(id))
+		return -EINVAL;
+	r = state_read(&h->l, id, &ri);
+	if (r < 0 || ri.state != RELEASE_FROZEN) {
+		reply_init(rep, -ENOENT, "release %s is not a frozen release of %s; run 'cutover list %s' to see the releases",
+			   id, h->cfg.app, h->cfg.app);
+		return 0;
+	}
+	fd = fs_open_beneath(h->l.releases_fd, id, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 0222)) {
+		reply_init(rep, -EUCLEAN, "releases/%s is missing or no longer frozen (not root-owned read-only); refusing to publish it", id);
+		return 0;
+	}
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r == -EUCLEAN) {
+		reply_init(rep, r, "%s/current is not a symlink to releases/<id>; refusing to replace it (move it away by hand)", h->cfg.root);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (strcmp(cur, id) == 0) {
+		reply_init(rep, -EALREADY, "release %s is already current", id);
+		return 0;
+	}
+	r = current_publish(&h->l, id, &visible_ns, &durable_ns);
+	if (r < 0)
+		return r;
+	h->phase = PH_SWITCHED;
+	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
+	reply_init(rep, 0, r < 0 ? "warning: history not recorded" : NULL);
+	str_copy(rep->id, sizeof(rep->id), id);
+	str_copy(rep->id2, sizeof(rep->id2), cur);
+	rep->arg[1] = visible_ns;
+	rep->arg[2] = durable_ns;
+	return 0;
+}
+
+static int op_switch(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	if (strcmp(h->verb->name, "deploy") == 0 &&
+	    (h->phase != PH_FROZEN || strcmp(req->id, h->id) != 0))
+		return -EPROTO;
+	return do_switch(h, strcmp(h->verb->name, "deploy") == 0 ? "deploy" : "switch",
+			 req->id, req->text, req->arg[0], rep);
+}
+
+static int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1], prev[RELEASE_ID_MAX + 1];
+	int r;
+
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r < 0 || !cur[0]) {
+		reply_init(rep, r < 0 ? r : -ENOENT, "%s has no current release to roll back from", h->cfg.app);
+		return 0;
+	}
+	if (req->id[0])
+		return do_switch(h, "rollback", req->id, "rollback", 0, rep);
+	r = previous_of(&h->l, cur, prev, sizeof(prev));
+	if (r < 0)
+		return r;
+	if (!prev[0]) {
+		reply_init(rep, -ENOENT, "release %s has no previous release to roll back to", cur);
+		return 0;
+	}
+	return do_switch(h, "rollback", prev, "rollback", 0, rep);
+}
+
+static int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_free_ struct release_info *v = NULL;
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	unsigned long long keep, freed = 0, removed = 0, frozen_seen = 0;
+	size_t n = 0;
+	int r;
+
+	if (strcmp(h->verb->name, "deploy") == 0) {
+		if (h->phase != PH_SWITCHED)
+			return -EPROTO;
+		keep = h->cfg.keep;
+	} else {
+		keep = req->arg[0];
+		if (keep < 1 || keep > 1000) {
+			reply_init(rep, -EINVAL, "--keep must be from 1 to 1000");
+			return 0;
+		}
+	}
+	r = release_recover(&h->l, "");
+	if (r < 0)
+		return r;
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r < 0) {
+		reply_init(rep, r, "%s/current is not a symlink to releases/<id>; not pruning anything", h->cfg.root);
+		return 0;
+	}
+	r = previous_of(&h->l, cur, prev, sizeof(prev));
+	if (r < 0)
+		return r;
+	r = release_list(&h->l, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct proto_msg e;
+
+		if (v[i].state == RELEASE_FROZEN && ++frozen_seen <= keep)
+			continue;
+		if (strcmp(v[i].id, cur) == 0 || strcmp(v[i].id, prev) == 0 ||
+		    strcmp(v[i].id, h->id) == 0)
+			continue;
+		r = release_remove(&h->l, v[i].id);
+		if (r < 0) {
+			reply_init(rep, r, "removing release %s failed: %s", v[i].id, strerror(-r));
+			return 0;
+		}
+		freed += v[i].bytes;
+		removed++;
+		proto_init(&e, OP_ENTRY);
+		str_copy(e.id, sizeof(e.id), v[i].id);
+		e.arg[0] = v[i].bytes;
+		e.arg[3] = v[i].state;
+		if (send_msg(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = freed;
+	rep->arg[1] = removed;
+	return 0;
+}
+
+/* ---- read-only ----------------------------------------------------- */
+
+static int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_free_ struct release_info *v = NULL;
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	size_t n = 0;
+	int r;
+
+	(void)current_read(&h->l, cur, sizeof(cur));
+	(void)previous_of(&h->l, cur, prev, sizeof(prev));
+	r = release_list(&h->l, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct proto_msg e;
+
+		proto_init(&e, OP_ENTRY);
+		str_copy(e.id, sizeof(e.id), v[i].id);
+		e.arg[0] = v[i].created_ns;
+		e.arg[1] = v[i].bytes;
+		e.arg[2] = v[i].files;
+		e.arg[3] = v[i].state |
+			   (strcmp(v[i].id, cur) == 0 ? RELEASE_FLAG_CURRENT : 0) |
+			   (strcmp(v[i].id, prev) == 0 ? RELEASE_FLAG_PREVIOUS : 0);
+		if (send_msg(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	proto_init(rep, OP_END);
+	return 0;
+}
+
+static int op_status(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = current_read(&h->l, cur, sizeof(cur));
+	reply_init(rep, 0, NULL);
+	if (r == -EUCLEAN)
+		rep->status = -EUCLEAN;
+	(void)previous_of(&h->l, cur, prev, sizeof(prev));
+	str_copy(rep->id, sizeof(rep->id), cur);
+	str_copy(rep->id2, sizeof(rep->id2), prev);
+	rep->arg[0] = h->cfg.mode;
+	fd = openat(h->l.meta_fd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		lock_holder(h, fd, rep->text, sizeof(rep->text));
+	return 0;
+}
+
+static int op_history(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	fd = openat(h->l.meta_fd, "history.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	reply_init(rep, 0, NULL);
+	return send_msg(h, rep, fd) < 0 ? -EPIPE : 1;
+}
+
+static int op_check(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1];
+	struct proto_msg e;
+	int r, problems = 0;
+
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r < 0) {
+		proto_init(&e, OP_ENTRY);
+		snprintf(e.text, sizeof(e.text), "%s/current is not a symlink to releases/<id>; switch will refuse to replace it", h->cfg.root);
+		problems++;
+		if (send_msg(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	if (access("/bin/sh", X_OK) < 0) {
+		proto_init(&e, OP_ENTRY);
+		snprintf(e.text, sizeof(e.text), "/bin/sh is missing: build steps cannot run");
+		problems++;
+		if (send_msg(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	reply_init(rep, problems ? -EINVAL : 0, NULL);
+	return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------ */
+
+typedef int (*handler_fn)(struct helper *, const struct proto_msg *, struct proto_msg *);
+
+static const struct {
+	handler_fn fn;
+	unsigned phases;   /* bit per enum phase in which the op is allowed */
+} ops[OP_REQUEST_MAX] = {
+	[OP_LOCK] = { op_lock, 1u << PH_START },
+	[OP_STAGE_BEGIN] = { op_stage_begin, 1u << PH_LOCKED },
+	[OP_LINK_SHARED] = { op_link_shared, 1u << PH_STAGING },
+	[OP_RUN_STEP] = { op_run_step, 1u << PH_LINKED },
+	[OP_FREEZE] = { op_freeze, 1u << PH_LINKED },
+	[OP_ABORT] = { op_abort, (1u << PH_STAGING) | (1u << PH_LINKED) },
+	[OP_SWITCH] = { op_switch, (1u << PH_LOCKED) | (1u << PH_FROZEN) },
+	[OP_ROLLBACK] = { op_rollback, 1u << PH_LOCKED },
+	[OP_PRUNE] = { op_prune, (1u << PH_LOCKED) | (1u << PH_SWITCHED) },
+	[OP_LIST] = { op_list, 1u << PH_START },
+	[OP_STATUS] = { op_status, 1u << PH_START },
+	[OP_HISTORY] = { op_history, 1u << PH_START },
+	[OP_CHECK] = { op_check, 1u << PH_START },
+};
+
+static int serve(struct helper *h)
+{
+	for (;;) {
+		struct proto_msg req, rep;
+		int r;
+
+		r = proto_recv(h->sock, &req, NULL);
+		if (r == -ECONNRESET)
+			return 0;
+		if (r < 0)
+			return r;
+		if (req.op >= OP_REQUEST_MAX || !ops[req.op].fn ||
+		    !(h->verb->ops & OPB(req.op)) || !(ops[req.op].phases & (1u << h->phase))) {
+			reply_init(&rep, -EPERM, "helper: request '%s' is not allowed for '%s' at this point",
+				   proto_op_name(req.op), h->verb->name);
+			(void)send_msg(h, &rep, -1);
+			return -EPERM;
+		}
+		r = ops[req.op].fn(h, &req, &rep);
+		if (r == -EPROTO) {
+			reply_init(&rep, -EPERM, "helper: request '%s' out of order", proto_op_name(req.op));
+			(void)send_msg(h, &rep, -1);
+			return -EPERM;
+		}
+		if (r == -ECONNRESET || r == -EPIPE)
+			return 0;
+		if (r < 0)
+			reply_init(&rep, r, "%s failed: %s", proto_op_name(req.op), strerror(-r));
+		if (r != 1 && send_msg(h, &rep, -1) < 0)
+			return 0;
+	}
+}
+
+static const struct verb *verb_find(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+/* The capabilities the helper's work needs; everything else is dropped
+ * from every set, including the bounding set (docs/SECURITY.md). */
+static const int helper_caps[] = {
+	CAP_CHOWN,           /* freeze: chown to root:web_group; shared dirs */
+	CAP_DAC_OVERRIDE,    /* remove frozen (0550) trees; write deploy-owned dirs */
+	CAP_DAC_READ_SEARCH, /* walk deploy-owned trees whatever their modes */
+	CAP_FOWNER,          /* chmod and strip ACLs of files we do not own yet */
+	CAP_SETUID,          /* build steps: become the deploy user */
+	CAP_SETGID,
+	CAP_SETPCAP,         /* build steps: drop the bounding set */
+	CAP_SYS_ADMIN,       /* mount and pid namespaces, open_tree, move_mount */
+	CAP_KILL,            /* kill a timed-out build step */
+	CAP_FSETID,          /* setgid bit on shared directories */
+};
+
+int main(int argc, char **argv)
+{
+	static const int keep[] = { SOCK_FD };
+	struct helper h = { .sock = SOCK_FD, .lock_fd = -EBADF, .tree_fd = -EBADF };
+	struct proto_msg hello;
+	char err[600] = "", cfgpath[PATH_MAX];
+	int type = 0, r;
+	socklen_t tl = sizeof(type);
+
+	if (getuid() != 0 || geteuid() != 0 || argc < 4 || argc > 5 ||
+	    getsockopt(SOCK_FD, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_SEQPACKET) {
+		fprintf(stderr, "cutover-helper: internal program of cutover; run 'cutover --help'\n");
+		return 2;
+	}
+	if (privs_sanitize_process(keep, ELEMENTSOF(keep)) < 0 || privs_reset_environment() < 0)
+		return 2;
+	h.verb = verb_find(argv[1]);
+	if (!h.verb || !app_name_valid(argv[2]) || str_copy(h.who, sizeof(h.who), argv[3]) < 0)
+		return 2;
+	if (argc == 5)
+		r = str_copy(cfgpath, sizeof(cfgpath), argv[4]);
+	else
+		r = config_default_path(cfgpath, sizeof(cfgpath), argv[2]);
+	if (r < 0)
+		return 2;
+
+	r = config_load(&h.cfg, cfgpath, argv[2], err, sizeof(err));
+	if (r == 0)
+		r = layout_open(&h.l, &h.cfg, err, sizeof(err));
+	if (r == 0) {
+		r = privs_limit_caps(helper_caps, ELEMENTSOF(helper_caps));
+		if (r < 0)
+			snprintf(err, sizeof(err), "helper: cannot limit capabilities: %s", strerror(-r));
+	}
+	reply_init(&hello, r, "%s", err);
+	if (send_msg(&h, &hello, -1) < 0 || r < 0)
+		return 2;
+
+	r = serve(&h);
+	/* Whatever ended the conversation, a half-built release goes. */
+	(void)abort_staging(&h, false);
+	layout_close(&h.l);
+	config_free(&h.cfg);
+	return r < 0 ? 1 : 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+/* LeakSanitizer stops the world with ptrace, which this process forbids
+ * itself (not dumpable, seccomp, no CAP_SYS_PTRACE): leak checking of the
+ * mains is left to the unit tests, which run without those restrictions. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif

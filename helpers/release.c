@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+#include "release.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsops.h"
+#include "util.h"
+
+#define HISTORY_FILE "history.jsonl"
+#define HISTORY_MAX_READ (8 * 1024 * 1024)
+
+
+void layout_close(struct layout *l)
+{
+	int *fds[] = {
+		&l->root_fd, &l->releases_fd, &l->shared_fd, &l->meta_fd,
+		&l->state_fd, &l->manifest_fd, &l->logs_fd, &l->staging_fd,
+		&l->failed_fd, &l->trash_fd,
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -EBADF;
+	}
+}
+
+/*
+ * Opens ROOT, creating it and any missing parents (root:root 0755) like
+ * mkdir -p. Every existing component must pass the trust check first, so a
+ * directory is only ever created inside a trusted one.
+ */
+static int open_root(const struct config *cfg, char *err, size_t errlen)
+{
+	char prefix[sizeof(cfg->root)];
+	size_t len = strlen(cfg->root);
+	int fd;
+
+	fd = path_open_trusted(cfg->root, true, err, errlen);
+	if (fd != -ENOENT)
+		return fd;
+	for (size_t i = 1; i <= len; i++) {
+		_cleanup_close_ int pfd = -EBADF;
+		const char *base;
+
+		if (cfg->root[i] != '/' && cfg->root[i] != '\0')
+			continue;
+		memcpy(prefix, cfg->root, i);
+		prefix[i] = '\0';
+		fd = path_open_trusted(prefix, true, err, errlen);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		if (fd != -ENOENT)
+			return fd;
+		/* prefix is missing: create its last component in its parent,
+		 * which the previous iteration found trusted. */
+		base = strrchr(prefix, '/');
+		prefix[base - prefix] = '\0';
+		pfd = path_open_trusted(prefix[0] ? prefix : "/", true, err, errlen);
+		if (pfd < 0)
+			return pfd;
+		if (mkdirat(pfd, base + 1, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s/%s: %s", prefix, base + 1, strerror(errno));
+			return -errno;
+		}
+	}
+	return path_open_trusted(cfg->root, true, err, errlen);
+}
+
+int layout_open(struct layout *l, const struct config *cfg, char *err, size_t errlen)
+{
+	struct {
+		int *fd;
+		int *at;
+		const char *name;
+		mode_t mode;
+		gid_t gid;
+	} dirs[] = {
+		{ &l->releases_fd, &l->root_fd, "releases", 0751, cfg->web_gid },
+		{ &l->shared_fd, &l->root_fd, "shared", 0751, cfg->web_gid },
+		{ &l->meta_fd, &l->root_fd, ".cutover", 0700, 0 },
+		{ &l->state_fd, &l->meta_fd, "state", 0700, 0 },
+		{ &l->manifest_fd, &l->meta_fd, "manifest", 0700, 0 },
+		{ &l->logs_fd, &l->meta_fd, "logs", 0700, 0 },
+		{ &l->staging_fd, &l->meta_fd, "staging", 0711, 0 },
+		{ &l->failed_fd, &l->meta_fd, "failed", 0700, 0 },
+		{ &l->trash_fd, &l->meta_fd, "trash", 0700, 0 },
+	};
+	int r;
+
+	for (int *p = &l->root_fd; p <= &l->trash_fd; p++)
+		*p = -EBADF;
+	l->root_fd = open_root(cfg, err, errlen);
+	if (l->root_fd < 0)
+		return l->root_fd;
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		r = fs_ensure_dir(*dirs[i].at, dirs[i].name, dirs[i].mode, 0, dirs[i].gid);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot set up %s/%s: %s", cfg->root,
+				 dirs[i].name, strerror(-r));
+			layout_close(l);
+			return r;
+		}
+		*dirs[i].fd = r;
+	}
+	return 0;
+}
+
+int state_write(const struct layout *l, const struct release_info *ri)
+{
+	static const char *const names[] = {
+		[RELEASE_BUILDING] = "building", [RELEASE_FROZEN] = "frozen",
+		[RELEASE_FAILED] = "failed",
+	};
+	char buf[256];
+	int r;
+
+	if (!release_id_valid(ri->id) || ri->state < RELEASE_BUILDING || ri->state > RELEASE_FAILED)
+		return -EINVAL;
+	r = str_printf(buf, sizeof(buf), "state=%s\ncreated=%" PRIu64 "\nbytes=%llu\nfiles=%llu\n",
+		       names[ri->state], ri->created_ns, ri->bytes, ri->files);
+	if (r < 0)
+		return r;
+	return fs_write_atomic(l->state_fd, ri->id, buf, strlen(buf), 0600);
+}
+
+int state_read(const struct layout *l, const char *id, struct release_info *ret)
+{
+	char buf[512], *save = NULL;
+	struct release_info ri = { 0 };
+	int r;
+
+	if (!release_id_valid(id))
+		return -EINVAL;
+	r = fs_read_small(l->state_fd, id, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		unsigned long long v = 0;
+
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(line, "state") == 0) {
+			ri.state = strcmp(eq, "frozen") == 0 ? RELEASE_FROZEN :
+				   strcmp(eq, "building") == 0 ? RELEASE_BUILDING :
+				   strcmp(eq, "failed") == 0 ? RELEASE_FAILED : 0;
+			continue;
+		}
+		if (parse_uint(eq, 0, UINT64_MAX, &v) < 0)
+			continue;
+		if (strcmp(line, "created") == 0)
+			ri.created_ns = v;
+		else if (strcmp(line, "bytes") == 0)
+			ri.bytes = v;
+		else if (strcmp(line, "files") == 0)
+			ri.files = v;
+	}
+	if (ri.state == 0)
+		return -EUCLEAN;
+	str_copy(ri.id, sizeof(ri.id), id);
+	*ret = ri;
+	return 0;
+}
+
+int current_read(const struct layout *l, char *ret_id, size_t n)
+{
+	char target[256];
+	ssize_t len;
+
+	len = readlinkat(l->root_fd, "current", target, sizeof(target) - 1);
+	if (len < 0) {
+		if (errno == ENOENT) {
+			ret_id[0] = '\0';
+			return 0;
+		}
+		/* EINVAL: current exists but is not a symlink. */
+		return errno == EINVAL ? -EUCLEAN : -errno;
+	}
+	target[len] = '\0';
+	if (strncmp(target, "releases/", 9) != 0 || !release_id_valid(target + 9))
+		return -EUCLEAN;
+	return str_copy(ret_id, n, target + 9);
+}
+
+int current_publish(const struct layout *l, const char *id, uint64_t *ret_visible_ns,
+		    uint64_t *ret_durable_ns)
+{
+	char target[RELEASE_ID_MAX + 16];
+	static const char tmp[] = ".current.new";
+	uint64_t t0;
+	int r;
+
+	if (!release_id_valid(id))
+		return -EINVAL;
+	r = str_printf(target, sizeof(target), "releases/%s", id);
+	if (r < 0)
+		return r;
+	t0 = now_ns();
+	if (unlinkat(l->root_fd, tmp, 0) < 0 && errno != ENOENT)
+		return -errno;
+	if (symlinkat(target, l->root_fd, tmp) < 0)
+		return -errno;
+	/* rename(2) replaces current atomically: every lookup sees either the
+	 * old target or the new one. */
+	if (renameat(l->root_fd, tmp, l->root_fd, "current") < 0) {
+		r = -errno;
+		(void)unlinkat(l->root_fd, tmp, 0);
+		return r;
+	}
+	*ret_visible_ns = now_ns() - t0;
+	if (fsync(l->root_fd) < 0)
+		return -errno;
+	*ret_durable_ns = now_ns() - t0;
+	return 0;
+}
+
+/* Appends s to the JSON line as a JSON string. */
+static size_t json_str(char *dst, size_t o, size_t n, const char *s)
+{
+	if (!s) {
+		o += (size_t)snprintf(dst + o, n > o ? n - o : 0, "null");
+		return o;
+	}
+	if (o < n)
+		dst[o++] = '"';
+	for (; *s && o + 8 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(dst + o, n - o, "\\u%04x", c);
+		else
+			dst[o++] = (char)c;
+	}
+	if (o < n)
+		dst[o++] = '"';
+	return o;
+}
+
+int history_append(const struct layout *l, const char *verb, const char *from,
+		   const char *to, const char *who, const char *source,
+		   uint64_t duration_ms)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char line[2048], when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	size_t o = 0, n = sizeof(line) - 2;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Fixed field order, ids before any free text: previous_of() relies on
+	 * it. Ids and verbs are validated, so they never need escaping. */
+	o += (size_t)snprintf(line + o, n - o, "{\"time\":\"%s\",\"verb\":\"%s\",\"from\":", when, verb);
+	o = json_str(line, o, n, from && *from ? from : NULL);
+	o += (size_t)snprintf(line + o, n - o, ",\"to\":");
+	o = json_str(line, o, n, to);
+	o += (size_t)snprintf(line + o, n - o, ",\"who\":");
+	o = json_str(line, o, n, who);
+	o += (size_t)snprintf(line + o, n - o, ",\"duration_ms\":%" PRIu64 ",\"source\":", duration_ms);
+	o = json_str(line, o, n, source);
+	if (o > n)
+		o = n;
+	line[o++] = '}';
+	line[o++] = '\n';
+	fd = openat(l->meta_fd, HISTORY_FILE, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* One write(2) of the whole line: O_APPEND keeps lines whole. */
+	if (write_all(fd, line, o) < 0 || fsync(fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Copies the value of "key":"value" from a history line; "" for null. */
+static bool json_field(const char *line, const char *key, char *out, size_t n)
+{
+	char pat[32];
+	const char *p, *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(line, pat);
+	if (!p)
+		return false;
+	p += strlen(pat);
+	if (strncmp(p, "null", 4) == 0) {
+		out[0] = '\0';
+		return true;
+	}
+	if (*p != '"')
+		return false;
+	p++;
+	end = strchr(p, '"');
+	if (!end || (size_t)(end - p) >= n)
+		return false;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return true;
+}
+
+int previous_of(const struct layout *l, const char *id, char *ret, size_t n)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	off_t start = 0;
+	ssize_t got;
+
+	ret[0] = '\0';
+	if (!*id)
+		return 0;
+	fd = openat(l->meta_fd, HISTORY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	/* The tail is enough: a release's own deploy is recent history. */
+	if (st.st_size > HISTORY_MAX_READ)
+		start = st.st_size - HISTORY_MAX_READ;
+	buf = malloc(HISTORY_MAX_READ + 1);
+	if (!buf)
+		return -ENOMEM;
+	while ((got = pread(fd, buf + len, HISTORY_MAX_READ - len, start + (off_t)len)) > 0)
+		len += (size_t)got;
+	if (got < 0)
+		return -errno;
+	buf[len] = '\0';
+	/* Walk lines from the end; the newest entry that made id current
+	 * through a deploy or switch names its predecessor. */
+	for (char *end = buf + len; end > buf; ) {
+		char *lstart = end - 1;
+		char verb[16], to[RELEASE_ID_MAX + 1], from[RELEASE_ID_MAX + 1];
+		char head[512];
+		char *who;
+
+		while (lstart > buf && lstart[-1] != '\n')
+			lstart--;
+		snprintf(head, sizeof(head), "%.*s", (int)(end - lstart), lstart);
+		end = lstart > buf ? lstart - 1 : buf;
+		who = strstr(head, ",\"who\":");
+		if (who)
+			*who = '\0';   /* only look at the fixed, trusted prefix */
+		if (!json_field(head, "verb", verb, sizeof(verb)) ||
+		    !json_field(head, "to", to, sizeof(to)) ||
+		    !json_field(head, "from", from, sizeof(from)))
+			continue;
+		if (strcmp(to, id) != 0 || strcmp(verb, "rollback") == 0)
+			continue;
+		if (*from && release_id_valid(from))
+			return str_copy(ret, n, from);
+		return 0;
+	}
+	return 0;
+}
+
+static int cmp_newest_first(const void *a, const void *b)
+{
+	const struct release_info *x = a, *y = b;
+
+	if (x->created_ns != y->created_ns)
+		return x->created_ns < y->created_ns ? 1 : -1;
+	return strcmp(y->id, x->id);
+}
+
+int release_list(const struct layout *l, struct release_info **ret, size_t *ret_n)
+{
+	int dfd = fcntl(l->state_fd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct release_info *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct release_info ri;
+
+		if (!release_id_valid(de->d_name) || state_read(l, de->d_name, &ri) < 0)
+			continue;
+		if (n == cap) {
+			struct release_info *nv;
+			cap = cap ? cap * 2 : 32;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = ri;
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_newest_first);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int release_remove(const struct layout *l, const char *id)
+{
+	char log[RELEASE_ID_MAX + 8], man[RELEASE_ID_MAX + 8];
+	int r;
+
+	if (!release_id_valid(id))
+		return -EINVAL;
+	/* Take the tree out of releases/ in one rename, so the web server
+	 * never sees a half-deleted release; then delete it at leisure. */
+	(void)fs_remove_tree(l->trash_fd, id);
+	if (renameat(l->releases_fd, id, l->trash_fd, id) < 0 && errno != ENOENT)
+		return -errno;
+	r = fs_remove_tree(l->trash_fd, id);
+	if (r == 0)
+		r = fs_remove_tree(l->staging_fd, id);
+	if (r == 0)
+		r = fs_remove_tree(l->failed_fd, id);
+	snprintf(log, sizeof(log), "%s.log", id);
+	snprintf(man, sizeof(man), "%s.sha256", id);
+	if (r == 0)
+		r = fs_remove_tree(l->logs_fd, log);
+	if (r == 0)
+		r = fs_remove_tree(l->manifest_fd, man);
+	if (r == 0 && unlinkat(l->state_fd, id, 0) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
+/* Removes entries of dirfd that are not a release with one of the states
+ * in keep_mask (bits of 1 << state), never touching keep_id. */
+static int sweep(const struct layout *l, int dirfd, unsigned keep_mask,
+		 const char *keep_id, const char *cur, bool by_id, bool cautious)
+{
+	int dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int r = 0;
+
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		struct release_info ri;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (strcmp(de->d_name, keep_id) == 0 || strcmp(de->d_name, cur) == 0)
+			continue;
+		bool known = release_id_valid(de->d_name) && state_read(l, de->d_name, &ri) == 0;
+
+		if (known && (keep_mask & (1u << ri.state)))
+			continue;
+		if (cautious && !known) {
+			/* No state at all: only an empty placeholder is ours to
+			 * remove; anything else is left for a human to judge. */
+			(void)unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+			continue;
+		}
+		if (by_id && release_id_valid(de->d_name))
+			r = release_remove(l, de->d_name);
+		else
+			r = fs_remove_tree(dirfd, de->d_name);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int release_recover(const struct layout *l, const char *keep_id)
+{
+	char cur[RELEASE_ID_MAX + 1] = "";
+	int r;
+
+	(void)current_read(l, cur, sizeof(cur));
+	/* releases/ holds frozen releases and the placeholders of builds in
+	 * progress; with the lock held, no build is in progress but ours. */
+	r = sweep(l, l->releases_fd, 1u << RELEASE_FROZEN, keep_id, cur, true, true);
+	if (r == 0)
+		r = sweep(l, l->staging_fd, 0, keep_id, cur, true, false);
+	if (r == 0)
+		r = sweep(l, l->trash_fd, 0, keep_id, cur, false, false);
+	if (r == 0)
+		r = sweep(l, l->state_fd, (1u << RELEASE_FROZEN) | (1u << RELEASE_FAILED),
+			  keep_id, cur, true, false);
+	(void)unlinkat(l->root_fd, ".current.new", 0);
+	return r;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The on-disk layout of an app, owned by the helper:
+ *
+ *   ROOT/                      root:root 0755
+ *   ROOT/releases/ID/          frozen releases, root:web 0550 (0751 for releases/)
+ *   ROOT/shared/               shared dirs and files, linked into releases
+ *   ROOT/current -> releases/ID
+ *   ROOT/.cutover/             root-only 0700
+ *       lock                   flock(2) held by the running helper; holder info
+ *       history.jsonl          one JSON object per switch
+ *       state/ID               state of each release (key=value lines)
+ *       manifest/ID.sha256     sha256sum(1) manifest of a frozen release
+ *       logs/ID.log            build log
+ *       staging/ID/            a release being built (unreachable by path
+ *                              for anyone but root)
+ *       failed/ID/             kept failed builds (--keep-failed)
+ *       trash/                 releases being deleted
+ *
+ * Every function takes the pinned fds in struct layout and validated ids.
+ */
+#ifndef CUTOVER_RELEASE_H
+#define CUTOVER_RELEASE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "names.h"
+#include "proto.h"
+
+struct layout {
+	int root_fd;
+	int releases_fd;
+	int shared_fd;
+	int meta_fd;        /* .cutover */
+	int state_fd;       /* .cutover/state */
+	int manifest_fd;    /* .cutover/manifest */
+	int logs_fd;        /* .cutover/logs */
+	int staging_fd;     /* .cutover/staging */
+	int failed_fd;      /* .cutover/failed */
+	int trash_fd;       /* .cutover/trash */
+};
+
+struct release_info {
+	char id[RELEASE_ID_MAX + 1];
+	enum release_state state;
+	uint64_t created_ns;
+	unsigned long long bytes;
+	unsigned long long files;
+};
+
+/* Opens (creating where missing) the layout under cfg->root after checking
+ * that root and its ancestors are root-owned and not writable by others. */
+int layout_open(struct layout *l, const struct config *cfg, char *err, size_t errlen);
+void layout_close(struct layout *l);
+
+int state_write(const struct layout *l, const struct release_info *ri);
+int state_read(const struct layout *l, const char *id, struct release_info *ret);
+
+/* Reads ROOT/current. ret_id is "" when there is no current release.
+ * -EUCLEAN when current is not a symlink to releases/<valid id>. */
+int current_read(const struct layout *l, char *ret_id, size_t n);
+
+/* The release that was current before `id` became current through a deploy
+ * or switch (rollbacks do not count), from history; "" if none. */
+int previous_of(const struct layout *l, const char *id, char *ret, size_t n);
+
+/* Atomically points ROOT/current at releases/id (temporary symlink,
+ * rename(2), fsync of ROOT). ret_visible_ns is the time until the rename
+ * made the new release visible, ret_durable_ns until the fsync returned. */
+int current_publish(const struct layout *l, const char *id, uint64_t *ret_visible_ns,
+		    uint64_t *ret_durable_ns);
+
+int history_append(const struct layout *l, const char *verb, const char *from,
+		   const char *to, const char *who, const char *source,
+		   uint64_t duration_ms);
+
+/* All releases with a state file, newest first. Caller frees *ret. */
+int release_list(const struct layout *l, struct release_info **ret, size_t *ret_n);
+
+/* Removes every trace of a release: releases/ID (through trash/), the
+ * staging and failed trees, state, manifest and log. */
+int release_remove(const struct layout *l, const char *id);
+
+/* Removes half-built leftovers of crashed runs. Caller holds the lock. */
+int release_recover(const struct layout *l, const char *keep_id);
+
+#endif

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "privs.h"
+#include "util.h"
+
+/* In the child: report what failed on the output pipe (the helper shows it
+ * as the step's output) and exit with a distinctive code. */
+static _Noreturn void die(int out_fd, const char *what, int err)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "cutover sandbox: %s: %s\n", what, strerror(err));
+
+	if (n > 0)
+		(void)write_all(out_fd, buf, (size_t)n);
+	_exit(125);
+}
+
+static int setattr(int dfd, const char *path, unsigned flags, uint64_t set,
+		   uint64_t clr, uint64_t propagation)
+{
+	struct mount_attr a = {
+		.attr_set = set, .attr_clr = clr, .propagation = propagation,
+	};
+
+	return mount_setattr(dfd, path, flags, &a, sizeof(a)) < 0 ? -errno : 0;
+}
+
+/* mkdir -p of path (absolute) in the current namespace. */
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (str_copy(buf, sizeof(buf), path) < 0)
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+static bool path_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/*
+ * Attaches a fresh tmpfs at path if path exists in this namespace. When
+ * the app's root lies below it (an app under /tmp), the app root is cloned
+ * first and put back at the same path inside the new tmpfs, so the build
+ * still sees its release and shared/ where they really are.
+ */
+static int mount_tmpfs(const char *path, const char *app_root)
+{
+	_cleanup_close_ int fs = -EBADF, mnt = -EBADF, target = -EBADF, keep = -EBADF;
+	int r;
+
+	target = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return errno == ENOENT ? 0 : -errno;
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "1g", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "1777", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		return -errno;
+	if (path_below(app_root, path)) {
+		keep = open_tree(AT_FDCWD, app_root, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (keep < 0)
+			return -errno;
+	}
+	if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	if (keep >= 0) {
+		r = mkdir_p(app_root);
+		if (r < 0)
+			return r;
+		if (move_mount(keep, "", AT_FDCWD, app_root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int mount_proc(void)
+{
+	_cleanup_close_ int fs = -EBADF, mnt = -EBADF, target = -EBADF;
+
+	target = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return -errno;
+	fs = fsopen("proc", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC,
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return -errno;
+	if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Puts the writable clone of the release at mount_path. The path is looked
+ * up again in this namespace (fds from the helper belong to the host's
+ * mounts and cannot be mount targets here), and must be the same inode as
+ * the placeholder the helper opened, so a rename race cannot redirect it.
+ */
+static int attach_release(int clone_fd, const struct sandbox_spec *s)
+{
+	_cleanup_close_ int target = -EBADF;
+	struct stat want, got;
+
+	if (fstat(s->mount_point_fd, &want) < 0)
+		return -errno;
+	target = open(s->mount_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return -errno;
+	if (fstat(target, &got) < 0)
+		return -errno;
+	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+		return -ESTALE;
+	if (setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+		    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, 0) < 0)
+		return -errno;
+	if (move_mount(clone_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd)
+{
+	char *argv[] = { "sh", "-c", (char *)s->command, NULL };
+	struct rlimit rl;
+	int null_fd, r;
+
+	if (setsid() < 0)   /* no controlling terminal: TIOCSTI has no target */
+		die(out_fd, "setsid", errno);
+	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+		die(out_fd, "redirect stdio", errno);
+	if (chdir(s->mount_path) < 0)
+		die(out_fd, "chdir into the release", errno);
+	rl.rlim_cur = rl.rlim_max = s->fsize_limit;
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+		die(out_fd, "RLIMIT_FSIZE", errno);
+	rl.rlim_cur = rl.rlim_max = 0;
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	r = privs_drop_to(s->uid, s->gid, NULL, 0);
+	if (r < 0)
+		die(out_fd, "dropping privileges", -r);
+	r = privs_seccomp_unprivileged(true);
+	if (r < 0)
+		die(out_fd, "seccomp", -r);
+	if (syscall(SYS_close_range, 3U, ~0U, 0) < 0)
+		die(1, "close_range", errno);
+	execve("/bin/sh", argv, s->env);
+	die(1, "exec /bin/sh", errno);
+}
+
+/* pid 1 of the step's pid namespace. Its exit takes every process the step
+ * left behind with it (the kernel kills the namespace). */
+static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, int out_fd)
+{
+	pid_t step, p;
+	int status = 0, r;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		die(out_fd, "PR_SET_PDEATHSIG", errno);
+	/* Nothing mounted here may reach the host: private first. */
+	r = setattr(AT_FDCWD, "/", AT_RECURSIVE, 0, 0, MS_PRIVATE);
+	if (r < 0)
+		die(out_fd, "making mounts private", -r);
+	r = setattr(AT_FDCWD, "/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0);
+	if (r < 0)
+		die(out_fd, "making the filesystem read-only", -r);
+	if ((r = mount_tmpfs("/tmp", s->app_root)) < 0 ||
+	    (r = mount_tmpfs("/var/tmp", s->app_root)) < 0 ||
+	    (r = mount_tmpfs("/dev/shm", s->app_root)) < 0)
+		die(out_fd, "mounting a private tmpfs", -r);
+	r = attach_release(clone_fd, s);
+	if (r < 0)
+		die(out_fd, "mounting the release", -r);
+	close(clone_fd);
+	r = mount_proc();
+	if (r < 0)
+		die(out_fd, "mounting /proc", -r);
+
+	step = fork();
+	if (step < 0)
+		die(out_fd, "fork", errno);
+	if (step == 0)
+		run_step(s, out_fd);
+	close(out_fd);
+	/* Reap everything re-parented to us until the step itself exits. */
+	for (;;) {
+		int st;
+		p = waitpid(-1, &st, 0);
+		if (p < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(125);
+		}
+		if (p == step) {
+			status = st;
+			break;
+		}
+	}
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+}
+
+int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid)
+{
+	_cleanup_close_ int clone_fd = -EBADF;
+	pid_t pid;
+
+	/* Clone the staging tree while still in the host namespace; inside
+	 * the new one, fds of host mounts cannot be cloned any more. */
+	clone_fd = open_tree(spec->tree_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (clone_fd < 0)
+		return -errno;
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD,
+			     NULL, NULL, NULL, 0);
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		sandbox_init(spec, clone_fd, out_fd);
+	*ret_pid = pid;
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The build sandbox: one build step, run as the app's deploy user in a
+ * private mount and pid namespace where the whole filesystem is read-only
+ * except the release being built (and private tmpfs /tmp, /var/tmp,
+ * /dev/shm), with no capabilities, NoNewPrivs, a seccomp filter, a fixed
+ * environment and a timeout. When the step ends, every process it started
+ * dies with its pid namespace.
+ */
+#ifndef CUTOVER_SANDBOX_H
+#define CUTOVER_SANDBOX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sandbox_spec {
+	int tree_fd;               /* staging directory (O_DIRECTORY) */
+	const char *app_root;      /* ROOT, absolute */
+	const char *mount_path;    /* where the release appears: ROOT/releases/ID */
+	int mount_point_fd;        /* the placeholder at mount_path, for identity */
+	uid_t uid;
+	gid_t gid;
+	char *const *env;          /* complete environment, NULL-terminated */
+	const char *command;       /* run with /bin/sh -c */
+	unsigned long long fsize_limit;   /* RLIMIT_FSIZE for the step */
+};
+
+/*
+ * Starts the step with stdout and stderr on out_fd and returns the pid of
+ * the namespace's init in ret_pid (the caller reads the output, enforces
+ * the timeout by killing that pid, and reaps it with waitpid). The init
+ * exits with the step's exit code, or 128 + signal.
+ */
+int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid);
+
+#endif
