@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+#include "util.h"
+
+const char cli_usage[] =
+	"usage: cutover [-c FILE] [-q] [--json] VERB APP [ARGS]\n"
+	"\n"
+	"  deploy   APP --from SOURCE [--label TEXT]   stage, then switch, then prune\n"
+	"  stage    APP --from SOURCE [--label TEXT]   build and freeze; print the new release id\n"
+	"  switch   APP RELEASE                        publish a frozen release\n"
+	"  rollback APP [RELEASE]                      back to the previous release (or the one named)\n"
+	"  list     APP                                releases, newest first\n"
+	"  status   APP                                current release, mode, last deploy, lock holder\n"
+	"  prune    APP [--keep N]                     remove old releases\n"
+	"  check    APP                                validate config and environment; change nothing\n"
+	"\n"
+	"SOURCE is a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF.\n"
+	"Options: -c FILE (root only, not through sudo), -q quiet, --json one JSON document on stdout,\n"
+	"  --wait SECONDS wait for a running deploy instead of failing, --keep-failed keep a failed build.\n"
+	"Exit codes: 0 success, 1 operation failed, 2 usage or configuration error.\n"
+	"See cutover(1) and docs/ for details.\n";
+
+static const struct {
+	const char *name;
+	enum verb verb;
+} verb_names[] = {
+	{ "deploy", VERB_DEPLOY }, { "stage", VERB_STAGE },
+	{ "switch", VERB_SWITCH }, { "rollback", VERB_ROLLBACK },
+	{ "list", VERB_LIST }, { "status", VERB_STATUS },
+	{ "prune", VERB_PRUNE }, { "check", VERB_CHECK },
+};
+
+enum verb verb_from_name(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(verb_names); i++)
+		if (strcmp(verb_names[i].name, name) == 0)
+			return verb_names[i].verb;
+	return VERB_NONE;
+}
+
+static int badf(char *err, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int badf(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* fmt holds one %s, for arg; arg comes from the caller's command line and
+ * is escaped so it cannot put control characters into the error line. */
+#define bad(err, n, fmt, arg) ({ \
+	char _shown[80]; \
+	const char *_a = (arg); \
+	str_escape(_shown, sizeof(_shown), _a, strlen(_a)); \
+	badf(err, n, fmt, _shown); })
+
+/* Options valid anywhere: -q, --json. Returns 1 if consumed. */
+static int anywhere_option(const char *a, struct cli *c)
+{
+	if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+		c->quiet = true;
+		return 1;
+	}
+	if (strcmp(a, "--json") == 0) {
+		c->json = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Parses global options and VERB APP; *next is the index after APP. */
+static int parse_head(int argc, char **argv, struct cli *c, int *next, char *err, size_t n)
+{
+	int i = 1;
+
+	memset(c, 0, sizeof(*c));
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (anywhere_option(a, c))
+			continue;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			c->help = true;
+			return 0;
+		}
+		if (strcmp(a, "--version") == 0) {
+			c->version = true;
+			return 0;
+		}
+		if (strcmp(a, "-c") == 0) {
+			if (i + 1 >= argc)
+				return bad(err, n, "option -c needs a FILE%s", "");
+			c->config = argv[++i];
+			continue;
+		}
+		if (a[0] == '-')
+			return bad(err, n, "unknown option '%s'; run 'cutover --help'", a);
+		break;
+	}
+	if (i >= argc)
+		return bad(err, n, "no verb given; run 'cutover --help'%s", "");
+	c->verb_name = argv[i];
+	c->verb = verb_from_name(argv[i]);
+	if (c->verb == VERB_NONE)
+		return bad(err, n, "unknown verb '%s'; run 'cutover --help'", argv[i]);
+	for (i++; i < argc && anywhere_option(argv[i], c); i++)
+		;
+	if (i >= argc)
+		return bad(err, n, "%s needs an APP name", c->verb_name);
+	if (!app_name_valid(argv[i]))
+		return bad(err, n, "'%s' is not a valid app name (lowercase letters, digits, '_' and '-', at most 63, starting with a letter or digit)", argv[i]);
+	c->app = argv[i];
+	*next = i + 1;
+	return 0;
+}
+
+int cli_pick(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
+{
+	int next;
+
+	return parse_head(argc, argv, ret, &next, err, errlen);
+}
+
+static int take_value(int argc, char **argv, int *i, const char *name,
+		      const char **ret, char *err, size_t n)
+{
+	const char *a = argv[*i];
+	size_t len = strlen(name);
+
+	if (strncmp(a, name, len) == 0 && a[len] == '=') {
+		*ret = a + len + 1;
+		return 1;
+	}
+	if (strcmp(a, name) != 0)
+		return 0;
+	if (*i + 1 >= argc)
+		return bad(err, n, "option %s needs a value", name);
+	*ret = argv[++*i];
+	return 1;
+}
+
+static int take_number(const char *v, unsigned max, unsigned *ret, const char *name,
+		       char *err, size_t n)
+{
+	unsigned long long x;
+
+	if (parse_uint(v, 0, max, &x) < 0) {
+		char shown[40];
+
+		str_escape(shown, sizeof(shown), v, strlen(v));
+		snprintf(err, n, "%s must be a number from 0 to %u, not '%s'", name, max, shown);
+		return -EINVAL;
+	}
+	*ret = (unsigned)x;
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
+{
+	bool allows_source, allows_release, allows_keep, allows_wait;
+	int i, r;
+
+	r = parse_head(argc, argv, c, &i, err, n);
+	if (r < 0 || c->help || c->version)
+		return r;
+	allows_source = c->verb == VERB_DEPLOY || c->verb == VERB_STAGE;
+	allows_release = c->verb == VERB_SWITCH || c->verb == VERB_ROLLBACK;
+	allows_keep = c->verb == VERB_PRUNE;
+	allows_wait = allows_source || allows_release || allows_keep;
+
+	for (; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+		if (anywhere_option(a, c))
+			continue;
+		if (allows_source && (r = take_value(argc, argv, &i, "--from", &c->from, err, n)) != 0) {
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (allows_source && (r = take_value(argc, argv, &i, "--label", &c->label, err, n)) != 0) {
+			if (r < 0)
+				return r;
+			if (!label_valid(c->label))
+				return bad(err, n, "--label '%s' may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit)", c->label);
+			continue;
+		}
+		if (allows_source && strcmp(a, "--keep-failed") == 0) {
+			c->keep_failed = true;
+			continue;
+		}
+		if (allows_wait && (r = take_value(argc, argv, &i, "--wait", &v, err, n)) != 0) {
+			if (r < 0 || (r = take_number(v, 86400, &c->wait, "--wait", err, n)) < 0)
+				return r;
+			continue;
+		}
+		if (allows_keep && (r = take_value(argc, argv, &i, "--keep", &v, err, n)) != 0) {
+			if (r < 0 || (r = take_number(v, 1000, &c->keep, "--keep", err, n)) < 0)
+				return r;
+			if (c->keep == 0)
+				return bad(err, n, "--keep must be at least 1%s", "");
+			continue;
+		}
+		if (a[0] == '-' && a[1] != '\0')
+			return bad(err, n, "unknown option '%s' for this verb; run 'cutover --help'", a);
+		if (allows_release && !c->release) {
+			if (!release_id_valid(a))
+				return bad(err, n, "'%s' is not a valid release id; run 'cutover list APP' to see the releases", a);
+			c->release = a;
+			continue;
+		}
+		return bad(err, n, "unexpected argument '%s'; run 'cutover --help'", a);
+	}
+	if (allows_source && !c->from)
+		return bad(err, n, "%s needs --from SOURCE", c->verb_name);
+	if (allows_source && !*c->from)
+		return bad(err, n, "--from needs a non-empty SOURCE%s", "");
+	if (c->verb == VERB_SWITCH && !c->release)
+		return bad(err, n, "switch needs a RELEASE id; run 'cutover list APP' to see the releases%s", "");
+	return 0;
+}

@@ -1,0 +1,731 @@
+/* SPDX-License-Identifier: MIT */
+#include "frontend.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "artifact.h"
+#include "history.h"
+#include "names.h"
+#include "proto.h"
+#include "util.h"
+
+/* For the signal handler: what to stop and what to say. */
+static volatile sig_atomic_t sig_sock = -1;
+static volatile sig_atomic_t sig_helper = -1;
+static volatile sig_atomic_t sig_published = 0;
+
+static void on_signal(int sig)
+{
+	static const char before[] = "cutover: interrupted; the release being built was removed, the live site is unchanged\n";
+	static const char after[] = "cutover: interrupted after the new release was published\n";
+	int status;
+
+	if (sig_sock >= 0)
+		shutdown(sig_sock, SHUT_RDWR);
+	/* The helper sees EOF, stops any build step, removes the half-built
+	 * release and exits; only then do we, so the lock is free when the
+	 * caller's next command runs. */
+	if (sig_helper > 0)
+		while (waitpid(sig_helper, &status, 0) < 0 && errno == EINTR)
+			;
+	if (sig_published)
+		(void)!write(2, after, sizeof(after) - 1);
+	else
+		(void)!write(2, before, sizeof(before) - 1);
+	_exit(EXIT_FAILED);
+}
+
+void frontend_install_signals(struct frontend *fe)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sig_sock = fe->sock;
+	sig_helper = fe->helper_pid;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void frontend_finish(struct frontend *fe)
+{
+	int status;
+
+	if (fe->sock >= 0) {
+		close(fe->sock);
+		fe->sock = -1;
+		sig_sock = -1;
+	}
+	if (fe->helper_pid > 0) {
+		while (waitpid(fe->helper_pid, &status, 0) < 0 && errno == EINTR)
+			;
+		fe->helper_pid = -1;
+		sig_helper = -1;
+	}
+}
+
+typedef int (*entry_fn)(struct frontend *fe, const struct proto_msg *m, void *ctx);
+
+/*
+ * Sends one request and reads until its REPLY (or END for listings),
+ * passing build output to the terminal and entries to on_entry. A lost
+ * helper is -ECONNRESET.
+ */
+static int request(struct frontend *fe, const struct proto_msg *req, entry_fn on_entry,
+		   void *ctx, struct proto_msg *rep, int *ret_fd)
+{
+	int r = proto_send(fe->sock, req, -1);
+
+	if (r < 0)
+		return -ECONNRESET;
+	for (;;) {
+		r = proto_recv(fe->sock, rep, ret_fd);
+		if (r < 0)
+			return r == -ECONNRESET || r == -EPIPE ? -ECONNRESET : r;
+		if (rep->op == OP_OUTPUT) {
+			out_build_chunk(&fe->out, rep->text, rep->len);
+			continue;
+		}
+		if (rep->op == OP_ENTRY) {
+			if (on_entry && (r = on_entry(fe, rep, ctx)) < 0)
+				return r;
+			continue;
+		}
+		if (rep->op == OP_REPLY || rep->op == OP_END)
+			return 0;
+		return -EPROTO;
+	}
+}
+
+static int helper_lost(struct frontend *fe)
+{
+	out_error("the privileged helper stopped unexpectedly; nothing was published (see the system log)");
+	return EXIT_FAILED;
+}
+
+static int do_lock(struct frontend *fe)
+{
+	struct proto_msg req, rep;
+	uint64_t t0 = now_ns();
+	int r;
+
+	proto_init(&req, OP_LOCK);
+	req.arg[0] = fe->cli.wait;
+	r = request(fe, &req, NULL, NULL, &rep, NULL);
+	if (r < 0)
+		return helper_lost(fe);
+	if (rep.status == -EBUSY) {
+		out_error("%s; try again later or pass --wait SECONDS", rep.text);
+		return EXIT_FAILED;
+	}
+	if (rep.status < 0) {
+		out_error("%s", rep.text);
+		return EXIT_FAILED;
+	}
+	out_step(&fe->out, "lock", now_ns() - t0, NULL);
+	return EXIT_OK;
+}
+
+/* ---- source reader --------------------------------------------------- */
+
+/* Asks the source reader to open SOURCE with the caller's credentials.
+ * ret_is_dir tells whether the fd is a tar stream of a directory. */
+static int reader_open(struct frontend *fe, const char *path, int *ret_fd, bool *ret_is_dir,
+		       char *err, size_t errlen)
+{
+	struct proto_msg req, rep;
+	int r;
+
+	if (fe->reader_sock < 0)
+		return -EBADF;
+	proto_init(&req, OP_REPLY);
+	if (str_copy(req.text, sizeof(req.text), path) < 0) {
+		snprintf(err, errlen, "--from path is too long");
+		return -ENAMETOOLONG;
+	}
+	req.len = (uint32_t)strlen(req.text);
+	r = proto_send(fe->reader_sock, &req, -1);
+	if (r == 0)
+		r = proto_recv(fe->reader_sock, &rep, ret_fd);
+	if (r < 0) {
+		snprintf(err, errlen, "the source reader failed: %s", strerror(-r));
+		return r;
+	}
+	if (rep.status < 0) {
+		snprintf(err, errlen, "%s", rep.text);
+		return rep.status;
+	}
+	if (*ret_fd < 0) {
+		snprintf(err, errlen, "the source reader sent no file");
+		return -EBADF;
+	}
+	*ret_is_dir = rep.arg[0] == 1;
+	return 0;
+}
+
+static int import_source(struct frontend *fe, int dirfd, struct extract_stats *st,
+			 char *err, size_t errlen)
+{
+	struct extract_limits lim = {
+		.max_bytes = fe->cfg->max_size, .max_entries = fe->cfg->max_files,
+	};
+	enum source_kind kind;
+	_cleanup_close_ int fd = -EBADF;
+	bool is_dir = false;
+	int r;
+
+	r = source_detect(fe->cli.from, &kind, err, errlen);
+	if (r < 0)
+		return r;
+	if (kind == SOURCE_GIT) {
+		char url[2048], ref[256];
+
+		r = source_git_split(fe->cli.from, url, sizeof(url), ref, sizeof(ref));
+		if (r < 0) {
+			snprintf(err, errlen, "--from git+URL#REF is malformed");
+			return r;
+		}
+		memset(st, 0, sizeof(*st));
+		return artifact_fetch_git(url, ref, dirfd, err, errlen);
+	}
+	r = reader_open(fe, fe->cli.from, &fd, &is_dir, err, errlen);
+	if (r < 0)
+		return r;
+	if (kind == SOURCE_DIR && !is_dir) {
+		snprintf(err, errlen, "--from %s is a file but not a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz archive", fe->cli.from);
+		return -EINVAL;
+	}
+	if (kind == SOURCE_TARBALL && is_dir) {
+		snprintf(err, errlen, "--from %s is a directory, not an archive", fe->cli.from);
+		return -EINVAL;
+	}
+	r = artifact_extract_fd(fd, dirfd, &lim, st, err, errlen);
+	if (is_dir) {
+		/* The reader reports how its walk went after the stream ends. */
+		struct proto_msg rep;
+		closep(&fd);
+		if (proto_recv(fe->reader_sock, &rep, NULL) == 0 && rep.status < 0) {
+			snprintf(err, errlen, "%s", rep.text);
+			return rep.status;
+		}
+	}
+	return r;
+}
+
+/* ---- deploy and stage ------------------------------------------------ */
+
+struct stage_result {
+	char id[RELEASE_ID_MAX + 1];
+	unsigned long long bytes, files;
+	double step_seconds[8];
+};
+
+static void abort_release(struct frontend *fe, const char *id)
+{
+	struct proto_msg req, rep;
+
+	proto_init(&req, OP_ABORT);
+	req.arg[0] = fe->cli.keep_failed ? 1 : 0;
+	if (request(fe, &req, NULL, NULL, &rep, NULL) == 0 && rep.status == 0 && fe->cli.keep_failed)
+		fprintf(stderr, "cutover: failed release %s kept for inspection in %s/.cutover/failed/%s\n",
+			id, fe->cfg->root, id);
+}
+
+static int run_steps(struct frontend *fe, const char *id)
+{
+	struct proto_msg req, rep;
+	char shown[160];
+
+	for (size_t i = 0; i < fe->cfg->n_build_run; i++) {
+		uint64_t t0 = now_ns();
+		char name[64];
+		int r;
+
+		out_build_begin(&fe->out, i + 1, fe->cfg->n_build_run, fe->cfg->build_run[i]);
+		proto_init(&req, OP_RUN_STEP);
+		req.arg[0] = i;
+		r = request(fe, &req, NULL, NULL, &rep, NULL);
+		out_build_end(&fe->out);
+		if (r < 0)
+			return helper_lost(fe);
+		str_escape(shown, sizeof(shown), fe->cfg->build_run[i], strlen(fe->cfg->build_run[i]));
+		if (rep.status < 0 || rep.arg[0] != 0) {
+			if (fe->out.quiet && fe->out.tail_len)
+				out_build_tail(&fe->out);
+			abort_release(fe, id);
+			if (rep.status < 0)
+				out_error("build step %zu '%s' %s; release %s removed, the live site is unchanged",
+					  i + 1, shown, rep.text, id);
+			else
+				out_error("build step %zu '%s' failed with exit code %llu; release %s removed, the live site is unchanged",
+					  i + 1, shown, (unsigned long long)rep.arg[0], id);
+			return EXIT_FAILED;
+		}
+		snprintf(name, sizeof(name), "build step %zu", i + 1);
+		out_step(&fe->out, name, now_ns() - t0, NULL);
+	}
+	return EXIT_OK;
+}
+
+static int stage(struct frontend *fe, struct stage_result *res)
+{
+	struct proto_msg req, rep;
+	_cleanup_close_ int dirfd = -EBADF;
+	struct extract_stats st = { 0 };
+	char err[1024] = "", detail[96], size[32];
+	uint64_t t0;
+	int r;
+
+	t0 = now_ns();
+	proto_init(&req, OP_STAGE_BEGIN);
+	if (fe->cli.label)
+		str_copy(req.text, sizeof(req.text), fe->cli.label);
+	req.len = (uint32_t)strlen(req.text);
+	r = request(fe, &req, NULL, NULL, &rep, &dirfd);
+	if (r < 0)
+		return helper_lost(fe);
+	if (rep.status < 0 || dirfd < 0 || !release_id_valid(rep.id)) {
+		out_error("cannot create a release: %s", rep.text);
+		return EXIT_FAILED;
+	}
+	str_copy(res->id, sizeof(res->id), rep.id);
+	out_step(&fe->out, "create release", now_ns() - t0, res->id);
+
+	t0 = now_ns();
+	r = import_source(fe, dirfd, &st, err, sizeof(err));
+	closep(&dirfd);
+	if (r < 0) {
+		abort_release(fe, res->id);
+		out_error("importing %s failed: %s; release %s removed, the live site is unchanged",
+			  fe->cli.from, err[0] ? err : strerror(-r), res->id);
+		return EXIT_FAILED;
+	}
+	format_size(size, sizeof(size), st.bytes);
+	snprintf(detail, sizeof(detail), "%llu files, %s", st.files, size);
+	out_step(&fe->out, "import source", now_ns() - t0, st.files ? detail : NULL);
+
+	t0 = now_ns();
+	proto_init(&req, OP_LINK_SHARED);
+	r = request(fe, &req, NULL, NULL, &rep, NULL);
+	if (r < 0)
+		return helper_lost(fe);
+	if (rep.status < 0) {
+		abort_release(fe, res->id);
+		out_error("%s; release %s removed, the live site is unchanged", rep.text, res->id);
+		return EXIT_FAILED;
+	}
+	out_step(&fe->out, "link shared", now_ns() - t0, NULL);
+
+	r = run_steps(fe, res->id);
+	if (r != EXIT_OK)
+		return r;
+
+	t0 = now_ns();
+	proto_init(&req, OP_FREEZE);
+	r = request(fe, &req, NULL, NULL, &rep, NULL);
+	if (r < 0)
+		return helper_lost(fe);
+	if (rep.status < 0) {
+		abort_release(fe, res->id);
+		out_error("%s; release %s removed, the live site is unchanged", rep.text, res->id);
+		return EXIT_FAILED;
+	}
+	res->bytes = rep.arg[0];
+	res->files = rep.arg[1];
+	format_size(size, sizeof(size), res->bytes);
+	snprintf(detail, sizeof(detail), "%llu files, %s", res->files, size);
+	out_step(&fe->out, "freeze", now_ns() - t0, detail);
+	return EXIT_OK;
+}
+
+static int prune_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
+{
+	struct json *j = ctx;
+
+	if (j)
+		json_string(j, m->id);
+	return 0;
+}
+
+static int do_switch_request(struct frontend *fe, enum proto_op op, const char *id,
+			     uint64_t ms, struct proto_msg *rep)
+{
+	struct proto_msg req;
+	int r;
+
+	proto_init(&req, op);
+	if (id)
+		str_copy(req.id, sizeof(req.id), id);
+	snprintf(req.text, sizeof(req.text), "%s", fe->cli.from ? fe->cli.from : fe->cli.verb_name);
+	req.len = (uint32_t)strlen(req.text);
+	req.arg[0] = ms;
+	r = request(fe, &req, NULL, NULL, rep, NULL);
+	if (r < 0)
+		return helper_lost(fe);
+	if (rep->status < 0) {
+		out_error("%s; the live site is unchanged", rep->text);
+		return EXIT_FAILED;
+	}
+	sig_published = 1;
+	return EXIT_OK;
+}
+
+static int verb_deploy(struct frontend *fe)
+{
+	struct stage_result res = { 0 };
+	struct proto_msg req, rep;
+	struct json j;
+	uint64_t start = now_ns(), t0;
+	char detail[128], size[32], from[RELEASE_ID_MAX + 1];
+	int r;
+
+	r = do_lock(fe);
+	if (r != EXIT_OK)
+		return r;
+	r = stage(fe, &res);
+	if (r != EXIT_OK)
+		return r;
+	if (fe->cli.verb == VERB_STAGE) {
+		if (fe->cli.json) {
+			json_init(&j);
+			json_begin(&j, '{');
+			json_kv_string(&j, "app", fe->cfg->app);
+			json_kv_string(&j, "release", res.id);
+			json_kv_uint(&j, "bytes", res.bytes);
+			json_kv_uint(&j, "files", res.files);
+			json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
+			json_end(&j, '}');
+			json_print(&j);
+			json_free(&j);
+		} else
+			printf("%s\n", res.id);
+		return EXIT_OK;
+	}
+
+	t0 = now_ns();
+	r = do_switch_request(fe, OP_SWITCH, res.id, (now_ns() - start) / 1000000, &rep);
+	if (r != EXIT_OK)
+		return r;
+	str_copy(from, sizeof(from), rep.id2);
+	snprintf(detail, sizeof(detail), "publish %.3f ms, durable %.3f ms",
+		 (double)rep.arg[1] / 1e6, (double)rep.arg[2] / 1e6);
+	out_step(&fe->out, "switch", now_ns() - t0, detail);
+
+	json_init(&j);
+	json_begin(&j, '{');
+	json_kv_string(&j, "app", fe->cfg->app);
+	json_kv_string(&j, "release", res.id);
+	json_kv_string(&j, "previous", from[0] ? from : NULL);
+	json_kv_uint(&j, "bytes", res.bytes);
+	json_kv_uint(&j, "files", res.files);
+	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
+	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
+	json_key(&j, "pruned");
+	json_begin(&j, '[');
+
+	t0 = now_ns();
+	proto_init(&req, OP_PRUNE);
+	r = request(fe, &req, prune_entry, &j, &rep, NULL);
+	json_end(&j, ']');
+	if (r < 0 || rep.status < 0) {
+		out_warn(&fe->out, "deployed, but pruning old releases failed: %s",
+			 r < 0 ? "helper stopped" : rep.text);
+	} else {
+		format_size(size, sizeof(size), rep.arg[0]);
+		snprintf(detail, sizeof(detail), "%llu removed, %s freed",
+			 (unsigned long long)rep.arg[1], size);
+		out_step(&fe->out, "prune", now_ns() - t0, detail);
+		json_kv_uint(&j, "freed", rep.arg[0]);
+	}
+	json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
+	json_end(&j, '}');
+	if (fe->cli.json)
+		json_print(&j);
+	else if (!fe->cli.quiet)
+		fprintf(stderr, "deployed %s %s in %.1fs%s%s%s\n", fe->cfg->app, res.id,
+			(double)(now_ns() - start) / 1e9, from[0] ? " (previous: " : "",
+			from, from[0] ? ")" : "");
+	json_free(&j);
+	return EXIT_OK;
+}
+
+static int verb_switch(struct frontend *fe)
+{
+	struct proto_msg rep;
+	struct json j;
+	uint64_t start = now_ns();
+	char detail[64];
+	int r;
+
+	r = do_lock(fe);
+	if (r != EXIT_OK)
+		return r;
+	r = do_switch_request(fe, fe->cli.verb == VERB_SWITCH ? OP_SWITCH : OP_ROLLBACK,
+			      fe->cli.release, 0, &rep);
+	if (r != EXIT_OK)
+		return r;
+	snprintf(detail, sizeof(detail), "publish %.3f ms, durable %.3f ms",
+		 (double)rep.arg[1] / 1e6, (double)rep.arg[2] / 1e6);
+	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
+	if (fe->cli.json) {
+		json_init(&j);
+		json_begin(&j, '{');
+		json_kv_string(&j, "app", fe->cfg->app);
+		json_kv_string(&j, "verb", fe->cli.verb_name);
+		json_kv_string(&j, "from", rep.id2[0] ? rep.id2 : NULL);
+		json_kv_string(&j, "to", rep.id);
+		json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
+		json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
+		json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
+		json_end(&j, '}');
+		json_print(&j);
+		json_free(&j);
+	} else if (!fe->cli.quiet)
+		fprintf(stderr, "%s %s: now serving %s%s%s%s\n",
+			fe->cli.verb == VERB_SWITCH ? "switched" : "rolled back",
+			fe->cfg->app, rep.id, rep.id2[0] ? " (was " : "", rep.id2,
+			rep.id2[0] ? ")" : "");
+	return EXIT_OK;
+}
+
+static int verb_prune(struct frontend *fe)
+{
+	struct proto_msg req, rep;
+	struct json j;
+	char size[32];
+	int r;
+
+	r = do_lock(fe);
+	if (r != EXIT_OK)
+		return r;
+	json_init(&j);
+	json_begin(&j, '{');
+	json_kv_string(&j, "app", fe->cfg->app);
+	json_key(&j, "removed");
+	json_begin(&j, '[');
+	proto_init(&req, OP_PRUNE);
+	req.arg[0] = fe->cli.keep ? fe->cli.keep : fe->cfg->keep;
+	r = request(fe, &req, prune_entry, &j, &rep, NULL);
+	json_end(&j, ']');
+	if (r < 0) {
+		json_free(&j);
+		return helper_lost(fe);
+	}
+	if (rep.status < 0) {
+		json_free(&j);
+		out_error("%s", rep.text);
+		return EXIT_FAILED;
+	}
+	json_kv_uint(&j, "freed", rep.arg[0]);
+	json_end(&j, '}');
+	format_size(size, sizeof(size), rep.arg[0]);
+	if (fe->cli.json)
+		json_print(&j);
+	else if (!fe->cli.quiet)
+		fprintf(stderr, "pruned %s: %llu release(s) removed, %s freed\n", fe->cfg->app,
+			(unsigned long long)rep.arg[1], size);
+	json_free(&j);
+	return EXIT_OK;
+}
+
+static const char *state_name(unsigned s)
+{
+	switch (s & 0xff) {
+	case RELEASE_BUILDING: return "building";
+	case RELEASE_FROZEN: return "frozen";
+	case RELEASE_FAILED: return "failed";
+	default: return "unknown";
+	}
+}
+
+static int list_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
+{
+	struct json *j = ctx;
+	unsigned flags = (unsigned)m->arg[3];
+	char when[32], size[32];
+
+	format_time(when, sizeof(when), m->arg[0]);
+	if (fe->cli.json) {
+		json_begin(j, '{');
+		json_kv_string(j, "id", m->id);
+		json_kv_string(j, "state", state_name(flags));
+		json_kv_string(j, "created", when);
+		json_kv_uint(j, "bytes", m->arg[1]);
+		json_kv_uint(j, "files", m->arg[2]);
+		json_kv_bool(j, "current", flags & RELEASE_FLAG_CURRENT);
+		json_kv_bool(j, "previous", flags & RELEASE_FLAG_PREVIOUS);
+		json_end(j, '}');
+		return 0;
+	}
+	format_size(size, sizeof(size), m->arg[1]);
+	printf("%-40s %-9s %-21s %10s  %s\n", m->id, state_name(flags), when, size,
+	       flags & RELEASE_FLAG_CURRENT ? "current" :
+	       flags & RELEASE_FLAG_PREVIOUS ? "previous" : "");
+	return 0;
+}
+
+static int verb_list(struct frontend *fe)
+{
+	struct proto_msg req, rep;
+	struct json j;
+	int r;
+
+	json_init(&j);
+	json_begin(&j, '[');
+	if (!fe->cli.json)
+		printf("%-40s %-9s %-21s %10s\n", "RELEASE", "STATE", "CREATED", "SIZE");
+	proto_init(&req, OP_LIST);
+	r = request(fe, &req, list_entry, &j, &rep, NULL);
+	json_end(&j, ']');
+	if (r < 0) {
+		json_free(&j);
+		return helper_lost(fe);
+	}
+	if (fe->cli.json)
+		json_print(&j);
+	json_free(&j);
+	return EXIT_OK;
+}
+
+static int verb_status(struct frontend *fe)
+{
+	struct proto_msg req, rep;
+	struct history_entry last;
+	_cleanup_close_ int hfd = -EBADF;
+	bool have_last = false;
+	struct json j;
+	int r;
+
+	proto_init(&req, OP_STATUS);
+	r = request(fe, &req, NULL, NULL, &rep, NULL);
+	if (r < 0)
+		return helper_lost(fe);
+	proto_init(&req, OP_HISTORY);
+	{
+		struct proto_msg hrep;
+		if (request(fe, &req, NULL, NULL, &hrep, &hfd) < 0)
+			return helper_lost(fe);
+	}
+	if (hfd >= 0)
+		have_last = history_last(hfd, &last) == 1;
+	if (fe->cli.json) {
+		json_init(&j);
+		json_begin(&j, '{');
+		json_kv_string(&j, "app", fe->cfg->app);
+		json_kv_string(&j, "root", fe->cfg->root);
+		json_kv_string(&j, "mode", "symlink");
+		json_kv_string(&j, "current", rep.id[0] ? rep.id : NULL);
+		json_kv_string(&j, "previous", rep.id2[0] ? rep.id2 : NULL);
+		json_key(&j, "last_deploy");
+		if (have_last) {
+			json_begin(&j, '{');
+			json_kv_string(&j, "time", last.time);
+			json_kv_string(&j, "verb", last.verb);
+			json_kv_string(&j, "from", last.from[0] ? last.from : NULL);
+			json_kv_string(&j, "to", last.to);
+			json_kv_string(&j, "who", last.who);
+			json_kv_uint(&j, "duration_ms", last.duration_ms);
+			json_end(&j, '}');
+		} else
+			json_string(&j, NULL);
+		json_kv_string(&j, "lock", rep.text[0] ? rep.text : NULL);
+		json_end(&j, '}');
+		json_print(&j);
+		json_free(&j);
+	} else {
+		printf("app:         %s\n", fe->cfg->app);
+		printf("root:        %s\n", fe->cfg->root);
+		printf("mode:        symlink\n");
+		printf("current:     %s\n", rep.status == -EUCLEAN ? "(current is not a cutover symlink!)" :
+		       rep.id[0] ? rep.id : "(none)");
+		printf("previous:    %s\n", rep.id2[0] ? rep.id2 : "(none)");
+		if (have_last)
+			printf("last change: %s %s %s -> %s by %s (%.1fs)\n", last.time, last.verb,
+			       last.from[0] ? last.from : "(none)", last.to, last.who,
+			       (double)last.duration_ms / 1e3);
+		else
+			printf("last change: (none)\n");
+		printf("lock:        %s\n", rep.text[0] ? rep.text : "free");
+	}
+	return rep.status == -EUCLEAN ? EXIT_FAILED : EXIT_OK;
+}
+
+static int check_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
+{
+	struct json *j = ctx;
+
+	if (fe->cli.json)
+		json_string(j, m->text);
+	else
+		fprintf(stderr, "cutover: check: %s\n", m->text);
+	return 0;
+}
+
+static int verb_check(struct frontend *fe)
+{
+	struct proto_msg req, rep;
+	struct json j;
+	int r;
+
+	json_init(&j);
+	json_begin(&j, '{');
+	json_kv_string(&j, "app", fe->cfg->app);
+	json_key(&j, "problems");
+	json_begin(&j, '[');
+	proto_init(&req, OP_CHECK);
+	r = request(fe, &req, check_entry, &j, &rep, NULL);
+	json_end(&j, ']');
+	if (r < 0) {
+		json_free(&j);
+		return helper_lost(fe);
+	}
+	json_kv_bool(&j, "ok", rep.status == 0);
+	json_end(&j, '}');
+	if (fe->cli.json)
+		json_print(&j);
+	else if (rep.status == 0 && !fe->cli.quiet)
+		printf("%s: configuration and environment are fine\n", fe->cfg->app);
+	json_free(&j);
+	return rep.status == 0 ? EXIT_OK : EXIT_USAGE;
+}
+
+int frontend_run(struct frontend *fe)
+{
+	struct proto_msg hello;
+	int r;
+
+	out_init(&fe->out, fe->cli.quiet, fe->cli.json);
+	/* The helper says first whether it could load the config and set up
+	 * the app's directories. */
+	r = proto_recv(fe->sock, &hello, NULL);
+	if (r < 0)
+		return helper_lost(fe);
+	if (hello.status < 0) {
+		out_error("%s", hello.text);
+		return EXIT_USAGE;
+	}
+	switch (fe->cli.verb) {
+	case VERB_DEPLOY:
+	case VERB_STAGE:
+		return verb_deploy(fe);
+	case VERB_SWITCH:
+	case VERB_ROLLBACK:
+		return verb_switch(fe);
+	case VERB_PRUNE:
+		return verb_prune(fe);
+	case VERB_LIST:
+		return verb_list(fe);
+	case VERB_STATUS:
+		return verb_status(fe);
+	case VERB_CHECK:
+		return verb_check(fe);
+	default:
+		return EXIT_USAGE;
+	}
+}
