@@ -17,8 +17,7 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE \
 	-fstack-clash-protection -fcf-protection
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP -Isrc \
-	-DCUTOVER_LIBEXECDIR='"$(LIBEXECDIR)"' \
+CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP -Isrc -I$(BUILD) \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS))
@@ -57,6 +56,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# Where the installed cutover looks for its helper; rewritten only when it
+# changes, so `make install PREFIX=/usr` rebuilds what depends on it.
+$(BUILD)/paths.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define CUTOVER_LIBEXECDIR "$(LIBEXECDIR)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/src/main.o: $(BUILD)/paths.h
 
 $(BUILD)/cutover: $(BUILD)/src/main.o $(FRONT_OBJ) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -102,6 +110,8 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit integration test bench deps demo install clean
+FORCE:
+
+.PHONY: all unit integration test bench deps demo install clean FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
