@@ -7,7 +7,6 @@
  * crafted name nor a symlink planted by an earlier member can reach outside
  * the staging directory. Kernel >= 5.6 for openat2.
  */
-#define _GNU_SOURCE
 #include "artifact.h"
 
 #include <archive.h>
@@ -230,6 +229,7 @@ int source_detect(const char *from, enum source_kind *ret_kind, char *err,
 {
 	char shown[NAME_SHOWN_MAX], url[MEMBER_PATH_MAX], ref[MEMBER_PATH_MAX];
 	const char *base, *tar, *problem;
+	bool unsupported = false;
 	size_t len;
 	int r;
 
@@ -260,12 +260,14 @@ int source_detect(const char *from, enum source_kind *ret_kind, char *err,
 
 	base = strrchr(from, '/');
 	base = base ? base + 1 : from;
-	tar = strcasestr(base, ".tar.");
 	for (size_t i = 0; i < ELEMENTSOF(other_archive_suffixes); i++)
 		if (has_suffix(base, other_archive_suffixes[i]))
-			tar = base;
+			unsupported = true;
 	/* x.tar.bz3: a tar compressed with something we do not read. */
-	if (tar && (tar == base || !strchr(tar + 5, '.')))
+	tar = strcasestr(base, ".tar.");
+	if (tar && !strchr(tar + 5, '.'))
+		unsupported = true;
+	if (unsupported)
 		return fail(err, errlen, -EINVAL,
 			    "--from %s: unsupported archive type; use a directory, .tar, .tar.gz, .tgz, .tar.zst, .tar.xz or git+URL#REF",
 			    shown);
@@ -425,7 +427,7 @@ struct extractor {
 	char parent_path[MEMBER_PATH_MAX];
 	const struct extract_limits *lim;
 	struct extract_stats stats;
-	unsigned long long entries;
+	unsigned long long entries;   /* members, plus parents created for them */
 	const char *name;          /* the member as written in the archive */
 	char *err;
 	size_t errlen;
@@ -525,6 +527,13 @@ static int parents_create(struct extractor *x, const char *dir)
 			if (fchmod(next, 0755) < 0)
 				return -errno;
 			x->stats.dirs++;
+			/* One member may name 2,000 missing parents: they
+			 * count as entries, or max_entries would not bound
+			 * the inodes an archive can create. */
+			if (++x->entries > x->lim->max_entries)
+				return fail_member(x->err, x->errlen, -EFBIG, x->name,
+						   "with the parent directories it implies, the archive has more than %llu entries",
+						   x->lim->max_entries);
 		}
 		closep(&cur);
 		cur = TAKE_FD(next);
@@ -542,8 +551,11 @@ static int parent_get(struct extractor *x, const char *dir)
 	if (x->parent_fd >= 0 && strcmp(dir, x->parent_path) == 0)
 		return x->parent_fd;
 	fd = openat_beneath(x->root_fd, *dir ? dir : ".", O_PATH | O_DIRECTORY);
-	if (fd == -ENOENT)
+	if (fd == -ENOENT) {
 		fd = parents_create(x, dir);
+		if (fd == -EFBIG)
+			return fd;   /* the message is written */
+	}
 	if (fd < 0)
 		return parent_error(x, fd, dir);
 	parent_cache_set(x, fd, dir);

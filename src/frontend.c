@@ -198,11 +198,11 @@ static int import_source(struct frontend *fe, int dirfd, struct extract_stats *s
 	if (r < 0)
 		return r;
 	if (kind == SOURCE_DIR && !is_dir) {
-		snprintf(err, errlen, "--from %s is a file but not a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz archive", fe->cli.from);
+		snprintf(err, errlen, "--from %s is a file but not a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz archive", fe->from_shown);
 		return -EINVAL;
 	}
 	if (kind == SOURCE_TARBALL && is_dir) {
-		snprintf(err, errlen, "--from %s is a directory, not an archive", fe->cli.from);
+		snprintf(err, errlen, "--from %s is a directory, not an archive", fe->from_shown);
 		return -EINVAL;
 	}
 	r = artifact_extract_fd(fd, dirfd, &lim, st, err, errlen);
@@ -303,7 +303,7 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	if (r < 0) {
 		abort_release(fe, res->id);
 		out_error("importing %s failed: %s; release %s removed, the live site is unchanged",
-			  fe->cli.from, err[0] ? err : strerror(-r), res->id);
+			  fe->from_shown, err[0] ? err : strerror(-r), res->id);
 		return EXIT_FAILED;
 	}
 	format_size(size, sizeof(size), st.bytes);
@@ -701,6 +701,9 @@ int frontend_run(struct frontend *fe)
 	int r;
 
 	out_init(&fe->out, fe->cli.quiet, fe->cli.json);
+	/* --from is the caller's text; it appears in messages only escaped. */
+	if (fe->cli.from)
+		str_escape(fe->from_shown, sizeof(fe->from_shown), fe->cli.from, strlen(fe->cli.from));
 	/* The helper says first whether it could load the config and set up
 	 * the app's directories. */
 	r = proto_recv(fe->sock, &hello, NULL);

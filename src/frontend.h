@@ -28,6 +28,7 @@ struct frontend {
 	pid_t helper_pid;
 	int reader_sock;     /* to the source reader, or -1 */
 	struct output out;
+	char from_shown[256];   /* --from, escaped for messages */
 };
 
 /* Runs the verb; returns the process exit code. */
