@@ -15,7 +15,7 @@
 
 /* inih (Debian 12, r55) is built with INI_MAX_LINE 200 and silently splits
  * longer lines; we reject them ourselves before it sees them. */
-#define CONFIG_MAX_LINE 199
+#define CONFIG_MAX_LINE 198
 #define CONFIG_MAX_FILE (64 * 1024)
 
 struct parse_state {
@@ -23,6 +23,9 @@ struct parse_state {
 	char err[256];
 	bool failed;
 	bool seen_root, seen_user, seen_group, seen_web_group;
+	/* "section.key" of every single-valued key seen, to refuse repeats. */
+	char seen[48][40];
+	size_t n_seen;
 };
 
 void config_init(struct config *c)
@@ -274,13 +277,29 @@ static int handle_build(struct parse_state *st, const char *name,
 	return fail(st, "unknown key '%s' in [build]", name);
 }
 
+static bool repeatable(const char *section, const char *name)
+{
+	return (strcmp(section, "build") == 0 && (strcmp(name, "run") == 0 || strcmp(name, "env") == 0)) ||
+	       (strcmp(section, "shared") == 0 && (strcmp(name, "dirs") == 0 || strcmp(name, "files") == 0)) ||
+	       (strcmp(section, "app") == 0 && strcmp(name, "allow_users") == 0);
+}
+
 static int handler(void *user, const char *section, const char *name,
 		   const char *value)
 {
 	struct parse_state *st = user;
+	char key[40];
 
 	if (st->failed)
 		return 1;   /* keep the first error only */
+	if (!repeatable(section, name)) {
+		snprintf(key, sizeof(key), "%s.%s", section, name);
+		for (size_t i = 0; i < st->n_seen; i++)
+			if (strcmp(st->seen[i], key) == 0)
+				return fail(st, "%s is set twice in [%s]", name, section);
+		if (st->n_seen < ELEMENTSOF(st->seen))
+			str_copy(st->seen[st->n_seen++], sizeof(st->seen[0]), key);
+	}
 	if (strcmp(section, "app") == 0)
 		return handle_app(st, name, value);
 	if (strcmp(section, "shared") == 0)
@@ -325,6 +344,18 @@ static int check_lines(const char *text, int *ret_line, char *why, size_t n)
 				snprintf(why, n, "unknown section %.*s", (int)(l > 40 ? 40 : l), s);
 				return -EINVAL;
 			}
+		} else if (s < p + len && *s != ';' && *s != '#' &&
+			   !memchr(s, '=', (size_t)(p + len - s)) &&
+			   !memchr(s, ':', (size_t)(p + len - s))) {
+			*ret_line = line;
+			snprintf(why, n, "syntax error (expected 'key = value' or '[section]')");
+			return -EINVAL;
+		} else if (s < p + len && s > p && *s != ';' && *s != '#') {
+			/* inih would take an indented line as a continuation of
+			 * the previous value; nobody means that in this file. */
+			*ret_line = line;
+			snprintf(why, n, "indented line; start keys and sections in the first column");
+			return -EINVAL;
 		}
 		if (!nl)
 			break;
@@ -444,7 +475,7 @@ int path_open_trusted(const char *path, bool want_dir, char *err, size_t errlen)
 	comp = strtok_r(buf, "/", &save);
 	while (comp) {
 		struct open_how how = {
-			.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+			.flags = O_PATH | O_CLOEXEC | O_DIRECTORY,
 			.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
 				   RESOLVE_BENEATH,
 		};

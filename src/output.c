@@ -61,9 +61,21 @@ static void write_indented(struct output *o, const char *buf, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
 
+		if (o->pending_c2) {
+			o->pending_c2 = false;
+			if (c >= 0x80 && c <= 0x9f) {
+				fprintf(stderr, "\\xc2\\x%02x", c);
+				continue;
+			}
+			fputc(0xc2, stderr);
+		}
 		if (o->at_line_start) {
 			fputs("    | ", stderr);
 			o->at_line_start = false;
+		}
+		if (c == 0xc2 && i + 1 == len) {
+			o->pending_c2 = true;
+			continue;
 		}
 		if (c == '\n') {
 			fputc('\n', stderr);
@@ -92,6 +104,9 @@ void out_build_chunk(struct output *o, const char *buf, size_t len)
 
 void out_build_end(struct output *o)
 {
+	if (o->pending_c2 && !o->quiet)
+		fputs("\\xc2", stderr);
+	o->pending_c2 = false;
 	if (!o->quiet && !o->at_line_start) {
 		fputc('\n', stderr);
 		o->at_line_start = true;

@@ -16,6 +16,7 @@ struct output {
 	bool quiet;
 	bool json;
 	bool at_line_start;
+	bool pending_c2;      /* a 0xc2 ended the last chunk */
 	/* The end of the current build step's output, for error messages. */
 	char tail[2048];
 	size_t tail_len;

@@ -31,12 +31,25 @@ int str_printf(char *dst, size_t n, const char *fmt, ...)
 	return 0;
 }
 
+static size_t escaped_len(const char *src, size_t len)
+{
+	size_t t = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		t += c == '\n' || c == '\t' || c == '\\' ? 2 : c < 0x20 || c >= 0x7f ? 4 : 1;
+	}
+	return t;
+}
+
 void str_escape(char *dst, size_t n, const char *src, size_t len)
 {
 	size_t o = 0;
+	size_t reserve;
 
 	if (n == 0)
 		return;
+	reserve = escaped_len(src, len) < n ? 1 : 4;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)src[i];
 		char tmp[5];
@@ -54,7 +67,7 @@ void str_escape(char *dst, size_t n, const char *src, size_t len)
 			tmp[1] = '\0';
 		}
 		size_t tl = strlen(tmp);
-		if (o + tl + 4 > n) {
+		if (o + tl + reserve > n) {
 			/* Leave room for "..." and the terminator. */
 			if (n >= 4) {
 				o = o + 3 < n ? o : n - 4;
@@ -150,12 +163,18 @@ int parse_size(const char *s, unsigned long long *ret)
 
 void format_size(char *dst, size_t n, unsigned long long bytes)
 {
-	if (bytes >= 1000ULL * 1000 * 1000)
-		snprintf(dst, n, "%.1f GB", (double)bytes / 1e9);
-	else if (bytes >= 1000ULL * 1000)
-		snprintf(dst, n, "%.1f MB", (double)bytes / 1e6);
-	else if (bytes >= 1000)
-		snprintf(dst, n, "%.1f kB", (double)bytes / 1e3);
-	else
+	static const char *const units[] = { "kB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)bytes / 1e3;
+	size_t u = 0;
+
+	if (bytes < 1000) {
 		snprintf(dst, n, "%llu B", bytes);
+		return;
+	}
+	/* Move up a unit when %.1f would round to 1000.0. */
+	while (v >= 999.95 && u + 1 < ELEMENTSOF(units)) {
+		v /= 1e3;
+		u++;
+	}
+	snprintf(dst, n, "%.1f %s", v, units[u]);
 }
