@@ -10,7 +10,7 @@ BUILD ?= build
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := mount libcap libseccomp inih libarchive libcrypto
+PKGS := mount libcap libseccomp inih libarchive libcrypto libcurl
 
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
@@ -37,12 +37,12 @@ Q := @
 endif
 
 # Code shared by the front end and the helper.
-COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c
+COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c src/fcgi.c
 # Front end only.
 FRONT_SRC := src/artifact.c src/cli.c src/output.c src/history.c src/frontend.c \
-	src/reader.c
+	src/reader.c src/reload.c src/health.c src/fpm_status.c
 HELPER_SRC := helpers/helper.c helpers/fsops.c helpers/sandbox.c \
-	helpers/freeze.c helpers/release.c
+	helpers/freeze.c helpers/release.c helpers/fpm.c
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/%.o)
@@ -50,7 +50,13 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 
 TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 
-all: $(BUILD)/cutover $(BUILD)/cutover-helper
+all: $(BUILD)/cutover $(BUILD)/cutover-helper $(BUILD)/opcache-reset.php
+
+# Run inside the PHP-FPM pool by `reload = opcache-reset`; lives next to
+# the helper, never under a docroot.
+$(BUILD)/opcache-reset.php: helpers/opcache-reset.php
+	@mkdir -p $(BUILD)
+	$(Q)install -m 0644 $< $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -105,6 +111,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(BUILD)/cutover $(DESTDIR)$(BINDIR)/cutover
 	install -m 0755 $(BUILD)/cutover-helper $(DESTDIR)$(LIBEXECDIR)/cutover-helper
+	install -m 0644 helpers/opcache-reset.php $(DESTDIR)$(LIBEXECDIR)/opcache-reset.php
 	install -m 0644 docs/cutover.1 $(DESTDIR)$(MANDIR)/man1/cutover.1
 
 clean:

@@ -40,6 +40,14 @@ void config_init(struct config *c)
 	c->build_timeout = 600;
 	c->max_size = 4ULL << 30;
 	c->max_files = 500000;
+	c->fpm.reload = FPM_RELOAD_GRACEFUL;
+	c->fpm.max_inflight_ms = 500;
+	c->fpm.timeout = 60;
+	c->health.expect_status = 200;
+	c->health.timeout = 10;
+	c->health.retries = 3;
+	c->health.rollback = true;
+	c->health.precheck = true;
 }
 
 static void strv_free(char **v, size_t *n)
@@ -277,6 +285,112 @@ static int handle_build(struct parse_state *st, const char *name,
 	return fail(st, "unknown key '%s' in [build]", name);
 }
 
+static int parse_bool(struct parse_state *st, const char *name, const char *value, bool *ret)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "on") == 0)
+		*ret = true;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "off") == 0)
+		*ret = false;
+	else
+		return fail(st, "%s = '%s' must be yes or no", name, value);
+	return 1;
+}
+
+static int parse_num(struct parse_state *st, const char *name, const char *value,
+		     unsigned min, unsigned max, unsigned *ret)
+{
+	unsigned long long v;
+
+	if (parse_uint(value, min, max, &v) < 0)
+		return fail(st, "%s = '%s' must be a number from %u to %u", name, value, min, max);
+	*ret = (unsigned)v;
+	return 1;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static int handle_fpm(struct parse_state *st, const char *name, const char *value)
+{
+	struct fpm_config *f = &st->c->fpm;
+
+	f->enabled = true;
+	if (strcmp(name, "pid_file") == 0) {
+		if (!abspath_valid(value))
+			return fail(st, "pid_file = '%s' must be an absolute path", value);
+		return set_string(st, f->pid_file, sizeof(f->pid_file), name, value);
+	}
+	if (strcmp(name, "reload") == 0) {
+		if (strcmp(value, "graceful") == 0)
+			f->reload = FPM_RELOAD_GRACEFUL;
+		else if (strcmp(value, "opcache-reset") == 0)
+			f->reload = FPM_RELOAD_OPCACHE_RESET;
+		else if (strcmp(value, "none") == 0)
+			f->reload = FPM_RELOAD_NONE;
+		else
+			return fail(st, "reload = '%s' must be graceful, opcache-reset or none", value);
+		return 1;
+	}
+	if (strcmp(name, "socket") == 0) {
+		const char *colon = strrchr(value, ':');
+		bool unix_path = abspath_valid(strncmp(value, "unix:", 5) == 0 ? value + 5 : value);
+		bool tcp = !unix_path && colon && colon != value && colon[1] && printable(value) &&
+			   strspn(colon + 1, "0123456789") == strlen(colon + 1);
+		if (!unix_path && !tcp)
+			return fail(st, "socket = '%s' must be an absolute socket path or HOST:PORT", value);
+		return set_string(st, f->socket, sizeof(f->socket), name, value);
+	}
+	if (strcmp(name, "status_path") == 0) {
+		if (value[0] != '/' || !printable(value) || strpbrk(value, "?# "))
+			return fail(st, "status_path = '%s' must be a path such as /fpm-status", value);
+		return set_string(st, f->status_path, sizeof(f->status_path), name, value);
+	}
+	if (strcmp(name, "max_inflight_ms") == 0)
+		return parse_num(st, name, value, 0, 600000, &f->max_inflight_ms);
+	if (strcmp(name, "timeout") == 0)
+		return parse_num(st, name, value, 1, 3600, &f->timeout);
+	return fail(st, "unknown key '%s' in [fpm]", name);
+}
+
+static int handle_health(struct parse_state *st, const char *name, const char *value)
+{
+	struct health_config *h = &st->c->health;
+
+	h->enabled = true;
+	if (strcmp(name, "url") == 0) {
+		if ((strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) ||
+		    !printable(value) || strchr(value, ' '))
+			return fail(st, "url = '%s' must be an http:// or https:// URL", value);
+		return set_string(st, h->url, sizeof(h->url), name, value);
+	}
+	if (strcmp(name, "host") == 0) {
+		if (!printable(value) || strpbrk(value, " /"))
+			return fail(st, "host = '%s' must be a host name", value);
+		return set_string(st, h->host, sizeof(h->host), name, value);
+	}
+	if (strcmp(name, "expect_status") == 0)
+		return parse_num(st, name, value, 100, 599, &h->expect_status);
+	if (strcmp(name, "expect_body") == 0) {
+		if (!printable(value))
+			return fail(st, "expect_body must be printable text");
+		return set_string(st, h->expect_body, sizeof(h->expect_body), name, value);
+	}
+	if (strcmp(name, "timeout") == 0)
+		return parse_num(st, name, value, 1, 300, &h->timeout);
+	if (strcmp(name, "retries") == 0)
+		return parse_num(st, name, value, 1, 100, &h->retries);
+	if (strcmp(name, "rollback") == 0)
+		return parse_bool(st, name, value, &h->rollback);
+	if (strcmp(name, "precheck") == 0)
+		return parse_bool(st, name, value, &h->precheck);
+	return fail(st, "unknown key '%s' in [health]", name);
+}
+
 static bool repeatable(const char *section, const char *name)
 {
 	return (strcmp(section, "build") == 0 && (strcmp(name, "run") == 0 || strcmp(name, "env") == 0)) ||
@@ -306,6 +420,10 @@ static int handler(void *user, const char *section, const char *name,
 		return handle_shared(st, name, value);
 	if (strcmp(section, "build") == 0)
 		return handle_build(st, name, value);
+	if (strcmp(section, "fpm") == 0)
+		return handle_fpm(st, name, value);
+	if (strcmp(section, "health") == 0)
+		return handle_health(st, name, value);
 	if (!*section)
 		return fail(st, "key '%s' is outside any section", name);
 	return fail(st, "unknown section [%s]", section);
@@ -330,7 +448,9 @@ static int check_lines(const char *text, int *ret_line, char *why, size_t n)
 		while (s < p + len && isspace((unsigned char)*s))
 			s++;
 		if (s < p + len && *s == '[') {
-			static const char *const known[] = { "[app]", "[shared]", "[build]" };
+			static const char *const known[] = {
+				"[app]", "[shared]", "[build]", "[fpm]", "[health]",
+			};
 			bool ok = false;
 			size_t l = (size_t)(p + len - s);
 
@@ -380,6 +500,18 @@ static int parse_text(struct config *c, const char *text, const char *name,
 	if (r != 0) {
 		snprintf(err, errlen, "%s:%d: %s", name, r,
 			 st.failed ? st.err : "syntax error (expected 'key = value' or '[section]')");
+		return -EINVAL;
+	}
+	if (c->fpm.enabled && c->fpm.reload == FPM_RELOAD_GRACEFUL && !c->fpm.pid_file[0]) {
+		snprintf(err, errlen, "%s: [fpm] reload = graceful needs pid_file (or set reload = none)", name);
+		return -EINVAL;
+	}
+	if (c->fpm.enabled && c->fpm.reload == FPM_RELOAD_OPCACHE_RESET && !c->fpm.socket[0]) {
+		snprintf(err, errlen, "%s: [fpm] reload = opcache-reset needs socket", name);
+		return -EINVAL;
+	}
+	if (c->health.enabled && !c->health.url[0]) {
+		snprintf(err, errlen, "%s: [health] needs url", name);
 		return -EINVAL;
 	}
 	if (!st.seen_root || !st.seen_user || !st.seen_group || !st.seen_web_group) {

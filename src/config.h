@@ -25,6 +25,36 @@ enum publish_mode {
 	PUBLISH_BIND = 1,
 };
 
+enum fpm_reload {
+	FPM_RELOAD_GRACEFUL = 0,     /* SIGUSR2 through the master, confirmed */
+	FPM_RELOAD_OPCACHE_RESET,    /* opcache_reset() run inside the pool */
+	FPM_RELOAD_NONE,
+};
+
+/* [fpm]: the PHP-FPM pool that serves the app. */
+struct fpm_config {
+	bool enabled;                        /* the section is present */
+	char pid_file[256];                  /* absolute */
+	enum fpm_reload reload;
+	char socket[256];                    /* unix path, or host:port */
+	char status_path[128];               /* pm.status_path, "" if none */
+	unsigned max_inflight_ms;
+	unsigned timeout;                    /* seconds */
+};
+
+/* [health]: checks of a new release. */
+struct health_config {
+	bool enabled;
+	char url[512];
+	char host[256];                      /* Host header, "" for the URL's */
+	unsigned expect_status;
+	char expect_body[256];               /* substring, "" for any */
+	unsigned timeout;                    /* seconds per try */
+	unsigned retries;
+	bool rollback;
+	bool precheck;                       /* check the staged release through FPM */
+};
+
 struct config {
 	char path[PATH_MAX];                 /* the file it was read from */
 	char app[APP_NAME_MAX + 1];
@@ -54,6 +84,9 @@ struct config {
 	unsigned build_timeout;              /* seconds, per step */
 	unsigned long long max_size;         /* disk budget of one release, bytes */
 	unsigned long long max_files;        /* entries in one release */
+
+	struct fpm_config fpm;
+	struct health_config health;
 };
 
 void config_init(struct config *c);

@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 
 #include "artifact.h"
+#include "fcgi.h"
+#include "health.h"
+#include "reload.h"
 #include "history.h"
 #include "names.h"
 #include "proto.h"
@@ -70,15 +73,27 @@ void frontend_finish(struct frontend *fe)
 	}
 }
 
-typedef int (*entry_fn)(struct frontend *fe, const struct proto_msg *m, void *ctx);
+static void capture_add(struct frontend *fe, const char *buf, size_t len)
+{
+	/* Bounded: php-fpm -tt of a large config is a few hundred kB at most. */
+	if (fe->capture_len + len + 1 > fe->capture_cap) {
+		size_t cap = fe->capture_cap ? fe->capture_cap * 2 : 8192;
+		char *n;
 
-/*
- * Sends one request and reads until its REPLY (or END for listings),
- * passing build output to the terminal and entries to on_entry. A lost
- * helper is -ECONNRESET.
- */
-static int request(struct frontend *fe, const struct proto_msg *req, entry_fn on_entry,
-		   void *ctx, struct proto_msg *rep, int *ret_fd)
+		while (cap < fe->capture_len + len + 1)
+			cap *= 2;
+		if (cap > 4 * 1024 * 1024 || !(n = realloc(fe->capture, cap)))
+			return;
+		fe->capture = n;
+		fe->capture_cap = cap;
+	}
+	memcpy(fe->capture + fe->capture_len, buf, len);
+	fe->capture_len += len;
+	fe->capture[fe->capture_len] = '\0';
+}
+
+int fe_request(struct frontend *fe, const struct proto_msg *req, entry_fn on_entry,
+	       void *ctx, struct proto_msg *rep, int *ret_fd)
 {
 	int r = proto_send(fe->sock, req, -1);
 
@@ -89,7 +104,10 @@ static int request(struct frontend *fe, const struct proto_msg *req, entry_fn on
 		if (r < 0)
 			return r == -ECONNRESET || r == -EPIPE ? -ECONNRESET : r;
 		if (rep->op == OP_OUTPUT) {
-			out_build_chunk(&fe->out, rep->text, rep->len);
+			if (fe->capturing)
+				capture_add(fe, rep->text, rep->len);
+			else
+				out_build_chunk(&fe->out, rep->text, rep->len);
 			continue;
 		}
 		if (rep->op == OP_ENTRY) {
@@ -103,7 +121,7 @@ static int request(struct frontend *fe, const struct proto_msg *req, entry_fn on
 	}
 }
 
-static int helper_lost(struct frontend *fe)
+int fe_helper_lost(struct frontend *fe)
 {
 	out_error("the privileged helper stopped unexpectedly; nothing was published (see the system log)");
 	return EXIT_FAILED;
@@ -117,9 +135,9 @@ static int do_lock(struct frontend *fe)
 
 	proto_init(&req, OP_LOCK);
 	req.arg[0] = fe->cli.wait;
-	r = request(fe, &req, NULL, NULL, &rep, NULL);
+	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
 	if (r < 0)
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	if (rep.status == -EBUSY) {
 		out_error("%s; try again later or pass --wait SECONDS", rep.text);
 		return EXIT_FAILED;
@@ -232,7 +250,7 @@ static void abort_release(struct frontend *fe, const char *id)
 
 	proto_init(&req, OP_ABORT);
 	req.arg[0] = fe->cli.keep_failed ? 1 : 0;
-	if (request(fe, &req, NULL, NULL, &rep, NULL) == 0 && rep.status == 0 && fe->cli.keep_failed)
+	if (fe_request(fe, &req, NULL, NULL, &rep, NULL) == 0 && rep.status == 0 && fe->cli.keep_failed)
 		fprintf(stderr, "cutover: failed release %s kept for inspection in %s/.cutover/failed/%s\n",
 			id, fe->cfg->root, id);
 }
@@ -250,10 +268,10 @@ static int run_steps(struct frontend *fe, const char *id)
 		out_build_begin(&fe->out, i + 1, fe->cfg->n_build_run, fe->cfg->build_run[i]);
 		proto_init(&req, OP_RUN_STEP);
 		req.arg[0] = i;
-		r = request(fe, &req, NULL, NULL, &rep, NULL);
+		r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
 		out_build_end(&fe->out);
 		if (r < 0)
-			return helper_lost(fe);
+			return fe_helper_lost(fe);
 		str_escape(shown, sizeof(shown), fe->cfg->build_run[i], strlen(fe->cfg->build_run[i]));
 		if (rep.status < 0 || rep.arg[0] != 0) {
 			if (fe->out.quiet && fe->out.tail_len)
@@ -287,9 +305,9 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	if (fe->cli.label)
 		str_copy(req.text, sizeof(req.text), fe->cli.label);
 	req.len = (uint32_t)strlen(req.text);
-	r = request(fe, &req, NULL, NULL, &rep, &dirfd);
+	r = fe_request(fe, &req, NULL, NULL, &rep, &dirfd);
 	if (r < 0)
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	if (rep.status < 0 || dirfd < 0 || !release_id_valid(rep.id)) {
 		out_error("cannot create a release: %s", rep.text);
 		return EXIT_FAILED;
@@ -312,9 +330,9 @@ static int stage(struct frontend *fe, struct stage_result *res)
 
 	t0 = now_ns();
 	proto_init(&req, OP_LINK_SHARED);
-	r = request(fe, &req, NULL, NULL, &rep, NULL);
+	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
 	if (r < 0)
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	if (rep.status < 0) {
 		abort_release(fe, res->id);
 		out_error("%s; release %s removed, the live site is unchanged", rep.text, res->id);
@@ -328,9 +346,9 @@ static int stage(struct frontend *fe, struct stage_result *res)
 
 	t0 = now_ns();
 	proto_init(&req, OP_FREEZE);
-	r = request(fe, &req, NULL, NULL, &rep, NULL);
+	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
 	if (r < 0)
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	if (rep.status < 0) {
 		abort_release(fe, res->id);
 		out_error("%s; release %s removed, the live site is unchanged", rep.text, res->id);
@@ -365,9 +383,9 @@ static int do_switch_request(struct frontend *fe, enum proto_op op, const char *
 	snprintf(req.text, sizeof(req.text), "%s", fe->cli.from ? fe->cli.from : fe->cli.verb_name);
 	req.len = (uint32_t)strlen(req.text);
 	req.arg[0] = ms;
-	r = request(fe, &req, NULL, NULL, rep, NULL);
+	r = fe_request(fe, &req, NULL, NULL, rep, NULL);
 	if (r < 0)
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	if (rep->status < 0) {
 		out_error("%s; the live site is unchanged", rep->text);
 		return EXIT_FAILED;
@@ -376,13 +394,109 @@ static int do_switch_request(struct frontend *fe, enum proto_op op, const char *
 	return EXIT_OK;
 }
 
+/* ---- publishing: php-fpm, health, automatic rollback ----------------- */
+
+static bool fpm_graceful(const struct frontend *fe)
+{
+	return fe->cfg->fpm.enabled && fe->cfg->fpm.reload == FPM_RELOAD_GRACEFUL;
+}
+
+/* Before publishing: the pool's master must be genuine and its
+ * configuration valid, or a reload would take the whole pool down. */
+static int before_publish(struct frontend *fe, struct fpm_facts *facts)
+{
+	uint64_t t0 = now_ns();
+	char detail[128];
+
+	int r;
+
+	if (!fpm_graceful(fe))
+		return 0;
+	r = reload_inspect(fe, facts);
+	if (r < 0)
+		return r;
+	snprintf(detail, sizeof(detail), "process_control_timeout %lds", facts->process_control_timeout);
+	out_step(&fe->out, "check php-fpm", now_ns() - t0, detail);
+	return 0;
+}
+
+static int do_reload(struct frontend *fe, const struct fpm_facts *facts, struct json *j)
+{
+	struct reload_report rr = { 0 };
+	uint64_t t0 = now_ns();
+	char detail[160];
+	int r;
+
+	if (!fe->cfg->fpm.enabled || fe->cfg->fpm.reload == FPM_RELOAD_NONE)
+		return 0;
+	r = reload_run(fe, fpm_graceful(fe) ? facts : NULL, &rr);
+	if (r < 0)
+		return r;
+	if (fe->cfg->fpm.reload == FPM_RELOAD_GRACEFUL)
+		snprintf(detail, sizeof(detail), "graceful; drain wait %.0f ms, pool answering after %.0f ms",
+			 (double)rr.drain_wait_ns / 1e6, (double)rr.stall_ns / 1e6);
+	else
+		snprintf(detail, sizeof(detail), "opcache reset");
+	out_step(&fe->out, "reload php-fpm", now_ns() - t0, detail);
+	if (j) {
+		json_key(j, "reload");
+		json_begin(j, '{');
+		json_kv_double(j, "seconds", (double)(now_ns() - t0) / 1e9);
+		json_kv_double(j, "drain_wait_ms", (double)rr.drain_wait_ns / 1e6);
+		json_kv_double(j, "stall_ms", (double)rr.stall_ns / 1e6);
+		json_kv_uint(j, "longest_inflight_us", rr.longest_inflight_us);
+		json_end(j, '}');
+	}
+	return 0;
+}
+
+static int do_health(struct frontend *fe, char *err, size_t errlen)
+{
+	uint64_t t0 = now_ns();
+	int r;
+
+	if (!fe->cfg->health.enabled)
+		return 0;
+	r = health_check(&fe->cfg->health, err, errlen);
+	if (r == 0)
+		out_step(&fe->out, "health check", now_ns() - t0, fe->cfg->health.url);
+	return r;
+}
+
+/* After a deploy's health check failed: back to the release it replaced,
+ * reloaded again, both recorded in history by the helper. */
+static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, const char *why)
+{
+	struct proto_msg req, rep;
+	uint64_t t0 = now_ns();
+	int r;
+
+	proto_init(&req, OP_ROLLBACK);
+	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
+	if (r < 0)
+		return fe_helper_lost(fe);
+	if (rep.status < 0) {
+		out_error("health check failed: %s; rolling back failed too: %s", why, rep.text);
+		return EXIT_FAILED;
+	}
+	out_step(&fe->out, "rollback", now_ns() - t0, rep.id);
+	if (do_reload(fe, facts, NULL) < 0) {
+		out_error("health check failed: %s; rolled back to %s, but the php-fpm reload failed", why, rep.id);
+		return EXIT_FAILED;
+	}
+	out_error("health check failed: %s; rolled back to %s in %.0f ms", why, rep.id,
+		  (double)(now_ns() - t0) / 1e6);
+	return EXIT_ROLLED_BACK;
+}
+
 static int verb_deploy(struct frontend *fe)
 {
 	struct stage_result res = { 0 };
+	struct fpm_facts facts = { 0 };
 	struct proto_msg req, rep;
 	struct json j;
 	uint64_t start = now_ns(), t0;
-	char detail[128], size[32], from[RELEASE_ID_MAX + 1];
+	char detail[160], size[32], from[RELEASE_ID_MAX + 1], err[600];
 	int r;
 
 	r = do_lock(fe);
@@ -408,6 +522,24 @@ static int verb_deploy(struct frontend *fe)
 		return EXIT_OK;
 	}
 
+	r = before_publish(fe, &facts);
+	if (r < 0) {
+		abort_release(fe, res.id);
+		out_error("release %s was not published and was removed; the live site is unchanged", res.id);
+		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
+	}
+	if (fe->cfg->health.enabled && fe->cfg->health.precheck && fe->cfg->fpm.socket[0]) {
+		t0 = now_ns();
+		r = health_precheck(fe, res.id, err, sizeof(err));
+		if (r < 0) {
+			abort_release(fe, res.id);
+			out_error("pre-switch check of release %s through php-fpm %s; it was removed and never published, the live site is unchanged",
+				  res.id, err);
+			return EXIT_FAILED;
+		}
+		out_step(&fe->out, "pre-switch check", now_ns() - t0, "staged release answers in the live pool");
+	}
+
 	t0 = now_ns();
 	r = do_switch_request(fe, OP_SWITCH, res.id, (now_ns() - start) / 1000000, &rep);
 	if (r != EXIT_OK)
@@ -426,12 +558,27 @@ static int verb_deploy(struct frontend *fe)
 	json_kv_uint(&j, "files", res.files);
 	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
 	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
+
+	if (do_reload(fe, &facts, &j) < 0) {
+		json_free(&j);
+		out_error("release %s is live, but php-fpm was not reloaded (see above)", res.id);
+		return EXIT_FAILED;
+	}
+	r = do_health(fe, err, sizeof(err));
+	if (r < 0) {
+		json_free(&j);
+		if (fe->cfg->health.rollback && from[0])
+			return auto_rollback(fe, &facts, err);
+		out_error("health check failed: %s; release %s stays live (%s)", err, res.id,
+			  from[0] ? "rollback = no" : "there is no previous release");
+		return EXIT_FAILED;
+	}
+
 	json_key(&j, "pruned");
 	json_begin(&j, '[');
-
 	t0 = now_ns();
 	proto_init(&req, OP_PRUNE);
-	r = request(fe, &req, prune_entry, &j, &rep, NULL);
+	r = fe_request(fe, &req, prune_entry, &j, &rep, NULL);
 	json_end(&j, ']');
 	if (r < 0 || rep.status < 0) {
 		out_warn(&fe->out, "deployed, but pruning old releases failed: %s",
@@ -457,15 +604,21 @@ static int verb_deploy(struct frontend *fe)
 
 static int verb_switch(struct frontend *fe)
 {
+	struct fpm_facts facts = { 0 };
 	struct proto_msg rep;
 	struct json j;
 	uint64_t start = now_ns();
-	char detail[64];
+	char detail[96], err[600];
 	int r;
 
 	r = do_lock(fe);
 	if (r != EXIT_OK)
 		return r;
+	r = before_publish(fe, &facts);
+	if (r < 0) {
+		out_error("nothing was switched; the live site is unchanged");
+		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
+	}
 	r = do_switch_request(fe, fe->cli.verb == VERB_SWITCH ? OP_SWITCH : OP_ROLLBACK,
 			      fe->cli.release, 0, &rep);
 	if (r != EXIT_OK)
@@ -473,24 +626,34 @@ static int verb_switch(struct frontend *fe)
 	snprintf(detail, sizeof(detail), "publish %.3f ms, durable %.3f ms",
 		 (double)rep.arg[1] / 1e6, (double)rep.arg[2] / 1e6);
 	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
-	if (fe->cli.json) {
-		json_init(&j);
-		json_begin(&j, '{');
-		json_kv_string(&j, "app", fe->cfg->app);
-		json_kv_string(&j, "verb", fe->cli.verb_name);
-		json_kv_string(&j, "from", rep.id2[0] ? rep.id2 : NULL);
-		json_kv_string(&j, "to", rep.id);
-		json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
-		json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
-		json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
-		json_end(&j, '}');
-		json_print(&j);
+	json_init(&j);
+	json_begin(&j, '{');
+	json_kv_string(&j, "app", fe->cfg->app);
+	json_kv_string(&j, "verb", fe->cli.verb_name);
+	json_kv_string(&j, "from", rep.id2[0] ? rep.id2 : NULL);
+	json_kv_string(&j, "to", rep.id);
+	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
+	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
+	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
-	} else if (!fe->cli.quiet)
-		fprintf(stderr, "%s %s: now serving %s%s%s%s\n",
+		out_error("release %s is live, but php-fpm was not reloaded (see above)", rep.id);
+		return EXIT_FAILED;
+	}
+	if (do_health(fe, err, sizeof(err)) < 0) {
+		json_free(&j);
+		out_error("release %s is live, but its health check failed: %s", rep.id, err);
+		return EXIT_FAILED;
+	}
+	json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
+	json_end(&j, '}');
+	if (fe->cli.json)
+		json_print(&j);
+	else if (!fe->cli.quiet)
+		fprintf(stderr, "%s %s: now serving %s%s%s%s in %.0f ms\n",
 			fe->cli.verb == VERB_SWITCH ? "switched" : "rolled back",
 			fe->cfg->app, rep.id, rep.id2[0] ? " (was " : "", rep.id2,
-			rep.id2[0] ? ")" : "");
+			rep.id2[0] ? ")" : "", (double)(now_ns() - start) / 1e6);
+	json_free(&j);
 	return EXIT_OK;
 }
 
@@ -511,11 +674,11 @@ static int verb_prune(struct frontend *fe)
 	json_begin(&j, '[');
 	proto_init(&req, OP_PRUNE);
 	req.arg[0] = fe->cli.keep ? fe->cli.keep : fe->cfg->keep;
-	r = request(fe, &req, prune_entry, &j, &rep, NULL);
+	r = fe_request(fe, &req, prune_entry, &j, &rep, NULL);
 	json_end(&j, ']');
 	if (r < 0) {
 		json_free(&j);
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	}
 	if (rep.status < 0) {
 		json_free(&j);
@@ -581,11 +744,11 @@ static int verb_list(struct frontend *fe)
 	if (!fe->cli.json)
 		printf("%-40s %-9s %-21s %10s\n", "RELEASE", "STATE", "CREATED", "SIZE");
 	proto_init(&req, OP_LIST);
-	r = request(fe, &req, list_entry, &j, &rep, NULL);
+	r = fe_request(fe, &req, list_entry, &j, &rep, NULL);
 	json_end(&j, ']');
 	if (r < 0) {
 		json_free(&j);
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	}
 	if (fe->cli.json)
 		json_print(&j);
@@ -603,14 +766,14 @@ static int verb_status(struct frontend *fe)
 	int r;
 
 	proto_init(&req, OP_STATUS);
-	r = request(fe, &req, NULL, NULL, &rep, NULL);
+	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
 	if (r < 0)
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	proto_init(&req, OP_HISTORY);
 	{
 		struct proto_msg hrep;
-		if (request(fe, &req, NULL, NULL, &hrep, &hfd) < 0)
-			return helper_lost(fe);
+		if (fe_request(fe, &req, NULL, NULL, &hrep, &hfd) < 0)
+			return fe_helper_lost(fe);
 	}
 	if (hfd >= 0)
 		have_last = history_last(hfd, &last) == 1;
@@ -670,7 +833,9 @@ static int check_entry(struct frontend *fe, const struct proto_msg *m, void *ctx
 static int verb_check(struct frontend *fe)
 {
 	struct proto_msg req, rep;
+	struct fpm_facts facts;
 	struct json j;
+	bool ok;
 	int r;
 
 	json_init(&j);
@@ -679,20 +844,45 @@ static int verb_check(struct frontend *fe)
 	json_key(&j, "problems");
 	json_begin(&j, '[');
 	proto_init(&req, OP_CHECK);
-	r = request(fe, &req, check_entry, &j, &rep, NULL);
-	json_end(&j, ']');
+	r = fe_request(fe, &req, check_entry, &j, &rep, NULL);
 	if (r < 0) {
 		json_free(&j);
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	}
-	json_kv_bool(&j, "ok", rep.status == 0);
+	ok = rep.status == 0;
+	/* The pool: its master genuine, its configuration valid, and a
+	 * warning if a reload would cut requests. */
+	if (fe->cfg->fpm.enabled && fe->cfg->fpm.pid_file[0]) {
+		if (reload_inspect(fe, &facts) < 0) {
+			json_string(&j, "php-fpm master or configuration check failed");
+			ok = false;
+		} else {
+			char warn[600];
+			fpm_facts_warning(&facts, warn, sizeof(warn));
+			if (warn[0])
+				json_string(&j, warn);
+		}
+	}
+	if (fe->cfg->fpm.enabled && fe->cfg->fpm.socket[0]) {
+		struct fcgi_response resp = { 0 };
+		char err[300];
+
+		if (fpm_fetch(fe, FPM_REQ_PROBE, NULL, &resp, err, sizeof(err)) < 0) {
+			out_error("check: php-fpm at %s does not answer: %s", fe->cfg->fpm.socket, err);
+			json_string(&j, "php-fpm does not answer on [fpm] socket");
+			ok = false;
+		}
+		fcgi_response_free(&resp);
+	}
+	json_end(&j, ']');
+	json_kv_bool(&j, "ok", ok);
 	json_end(&j, '}');
 	if (fe->cli.json)
 		json_print(&j);
-	else if (rep.status == 0 && !fe->cli.quiet)
+	else if (ok && !fe->cli.quiet)
 		printf("%s: configuration and environment are fine\n", fe->cfg->app);
 	json_free(&j);
-	return rep.status == 0 ? EXIT_OK : EXIT_USAGE;
+	return ok ? EXIT_OK : EXIT_USAGE;
 }
 
 int frontend_run(struct frontend *fe)
@@ -708,7 +898,7 @@ int frontend_run(struct frontend *fe)
 	 * the app's directories. */
 	r = proto_recv(fe->sock, &hello, NULL);
 	if (r < 0)
-		return helper_lost(fe);
+		return fe_helper_lost(fe);
 	if (hello.status < 0) {
 		out_error("%s", hello.text);
 		return EXIT_USAGE;

@@ -19,7 +19,10 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1,
 	EXIT_USAGE = 2,
+	EXIT_ROLLED_BACK = 3,   /* deployed, failed its health check, rolled back */
 };
+
+#include "proto.h"
 
 struct frontend {
 	struct cli cli;
@@ -29,7 +32,24 @@ struct frontend {
 	int reader_sock;     /* to the source reader, or -1 */
 	struct output out;
 	char from_shown[256];   /* --from, escaped for messages */
+	/* While capturing, OUTPUT messages are collected here instead of printed. */
+	bool capturing;
+	char *capture;
+	size_t capture_len, capture_cap;
 };
+
+typedef int (*entry_fn)(struct frontend *fe, const struct proto_msg *m, void *ctx);
+
+/*
+ * Sends one request to the helper and reads until its REPLY (or END for
+ * listings): build output is printed (or captured), entries go to
+ * on_entry, an attached fd to ret_fd. -ECONNRESET if the helper is gone.
+ */
+int fe_request(struct frontend *fe, const struct proto_msg *req, entry_fn on_entry,
+	       void *ctx, struct proto_msg *rep, int *ret_fd);
+
+/* Prints the "helper stopped" error; returns EXIT_FAILED. */
+int fe_helper_lost(struct frontend *fe);
 
 /* Runs the verb; returns the process exit code. */
 int frontend_run(struct frontend *fe);

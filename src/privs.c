@@ -115,7 +115,7 @@ int privs_drop_bounding_set(void)
 	return 0;
 }
 
-static int caps_set_exact(const int *keep, size_t n_keep)
+static int caps_set_exact2(const int *keep, size_t n_keep, const int *dormant, size_t n_dormant)
 {
 	cap_t caps = cap_init();   /* all sets empty */
 	int r = 0;
@@ -126,10 +126,42 @@ static int caps_set_exact(const int *keep, size_t n_keep)
 	    (cap_set_flag(caps, CAP_EFFECTIVE, (int)n_keep, keep, CAP_SET) < 0 ||
 	     cap_set_flag(caps, CAP_PERMITTED, (int)n_keep, keep, CAP_SET) < 0))
 		r = -errno;
+	if (r == 0 && n_dormant > 0 &&
+	    cap_set_flag(caps, CAP_PERMITTED, (int)n_dormant, dormant, CAP_SET) < 0)
+		r = -errno;
 	if (r == 0 && cap_set_proc(caps) < 0)
 		r = -errno;
 	cap_free(caps);
 	return r;
+}
+
+static int caps_set_exact(const int *keep, size_t n_keep)
+{
+	return caps_set_exact2(keep, n_keep, NULL, 0);
+}
+
+static int cap_effective(int cap, cap_flag_value_t v)
+{
+	cap_t caps = cap_get_proc();
+	cap_value_t c = cap;
+	int r = 0;
+
+	if (!caps)
+		return -errno;
+	if (cap_set_flag(caps, CAP_EFFECTIVE, 1, &c, v) < 0 || cap_set_proc(caps) < 0)
+		r = -errno;
+	cap_free(caps);
+	return r;
+}
+
+int privs_raise(int cap)
+{
+	return cap_effective(cap, CAP_SET);
+}
+
+int privs_lower(int cap)
+{
+	return cap_effective(cap, CAP_CLEAR);
 }
 
 int privs_drop_to(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups)
@@ -168,18 +200,25 @@ int privs_drop_to(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups)
 
 int privs_limit_caps(const int *keep, size_t n_keep)
 {
+	return privs_limit_caps_dormant(keep, n_keep, NULL, 0);
+}
+
+int privs_limit_caps_dormant(const int *keep, size_t n_keep, const int *dormant, size_t n_dormant)
+{
 	int r;
 
 	for (int c = 0; c <= cap_last(); c++) {
 		bool k = false;
 		for (size_t i = 0; i < n_keep; i++)
 			k |= keep[i] == c;
+		for (size_t i = 0; i < n_dormant; i++)
+			k |= dormant[i] == c;
 		if (!k && prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) < 0 && errno != EINVAL)
 			return -errno;
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return -errno;
-	r = caps_set_exact(keep, n_keep);
+	r = caps_set_exact2(keep, n_keep, dormant, n_dormant);
 	if (r < 0)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

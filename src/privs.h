@@ -44,6 +44,14 @@ int privs_drop_bounding_set(void);
  */
 int privs_limit_caps(const int *keep, size_t n_keep);
 
+/* Like privs_limit_caps, plus capabilities kept in the permitted set only:
+ * not effective until privs_raise() makes them so, briefly. */
+int privs_limit_caps_dormant(const int *keep, size_t n_keep, const int *dormant, size_t n_dormant);
+
+/* Makes a permitted capability effective, or not effective again. */
+int privs_raise(int cap);
+int privs_lower(int cap);
+
 /* Sets a seccomp filter for unprivileged processes (front end, build
  * steps, source reader): kills non-native ABIs and fails the syscalls an
  * unprivileged build never needs (mount family, namespaces, ptrace,

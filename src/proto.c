@@ -148,7 +148,8 @@ const char *proto_op_name(unsigned op)
 		[OP_SWITCH] = "switch", [OP_ROLLBACK] = "rollback",
 		[OP_PRUNE] = "prune", [OP_LIST] = "list",
 		[OP_STATUS] = "status", [OP_HISTORY] = "history",
-		[OP_CHECK] = "check",
+		[OP_CHECK] = "check", [OP_FPM_INSPECT] = "fpm-inspect",
+		[OP_FPM_RELOAD] = "fpm-reload", [OP_FPM_REQUEST] = "fpm-request",
 	};
 
 	if (op < sizeof(names) / sizeof(names[0]) && names[op])

@@ -39,6 +39,14 @@ enum proto_op {
 	OP_STATUS,          /* -> REPLY id current, id2 previous, text lock holder, arg[0] mode */
 	OP_HISTORY,         /* -> REPLY, fd: history file read-only, or none */
 	OP_CHECK,           /* -> ENTRY* (text problem), REPLY */
+	OP_FPM_INSPECT,     /* -> OUTPUT* (php-fpm -tt), REPLY arg[0] master pid; status
+	                       -EINVAL when the configuration test failed */
+	OP_FPM_RELOAD,      /* arg[0] 1 = expect new children -> REPLY arg[0] ns until
+	                       old children gone, arg[1] ns until first new child,
+	                       arg[2] old | new << 32 */
+	OP_FPM_REQUEST,     /* arg[0] enum fpm_request_kind, id: release for PRECHECK
+	                       -> REPLY, fd: socket with the request sent, write side
+	                       shut down; read the FastCGI response from it */
 	OP_REQUEST_MAX,
 
 	/* Replies. */
@@ -58,6 +66,14 @@ enum release_state {
 };
 #define RELEASE_FLAG_CURRENT  (1u << 8)
 #define RELEASE_FLAG_PREVIOUS (1u << 9)
+
+enum fpm_request_kind {
+	FPM_REQ_STATUS = 1,     /* the pool's status page, ?full */
+	FPM_REQ_PRECHECK,       /* [health] url's path, run by the staged release */
+	FPM_REQ_OPCACHE_RESET,  /* opcache_reset() in the pool */
+	FPM_REQ_PROBE,          /* a script that does not exist: any answer proves the
+	                           pool accepts and runs requests */
+};
 
 struct proto_msg {
 	uint32_t magic;
