@@ -13,7 +13,7 @@ packages=(
 	libmount-dev libcap-dev libseccomp-dev libinih-dev libarchive-dev
 	libssl-dev libcurl4-openssl-dev libcmocka-dev
 	# tests, demo, bench
-	git zstd xz-utils gzip tar sudo util-linux procps coreutils findutils
+	git zstd xz-utils gzip tar sudo util-linux procps coreutils findutils jq
 	php8.2-cli php8.2-fpm nginx-light wrk curl
 )
 missing=()

@@ -58,10 +58,10 @@ static const struct verb {
 	const char *name;
 	unsigned ops;
 } verbs[] = {
-	{ "deploy", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_LINK_SHARED) |
+	{ "deploy", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_FETCH_GIT) | OPB(OP_LINK_SHARED) |
 		    OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) |
 		    OPB(OP_SWITCH) | OPB(OP_ROLLBACK) | OPB(OP_PRUNE) | FPM_OPS },
-	{ "stage", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_LINK_SHARED) |
+	{ "stage", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_FETCH_GIT) | OPB(OP_LINK_SHARED) |
 		   OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) },
 	{ "switch", OPB(OP_LOCK) | OPB(OP_SWITCH) | FPM_OPS },
 	{ "rollback", OPB(OP_LOCK) | OPB(OP_ROLLBACK) | FPM_OPS },
@@ -78,12 +78,14 @@ struct helper {
 	int sock;
 	struct layout l;
 	int lock_fd;
+	bool absent;                   /* ROOT not set up yet: no deploy has run */
 	enum phase phase;
 	char id[RELEASE_ID_MAX + 1];   /* the release this run staged */
 	int tree_fd;                   /* its staging directory */
 	size_t next_step;
 	struct release_info info;
 	bool rolled_back;
+	bool git_fetched;
 };
 
 static void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
@@ -122,25 +124,43 @@ static void lock_holder(struct helper *h, int fd, char *buf, size_t n)
 		snprintf(buf, n, "another cutover run");
 }
 
+static struct flock whole_file(short type)
+{
+	return (struct flock){ .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+}
+
 static int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	uint64_t deadline = now_ns() + req->arg[0] * 1000000000ull;
-	char holder[256], when[32];
+	char holder[256], when[32], err[600];
+	struct flock fl;
 	time_t t;
 	struct tm tm;
-	int fd;
+	int fd, r;
 
 	if (req->arg[0] > 86400) {
 		reply_init(rep, -EINVAL, "--wait must be at most 86400 seconds");
 		return 0;
 	}
+	/* The first change of any run: only now is ROOT created or repaired. */
+	layout_close(&h->l);
+	r = layout_open(&h->l, &h->cfg, true, err, sizeof(err));
+	if (r < 0) {
+		reply_init(rep, r, "%s", err);
+		return 0;
+	}
+	h->absent = false;
 	fd = openat(h->l.meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	/* flock is released by the kernel when the last fd goes away, so a
-	 * crashed run can never leave the app locked. */
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
+	/* An open-file-description lock goes away with the last fd of its
+	 * holder, so a crashed run can never leave the app locked; unlike
+	 * flock, it can be tested without being taken (F_OFD_GETLK). */
+	for (;;) {
+		fl = whole_file(F_WRLCK);
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			break;
+		if (errno != EAGAIN && errno != EACCES) {
 			close(fd);
 			return -errno;
 		}
@@ -320,7 +340,8 @@ static int op_link_shared(struct helper *h, const struct proto_msg *req, struct 
 
 /* ---- build steps --------------------------------------------------- */
 
-static int build_env(struct helper *h, char **env, size_t n, char *store, size_t storen)
+static int build_env(struct helper *h, char **env, size_t n, char *store, size_t storen,
+		     const char *const *extra)
 {
 	size_t k = 0, o = 0;
 	const char *fixed[] = { "PATH=" SAFE_PATH, "HOME=/tmp", "LANG=C.UTF-8" };
@@ -335,6 +356,8 @@ static int build_env(struct helper *h, char **env, size_t n, char *store, size_t
 		env[k++] = store + o;
 		o += (size_t)w + 1;
 	}
+	for (size_t i = 0; extra && extra[i] && k < n - 1; i++)
+		env[k++] = (char *)extra[i];
 	for (size_t i = 0; i < h->cfg.n_build_env && k < n - 1; i++)
 		env[k++] = h->cfg.build_env[i];
 	env[k] = NULL;
@@ -348,10 +371,17 @@ static void kill_and_reap(pid_t pid, int *status)
 		;
 }
 
-static int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+/*
+ * Runs command (with $1.. from args) in the build sandbox on the release
+ * being staged, streaming its output to the front end and the build log,
+ * and replies with its exit code, or -ETIMEDOUT. -ECONNRESET if the front
+ * end went away (the step is killed first).
+ */
+static int run_sandboxed(struct helper *h, const char *title, const char *command,
+			 char *const *args, const char *const *extra_env, struct proto_msg *rep)
 {
-	char *env[CONFIG_MAX_LIST + 8];
-	char envstore[256], mount_path[PATH_MAX], log[RELEASE_ID_MAX + 8], hdr[256];
+	char *env[CONFIG_MAX_LIST + 16];
+	char envstore[256], mount_path[PATH_MAX], log[RELEASE_ID_MAX + 8];
 	_cleanup_close_ int mp = -EBADF, logfd = -EBADF, rd = -EBADF;
 	int pipefd[2], status = 0, r;
 	uint64_t deadline;
@@ -360,9 +390,7 @@ static int op_run_step(struct helper *h, const struct proto_msg *req, struct pro
 	struct proto_msg out;
 	pid_t pid;
 
-	if (req->arg[0] != h->next_step || h->next_step >= h->cfg.n_build_run)
-		return -EPROTO;
-	r = build_env(h, env, ELEMENTSOF(env), envstore, sizeof(envstore));
+	r = build_env(h, env, ELEMENTSOF(env), envstore, sizeof(envstore), extra_env);
 	if (r < 0)
 		return r;
 	r = str_printf(mount_path, sizeof(mount_path), "%s/releases/%s", h->cfg.root, h->id);
@@ -373,10 +401,9 @@ static int op_run_step(struct helper *h, const struct proto_msg *req, struct pro
 		return mp;
 	snprintf(log, sizeof(log), "%s.log", h->id);
 	logfd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	snprintf(hdr, sizeof(hdr), "== step %zu: ", h->next_step + 1);
 	if (logfd >= 0) {
-		(void)write_all(logfd, hdr, strlen(hdr));
-		(void)write_all(logfd, h->cfg.build_run[h->next_step], strlen(h->cfg.build_run[h->next_step]));
+		(void)write_all(logfd, "== ", 3);
+		(void)write_all(logfd, title, strlen(title));
 		(void)write_all(logfd, "\n", 1);
 	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -385,7 +412,7 @@ static int op_run_step(struct helper *h, const struct proto_msg *req, struct pro
 	spec = (struct sandbox_spec){
 		.tree_fd = h->tree_fd, .app_root = h->cfg.root, .mount_path = mount_path, .mount_point_fd = mp,
 		.uid = h->cfg.uid, .gid = h->cfg.gid, .env = env,
-		.command = h->cfg.build_run[h->next_step],
+		.command = command, .args = args,
 		.fsize_limit = h->cfg.max_size,
 	};
 	r = sandbox_start(&spec, pipefd[1], &pid);
@@ -435,7 +462,6 @@ static int op_run_step(struct helper *h, const struct proto_msg *req, struct pro
 	if (!timed_out)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-	h->next_step++;
 	if (timed_out) {
 		reply_init(rep, -ETIMEDOUT, "timed out after %u s (timeout = in [build])", h->cfg.build_timeout);
 		return 0;
@@ -443,6 +469,61 @@ static int op_run_step(struct helper *h, const struct proto_msg *req, struct pro
 	reply_init(rep, 0, NULL);
 	rep->arg[0] = WIFEXITED(status) ? (uint64_t)WEXITSTATUS(status) : 128;
 	return 0;
+}
+
+static int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char title[64];
+
+	if (req->arg[0] != h->next_step || h->next_step >= h->cfg.n_build_run)
+		return -EPROTO;
+	snprintf(title, sizeof(title), "step %zu", h->next_step + 1);
+	h->next_step++;
+	return run_sandboxed(h, title, h->cfg.build_run[h->next_step - 1], NULL, NULL, rep);
+}
+
+/*
+ * A git+URL#REF source, fetched as the deploy user inside the build
+ * sandbox: the release is only reachable by path there (.cutover/ is
+ * root-only), and git needs a path. URL and REF are validated here again
+ * and reach git as positional parameters, never as shell code.
+ */
+static int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	static const char script[] =
+		"set -e\n"
+		"git init -q\n"
+		"git fetch -q --no-tags --depth 1 -- \"$1\" \"$2\"\n"
+		"git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD --\n"
+		"rm -rf .git\n";
+	static const char *const git_env[] = {
+		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
+		/* ext:: and fd:: run commands */
+		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh", NULL,
+	};
+	char buf[PROTO_TEXT_SIZE], *hash;
+	char *args[3];
+	const char *problem;
+
+	if (h->git_fetched)
+		return -EPROTO;
+	h->git_fetched = true;
+	str_copy(buf, sizeof(buf), req->text);
+	hash = strchr(buf, '#');
+	if (!hash)
+		return -EPROTO;
+	*hash = '\0';
+	problem = git_url_problem(buf);
+	if (!problem)
+		problem = git_ref_problem(hash + 1);
+	if (problem) {
+		reply_init(rep, -EINVAL, "git source: %s", problem);
+		return 0;
+	}
+	args[0] = buf;
+	args[1] = hash + 1;
+	args[2] = NULL;
+	return run_sandboxed(h, "git fetch", script, args, git_env, rep);
 }
 
 /* ---- freeze -------------------------------------------------------- */
@@ -513,7 +594,8 @@ static int abort_staging(struct helper *h, bool keep_failed)
 	if (keep_failed && renameat(h->l.staging_fd, h->id, h->l.failed_fd, h->id) == 0) {
 		(void)unlinkat(h->l.releases_fd, h->id, AT_REMOVEDIR);
 		h->info.state = RELEASE_FAILED;
-		return state_write(&h->l, &h->info);
+		r = state_write(&h->l, &h->info);
+		return r < 0 ? r : 1;
 	}
 	r = release_remove(&h->l, h->id);
 	return r;
@@ -526,7 +608,7 @@ static int op_abort(struct helper *h, const struct proto_msg *req, struct proto_
 	if (r < 0)
 		reply_init(rep, r, "cleaning up release %s failed: %s", h->id, strerror(-r));
 	else
-		reply_init(rep, 0, NULL);
+		reply_init(rep, 0, "%s", r == 1 ? "kept" : "removed");
 	return 0;
 }
 
@@ -940,6 +1022,10 @@ static int op_list(struct helper *h, const struct proto_msg *req, struct proto_m
 	size_t n = 0;
 	int r;
 
+	if (h->absent) {
+		proto_init(rep, OP_END);
+		return 0;
+	}
 	(void)current_read(&h->l, cur, sizeof(cur));
 	(void)previous_of(&h->l, cur, prev, sizeof(prev));
 	r = release_list(&h->l, &v, &n);
@@ -969,6 +1055,12 @@ static int op_status(struct helper *h, const struct proto_msg *req, struct proto
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
+	if (h->absent) {
+		reply_init(rep, 0, NULL);
+		rep->arg[0] = h->cfg.mode;
+		rep->arg[1] = 1;   /* not set up yet */
+		return 0;
+	}
 	r = current_read(&h->l, cur, sizeof(cur));
 	reply_init(rep, 0, NULL);
 	if (r == -EUCLEAN)
@@ -978,8 +1070,12 @@ static int op_status(struct helper *h, const struct proto_msg *req, struct proto
 	str_copy(rep->id2, sizeof(rep->id2), prev);
 	rep->arg[0] = h->cfg.mode;
 	fd = openat(h->l.meta_fd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
-		lock_holder(h, fd, rep->text, sizeof(rep->text));
+	if (fd >= 0) {
+		struct flock fl = whole_file(F_WRLCK);
+
+		if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+			lock_holder(h, fd, rep->text, sizeof(rep->text));
+	}
 	return 0;
 }
 
@@ -987,7 +1083,8 @@ static int op_history(struct helper *h, const struct proto_msg *req, struct prot
 {
 	_cleanup_close_ int fd = -EBADF;
 
-	fd = openat(h->l.meta_fd, "history.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (!h->absent)
+		fd = openat(h->l.meta_fd, "history.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	reply_init(rep, 0, NULL);
 	return send_msg(h, rep, fd) < 0 ? -EPIPE : 1;
 }
@@ -998,7 +1095,7 @@ static int op_check(struct helper *h, const struct proto_msg *req, struct proto_
 	struct proto_msg e;
 	int r, problems = 0;
 
-	r = current_read(&h->l, cur, sizeof(cur));
+	r = h->absent ? 0 : current_read(&h->l, cur, sizeof(cur));
 	if (r < 0) {
 		proto_init(&e, OP_ENTRY);
 		snprintf(e.text, sizeof(e.text), "%s/current is not a symlink to releases/<id>; switch will refuse to replace it", h->cfg.root);
@@ -1029,6 +1126,7 @@ static const struct {
 	[OP_STAGE_BEGIN] = { op_stage_begin, 1u << PH_LOCKED },
 	[OP_LINK_SHARED] = { op_link_shared, 1u << PH_STAGING },
 	[OP_RUN_STEP] = { op_run_step, 1u << PH_LINKED },
+	[OP_FETCH_GIT] = { op_fetch_git, 1u << PH_STAGING },
 	[OP_FREEZE] = { op_freeze, 1u << PH_LINKED },
 	[OP_ABORT] = { op_abort, (1u << PH_STAGING) | (1u << PH_LINKED) | (1u << PH_FROZEN) },
 	[OP_SWITCH] = { op_switch, (1u << PH_LOCKED) | (1u << PH_FROZEN) },
@@ -1132,8 +1230,16 @@ int main(int argc, char **argv)
 		return 2;
 
 	r = config_load(&h.cfg, cfgpath, argv[2], err, sizeof(err));
-	if (r == 0)
-		r = layout_open(&h.l, &h.cfg, err, sizeof(err));
+	if (r == 0) {
+		r = layout_open(&h.l, &h.cfg, false, err, sizeof(err));
+		if (r == -ENOENT) {
+			/* Nothing deployed yet: read-only verbs say so, and the
+			 * first lock creates the layout. */
+			h.absent = true;
+			err[0] = '\0';
+			r = 0;
+		}
+	}
 	if (r == 0) {
 		r = privs_limit_caps_dormant(helper_caps, ELEMENTSOF(helper_caps),
 					     helper_dormant_caps, ELEMENTSOF(helper_dormant_caps));

@@ -76,7 +76,7 @@ static int open_root(const struct config *cfg, char *err, size_t errlen)
 	return path_open_trusted(cfg->root, true, err, errlen);
 }
 
-int layout_open(struct layout *l, const struct config *cfg, char *err, size_t errlen)
+int layout_open(struct layout *l, const struct config *cfg, bool create, char *err, size_t errlen)
 {
 	struct {
 		int *fd;
@@ -99,11 +99,22 @@ int layout_open(struct layout *l, const struct config *cfg, char *err, size_t er
 
 	for (int *p = &l->root_fd; p <= &l->trash_fd; p++)
 		*p = -EBADF;
-	l->root_fd = open_root(cfg, err, errlen);
+	l->root_fd = create ? open_root(cfg, err, errlen) :
+		     path_open_trusted(cfg->root, true, err, errlen);
 	if (l->root_fd < 0)
 		return l->root_fd;
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		r = fs_ensure_dir(*dirs[i].at, dirs[i].name, dirs[i].mode, 0, dirs[i].gid);
+		if (create)
+			r = fs_ensure_dir(*dirs[i].at, dirs[i].name, dirs[i].mode, 0, dirs[i].gid);
+		else {
+			r = openat(*dirs[i].at, dirs[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (r < 0)
+				r = -errno;
+			if (r == -ENOENT) {
+				layout_close(l);
+				return r;
+			}
+		}
 		if (r < 0) {
 			snprintf(err, errlen, "cannot set up %s/%s: %s", cfg->root,
 				 dirs[i].name, strerror(-r));

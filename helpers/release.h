@@ -50,9 +50,11 @@ struct release_info {
 	unsigned long long files;
 };
 
-/* Opens (creating where missing) the layout under cfg->root after checking
- * that root and its ancestors are root-owned and not writable by others. */
-int layout_open(struct layout *l, const struct config *cfg, char *err, size_t errlen);
+/* Opens the layout under cfg->root after checking that root and its
+ * ancestors are root-owned and not writable by others. With create, missing
+ * directories are created and owners and modes forced; without, nothing is
+ * changed and a missing directory is -ENOENT (no deploy has run yet). */
+int layout_open(struct layout *l, const struct config *cfg, bool create, char *err, size_t errlen);
 void layout_close(struct layout *l);
 
 int state_write(const struct layout *l, const struct release_info *ri);

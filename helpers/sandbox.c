@@ -161,10 +161,19 @@ static int attach_release(int clone_fd, const struct sandbox_spec *s)
 
 static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd)
 {
-	char *argv[] = { "sh", "-c", (char *)s->command, NULL };
+	char *argv[8] = { "sh", "-c", (char *)s->command, NULL };
 	struct rlimit rl;
 	int null_fd, r;
 
+	if (s->args) {
+		/* Positional parameters: data for the command, never parsed by
+		 * the shell as code. */
+		size_t k = 3;
+		argv[k++] = "cutover";
+		for (size_t i = 0; s->args[i] && k < ELEMENTSOF(argv) - 1; i++)
+			argv[k++] = s->args[i];
+		argv[k] = NULL;
+	}
 	if (setsid() < 0)   /* no controlling terminal: TIOCSTI has no target */
 		die(out_fd, "setsid", errno);
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -22,6 +22,7 @@ struct sandbox_spec {
 	gid_t gid;
 	char *const *env;          /* complete environment, NULL-terminated */
 	const char *command;       /* run with /bin/sh -c */
+	char *const *args;         /* $1.. for the command, NULL-terminated, or NULL */
 	unsigned long long fsize_limit;   /* RLIMIT_FSIZE for the step */
 };
 

@@ -14,13 +14,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
+#include "names.h"
 #include "util.h"
 
 #define MEMBER_PATH_MAX 4096   /* whole path, including the NUL */
@@ -128,37 +127,6 @@ static bool has_control(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
 			return true;
 	return false;
-}
-
-/*
- * REF ends up as a refspec on git's command line. Restricting it to the
- * characters of ordinary branch, tag and commit names keeps out everything
- * with a meaning in a refspec (":" destination, "+" force, "^" negation,
- * "*" glob) besides the option-looking leading "-".
- */
-static const char *git_ref_problem(const char *ref)
-{
-	if (!*ref)
-		return "REF after '#' is empty";
-	if (ref[0] == '-')
-		return "REF starts with '-'";
-	for (const char *p = ref; *p; p++)
-		if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
-		      ('0' <= *p && *p <= '9') || *p == '.' || *p == '_' ||
-		      *p == '-' || *p == '/'))
-			return "REF may only contain letters, digits, '.', '_', '-' and '/'";
-	return NULL;
-}
-
-static const char *git_url_problem(const char *url)
-{
-	if (!*url)
-		return "the URL is empty";
-	if (url[0] == '-')
-		return "the URL starts with '-'";
-	if (has_control(url))
-		return "the URL contains control characters";
-	return NULL;
 }
 
 /* The URL ends at the first '#': in a URL that is always the fragment. */
@@ -1263,140 +1231,7 @@ int artifact_stream_dir(int dirfd, int out_fd, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- git --------------------------------------------------------------- */
-
-/* Keeps the last non-empty line of output; git's reason is printed last. */
-struct last_line {
-	char cur[512];
-	size_t len;
-	char last[512];
-};
-
-static void last_line_feed(struct last_line *l, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n' || p[i] == '\r') {
-			if (l->len > 0) {
-				memcpy(l->last, l->cur, l->len);
-				l->last[l->len] = '\0';
-			}
-			l->len = 0;
-		} else if (l->len < sizeof(l->cur) - 1) {
-			l->cur[l->len++] = p[i];
-		}
-	}
-}
-
-/* Runs /usr/bin/git with argv in dirfd. 0 on exit status 0, else -EIO with
- * git's last line in err. */
-static int git_run(int dirfd, char *const argv[], char *const envp[],
-		   char *err, size_t errlen)
-{
-	_cleanup_close_ int rd = -EBADF, wr = -EBADF, null_fd = -EBADF;
-	struct last_line out = {0};
-	char shown[NAME_SHOWN_MAX];
-	int fds[2], status;
-	pid_t pid;
-
-	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null_fd < 0)
-		return fail(err, errlen, -errno, "cannot open /dev/null: %s", strerror(errno));
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return fail(err, errlen, -errno, "cannot create a pipe: %s", strerror(errno));
-	rd = fds[0];
-	wr = fds[1];
-
-	pid = fork();
-	if (pid < 0)
-		return fail(err, errlen, -errno, "cannot fork: %s", strerror(errno));
-	if (pid == 0) {
-		/* Only async-signal-safe calls from here on. */
-		static const char msg[] = "cannot execute " GIT_BIN "\n";
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (dup2(null_fd, STDIN_FILENO) < 0 ||
-		    dup2(wr, STDOUT_FILENO) < 0 || dup2(wr, STDERR_FILENO) < 0 ||
-		    fchdir(dirfd) < 0)
-			_exit(127);
-		closefrom(3);
-		execve(GIT_BIN, argv, envp);
-		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-		_exit(127);
-	}
-
-	closep(&wr);
-	for (;;) {
-		char buf[4096];
-		ssize_t n = read(rd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		last_line_feed(&out, buf, (size_t)n);
-	}
-	last_line_feed(&out, "\n", 1);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return fail(err, errlen, -errno, "cannot wait for git: %s", strerror(errno));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-
-	/* Remote text ("remote: ...") is hostile like any archive name. */
-	show(shown, sizeof(shown), out.last[0] ? out.last : "no output");
-	if (WIFSIGNALED(status))
-		return fail(err, errlen, -EIO, "git %s killed by signal %d: %s",
-			    argv[1], WTERMSIG(status), shown);
-	return fail(err, errlen, -EIO, "git %s failed: %s", argv[1], shown);
-}
-
-/* rm -rf of name below dir_fd, never following symlinks. */
-static int remove_tree_at(int dir_fd, const char *name, unsigned depth)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	int fd;
-
-	if (depth > 256)
-		return -ELOOP;
-	fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno != ENOTDIR && errno != ELOOP)
-			return -errno;
-		return unlinkat(dir_fd, name, 0) < 0 ? -errno : 0;
-	}
-	d = fdopendir(fd);
-	if (!d) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	for (;;) {
-		struct dirent *de;
-		int r;
-
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno)
-				return -errno;
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
-			r = remove_tree_at(dirfd(d), de->d_name, depth + 1);
-		else
-			r = unlinkat(dirfd(d), de->d_name, 0) < 0 ? -errno : 0;
-		if (r < 0)
-			return r;
-	}
-	return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
-}
+/* ---- git checkouts ----------------------------------------------------- */
 
 /* A checked-out tree gets the same rules as an extracted one: git happily
  * checks out "x -> /etc/passwd", and its modes follow the umask. */
@@ -1429,63 +1264,10 @@ static int git_tree_visit(struct walk *w, int parent_fd, const char *name,
 	return 0;
 }
 
-int artifact_fetch_git(const char *url, const char *ref, int dirfd,
-		       char *err, size_t errlen)
+int artifact_check_tree(int dirfd, char *err, size_t errlen)
 {
-	char home[PATH_MAX + 8];
-	const char *problem;
-	struct passwd *pw;
-	int r;
-
-	/* Checked again here: this is what keeps url and ref from being
-	 * read as options, whoever the caller is. */
-	problem = url ? git_url_problem(url) : "no URL";
-	if (!problem)
-		problem = !ref ? "no REF" : has_control(ref) ?
-			  "REF contains control characters" : git_ref_problem(ref);
-	if (problem)
-		return fail(err, errlen, -EINVAL, "git source: %s", problem);
-
-	pw = getpwuid(getuid());
-	if (str_printf(home, sizeof(home), "HOME=%s",
-		       pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/") < 0)
-		return fail(err, errlen, -ENAMETOOLONG, "home directory path is too long");
-
-	/* Nothing inherited: GIT_DIR pins the repository to dirfd (git would
-	 * otherwise search the parents for one), GIT_ALLOW_PROTOCOL keeps out
-	 * ext:: and fd:: transports, which run commands. */
-	char *envp[] = {
-		(char *)"PATH=/usr/local/bin:/usr/bin:/bin",
-		home,
-		(char *)"LANG=C.UTF-8",
-		(char *)"GIT_TERMINAL_PROMPT=0",
-		(char *)"GIT_DIR=.git",
-		(char *)"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh",
-		NULL,
-	};
-	char *init[] = { (char *)"git", (char *)"init", (char *)"-q", NULL };
-	/* "--" ends the options; url and ref are then <repository> <refspec>. */
-	char *fetch[] = { (char *)"git", (char *)"fetch", (char *)"-q",
-			  (char *)"--no-tags", (char *)"--depth", (char *)"1",
-			  (char *)"--", (char *)url, (char *)ref, NULL };
-	/* The trailing "--" makes FETCH_HEAD a revision, never a path. */
-	char *checkout[] = { (char *)"git", (char *)"checkout", (char *)"-q",
-			     (char *)"--detach", (char *)"FETCH_HEAD", (char *)"--",
-			     NULL };
-	char *const *steps[] = { init, fetch, checkout };
-
-	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
-		r = git_run(dirfd, steps[i], envp, err, errlen);
-		if (r < 0)
-			return r;
-	}
-
-	r = remove_tree_at(dirfd, ".git", 0);
-	if (r < 0)
-		return fail(err, errlen, r, "cannot remove .git after checkout: %s",
-			    strerror(-r));
-
 	_cleanup_free_ struct walk *w = calloc(1, sizeof(*w));
+
 	if (!w)
 		return -ENOMEM;
 	*w = (struct walk) { .visit = git_tree_visit, .err = err, .errlen = errlen };

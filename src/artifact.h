@@ -77,12 +77,12 @@ int artifact_extract_fd(int in_fd, int dirfd, const struct extract_limits *lim,
  */
 int artifact_stream_dir(int dirfd, int out_fd, char *err, size_t errlen);
 
+
 /*
- * Fetches git+URL#REF into the empty directory dirfd by running git as the
- * calling user with a fixed environment, then removes .git. REF may be a
- * branch, tag or commit id.
+ * Applies the member rules to a tree that something other than
+ * artifact_extract_fd wrote (a git checkout): the same checks per entry,
+ * and file and directory modes normalised. 0 or -EINVAL naming the entry.
  */
-int artifact_fetch_git(const char *url, const char *ref, int dirfd,
-		       char *err, size_t errlen);
+int artifact_check_tree(int dirfd, char *err, size_t errlen);
 
 #endif

@@ -202,15 +202,28 @@ static int import_source(struct frontend *fe, int dirfd, struct extract_stats *s
 	if (r < 0)
 		return r;
 	if (kind == SOURCE_GIT) {
-		char url[2048], ref[256];
+		struct proto_msg req, rep;
 
-		r = source_git_split(fe->cli.from, url, sizeof(url), ref, sizeof(ref));
+		/* The helper runs git as the deploy user in the build sandbox,
+		 * where the release has a path git can use. */
+		proto_init(&req, OP_FETCH_GIT);
+		if (str_copy(req.text, sizeof(req.text), fe->cli.from + 4) < 0) {
+			snprintf(err, errlen, "--from git+URL#REF is too long");
+			return -ENAMETOOLONG;
+		}
+		req.len = (uint32_t)strlen(req.text);
+		r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
+		out_build_end(&fe->out);
 		if (r < 0) {
-			snprintf(err, errlen, "--from git+URL#REF is malformed");
+			snprintf(err, errlen, "the privileged helper stopped");
 			return r;
 		}
+		if (rep.status < 0 || rep.arg[0] != 0) {
+			snprintf(err, errlen, "%s", rep.status < 0 ? rep.text : "git fetch failed (see its output above)");
+			return rep.status < 0 ? rep.status : -EIO;
+		}
 		memset(st, 0, sizeof(*st));
-		return artifact_fetch_git(url, ref, dirfd, err, errlen);
+		return artifact_check_tree(dirfd, err, errlen);
 	}
 	r = reader_open(fe, fe->cli.from, &fd, &is_dir, err, errlen);
 	if (r < 0)
@@ -244,15 +257,23 @@ struct stage_result {
 	double step_seconds[8];
 };
 
-static void abort_release(struct frontend *fe, const char *id)
+/*
+ * Gives up the release being staged. Returns how to finish the sentence
+ * "release ID ...": removed, or kept (--keep-failed) and where.
+ */
+static const char *abort_release(struct frontend *fe, const char *id)
 {
+	static char kept[512];
 	struct proto_msg req, rep;
 
 	proto_init(&req, OP_ABORT);
 	req.arg[0] = fe->cli.keep_failed ? 1 : 0;
-	if (fe_request(fe, &req, NULL, NULL, &rep, NULL) == 0 && rep.status == 0 && fe->cli.keep_failed)
-		fprintf(stderr, "cutover: failed release %s kept for inspection in %s/.cutover/failed/%s\n",
-			id, fe->cfg->root, id);
+	if (fe_request(fe, &req, NULL, NULL, &rep, NULL) < 0 || rep.status < 0)
+		return "could not be cleaned up (the next run removes it)";
+	if (!fe->cli.keep_failed || strcmp(rep.text, "kept") != 0)
+		return "removed";
+	snprintf(kept, sizeof(kept), "kept as failed in %s/.cutover/failed/%s", fe->cfg->root, id);
+	return kept;
 }
 
 static int run_steps(struct frontend *fe, const char *id)
@@ -276,13 +297,14 @@ static int run_steps(struct frontend *fe, const char *id)
 		if (rep.status < 0 || rep.arg[0] != 0) {
 			if (fe->out.quiet && fe->out.tail_len)
 				out_build_tail(&fe->out);
-			abort_release(fe, id);
+			char why[1100];
+
 			if (rep.status < 0)
-				out_error("build step %zu '%s' %s; release %s removed, the live site is unchanged",
-					  i + 1, shown, rep.text, id);
+				snprintf(why, sizeof(why), "%s", rep.text);
 			else
-				out_error("build step %zu '%s' failed with exit code %llu; release %s removed, the live site is unchanged",
-					  i + 1, shown, (unsigned long long)rep.arg[0], id);
+				snprintf(why, sizeof(why), "failed with exit code %llu", (unsigned long long)rep.arg[0]);
+			out_error("build step %zu '%s' %s; release %s %s, the live site is unchanged",
+				  i + 1, shown, why, id, abort_release(fe, id));
 			return EXIT_FAILED;
 		}
 		snprintf(name, sizeof(name), "build step %zu", i + 1);
@@ -319,9 +341,8 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	r = import_source(fe, dirfd, &st, err, sizeof(err));
 	closep(&dirfd);
 	if (r < 0) {
-		abort_release(fe, res->id);
-		out_error("importing %s failed: %s; release %s removed, the live site is unchanged",
-			  fe->from_shown, err[0] ? err : strerror(-r), res->id);
+		out_error("importing %s failed: %s; release %s %s, the live site is unchanged",
+			  fe->from_shown, err[0] ? err : strerror(-r), res->id, abort_release(fe, res->id));
 		return EXIT_FAILED;
 	}
 	format_size(size, sizeof(size), st.bytes);
@@ -334,8 +355,8 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	if (r < 0)
 		return fe_helper_lost(fe);
 	if (rep.status < 0) {
-		abort_release(fe, res->id);
-		out_error("%s; release %s removed, the live site is unchanged", rep.text, res->id);
+		out_error("%s; release %s %s, the live site is unchanged", rep.text, res->id,
+			  abort_release(fe, res->id));
 		return EXIT_FAILED;
 	}
 	out_step(&fe->out, "link shared", now_ns() - t0, NULL);
@@ -350,8 +371,8 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	if (r < 0)
 		return fe_helper_lost(fe);
 	if (rep.status < 0) {
-		abort_release(fe, res->id);
-		out_error("%s; release %s removed, the live site is unchanged", rep.text, res->id);
+		out_error("%s; release %s %s, the live site is unchanged", rep.text, res->id,
+			  abort_release(fe, res->id));
 		return EXIT_FAILED;
 	}
 	res->bytes = rep.arg[0];
@@ -524,17 +545,16 @@ static int verb_deploy(struct frontend *fe)
 
 	r = before_publish(fe, &facts);
 	if (r < 0) {
-		abort_release(fe, res.id);
-		out_error("release %s was not published and was removed; the live site is unchanged", res.id);
+		out_error("release %s was not published and was %s; the live site is unchanged", res.id,
+			  abort_release(fe, res.id));
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
 	if (fe->cfg->health.enabled && fe->cfg->health.precheck && fe->cfg->fpm.socket[0]) {
 		t0 = now_ns();
 		r = health_precheck(fe, res.id, err, sizeof(err));
 		if (r < 0) {
-			abort_release(fe, res.id);
-			out_error("pre-switch check of release %s through php-fpm %s; it was removed and never published, the live site is unchanged",
-				  res.id, err);
+			out_error("pre-switch check of release %s through php-fpm %s; it was never published and was %s, the live site is unchanged",
+				  res.id, err, abort_release(fe, res.id));
 			return EXIT_FAILED;
 		}
 		out_step(&fe->out, "pre-switch check", now_ns() - t0, "staged release answers in the live pool");
@@ -782,6 +802,7 @@ static int verb_status(struct frontend *fe)
 		json_begin(&j, '{');
 		json_kv_string(&j, "app", fe->cfg->app);
 		json_kv_string(&j, "root", fe->cfg->root);
+		json_kv_bool(&j, "deployed", rep.arg[1] != 1);
 		json_kv_string(&j, "mode", "symlink");
 		json_kv_string(&j, "current", rep.id[0] ? rep.id : NULL);
 		json_kv_string(&j, "previous", rep.id2[0] ? rep.id2 : NULL);
@@ -803,7 +824,8 @@ static int verb_status(struct frontend *fe)
 		json_free(&j);
 	} else {
 		printf("app:         %s\n", fe->cfg->app);
-		printf("root:        %s\n", fe->cfg->root);
+		printf("root:        %s%s\n", fe->cfg->root,
+		       rep.arg[1] == 1 ? " (not set up yet: nothing deployed)" : "");
 		printf("mode:        symlink\n");
 		printf("current:     %s\n", rep.status == -EUCLEAN ? "(current is not a cutover symlink!)" :
 		       rep.id[0] ? rep.id : "(none)");

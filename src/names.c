@@ -82,3 +82,38 @@ int release_id_format(char *dst, size_t n, int64_t t, unsigned attempt,
 		return -ENAMETOOLONG;
 	return 0;
 }
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return true;
+	return false;
+}
+
+const char *git_ref_problem(const char *ref)
+{
+	if (!*ref)
+		return "REF after '#' is empty";
+	if (ref[0] == '-')
+		return "REF starts with '-'";
+	if (strlen(ref) > 255)
+		return "REF is too long";
+	for (const char *p = ref; *p; p++)
+		if (!(is_alnum(*p) || *p == '.' || *p == '_' || *p == '-' || *p == '/'))
+			return "REF may only contain letters, digits, '.', '_', '-' and '/'";
+	return NULL;
+}
+
+const char *git_url_problem(const char *url)
+{
+	if (!*url)
+		return "the URL is empty";
+	if (url[0] == '-')
+		return "the URL starts with '-'";
+	if (has_control(url))
+		return "the URL contains control characters";
+	if (strlen(url) > 900)
+		return "the URL is too long";
+	return NULL;
+}

@@ -32,4 +32,15 @@ bool label_valid(const char *s);
 int release_id_format(char *dst, size_t n, int64_t t, unsigned attempt,
 		      const char *label);
 
+/*
+ * A git source's URL and REF (from --from git+URL#REF), checked the same
+ * way by the front end and by the helper that runs the fetch. REF ends up
+ * as a refspec: only the characters of ordinary branch, tag and commit
+ * names, so nothing with a meaning in a refspec (":" "+" "^" "*") and no
+ * leading '-' that git could read as an option. Returns NULL when valid,
+ * else what is wrong.
+ */
+const char *git_url_problem(const char *url);
+const char *git_ref_problem(const char *ref);
+
 #endif

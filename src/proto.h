@@ -47,6 +47,7 @@ enum proto_op {
 	OP_FPM_REQUEST,     /* arg[0] enum fpm_request_kind, id: release for PRECHECK
 	                       -> REPLY, fd: socket with the request sent, write side
 	                       shut down; read the FastCGI response from it */
+	OP_FETCH_GIT,       /* text "URL#REF" -> OUTPUT*, REPLY arg[0] git's exit code */
 	OP_REQUEST_MAX,
 
 	/* Replies. */

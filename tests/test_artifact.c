@@ -1090,142 +1090,40 @@ static void test_stream_dir_socket(void **state)
 	close(src);
 }
 
-/* ---- artifact_fetch_git --------------------------------------------- */
+/* ---- artifact_check_tree (git checkouts) ----------------------------- */
 
-static void sh(const char *fmt, ...)
+/* A checkout made under umask 077 gets the release's modes. */
+static void test_check_tree_normalises(void **state)
 {
-	char cmd[2048];
-	va_list ap;
-	int r;
+	struct fixture *f = *state;
+	char err[512] = "", dir[PATH_MAX], path[PATH_MAX + 16];
+	int dirfd = fresh_dir(f, dir, sizeof(dir));
 
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	if (r != 0)
-		fail_msg("command failed (%d): %s", r, cmd);
-}
-
-#define GIT "git -c user.name=Test -c user.email=test@example.com -c init.defaultBranch=main " \
-	    "-c commit.gpgsign=false"
-
-/* Two commits on main: "one" and "two"; the id of "one" is returned. */
-static void make_repo(struct fixture *f, char *ret_first, size_t n)
-{
-	char repo[sizeof(((struct fixture *)0)->dir) + 8];
-	char path[PATH_MAX];
-	FILE *p;
-
-	snprintf(repo, sizeof(repo), "%s/repo", f->dir);
-	sh(GIT " init -q %s", repo);
-	snprintf(path, sizeof(path), "%s/index.php", repo);
-	put_file(path, "one\n", 4, 0644);
-	sh("mkdir -p %s/lib && ln -s ../index.php %s/lib/entry.php", repo, repo);
-	snprintf(path, sizeof(path), "%s/lib/run", repo);
-	put_file(path, "#!/bin/sh\n", 10, 0755);
-	sh(GIT " -C %s add -A && " GIT " -C %s commit -q -m one", repo, repo);
-	sh(GIT " -C %s tag v1.0", repo);
-
-	snprintf(path, sizeof(path), GIT " -C %s rev-parse HEAD", repo);
-	p = popen(path, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(ret_first, (int)n, p));
-	ret_first[strcspn(ret_first, "\n")] = '\0';
-	assert_int_equal(pclose(p), 0);
-	assert_int_equal(strlen(ret_first), 40);
-
-	snprintf(path, sizeof(path), "%s/index.php", repo);
-	put_file(path, "two\n", 4, 0644);
-	sh(GIT " -C %s commit -q -am two", repo);
-}
-
-static void fetch_and_check(struct fixture *f, const char *ref, const char *content)
-{
-	char url[PATH_MAX], err[512] = "";
-	struct stat st;
-	mode_t old;
-	int dirfd, r;
-
-	snprintf(url, sizeof(url), "file://%s", at(f, "repo"));
-	dirfd = fresh_dir(f, NULL, 0);
-	/* git creates files by the umask; the release's modes must not. */
-	old = umask(077);
-	r = artifact_fetch_git(url, ref, dirfd, err, sizeof(err));
-	umask(old);
-	if (r < 0)
-		fail_msg("fetch %s: %d %s", ref, r, err);
-	assert_file(dirfd, "index.php", content, 0644);
+	assert_int_equal(mkdirat(dirfd, "lib", 0700), 0);
+	assert_int_equal(fchmodat(dirfd, "lib", 0700, 0), 0);
+	snprintf(path, sizeof(path), "%s/index.php", dir);
+	put_file(path, "one\n", 4, 0600);
+	snprintf(path, sizeof(path), "%s/lib/run", dir);
+	put_file(path, "#!/bin/sh\n", 10, 0700);
+	assert_int_equal(symlinkat("../index.php", dirfd, "lib/entry.php"), 0);
+	if (artifact_check_tree(dirfd, err, sizeof(err)) < 0)
+		fail_msg("check_tree: %s", err);
+	assert_file(dirfd, "index.php", "one\n", 0644);
 	assert_file(dirfd, "lib/run", "#!/bin/sh\n", 0755);
 	assert_symlink(dirfd, "lib/entry.php", "../index.php");
 	assert_dir(dirfd, "lib");
-	assert_int_equal(fstatat(dirfd, ".git", &st, AT_SYMLINK_NOFOLLOW), -1);
-	assert_int_equal(errno, ENOENT);
 	close(dirfd);
 }
 
-static void test_git_fetch_branch_tag_commit(void **state)
+/* git happily checks out "passwd -> /etc/passwd"; the release may not hold it. */
+static void test_check_tree_hostile_symlink(void **state)
 {
 	struct fixture *f = *state;
-	char first[64];
+	char err[512] = "";
+	int dirfd = fresh_dir(f, NULL, 0);
 
-	make_repo(f, first, sizeof(first));
-	fetch_and_check(f, "main", "two\n");
-	fetch_and_check(f, "v1.0", "one\n");
-	fetch_and_check(f, first, "one\n");
-}
-
-static void test_git_fetch_errors(void **state)
-{
-	struct fixture *f = *state;
-	char url[PATH_MAX], first[64], err[512];
-	int dirfd;
-
-	make_repo(f, first, sizeof(first));
-	snprintf(url, sizeof(url), "file://%s", at(f, "repo"));
-
-	dirfd = fresh_dir(f, NULL, 0);
-	assert_int_equal(artifact_fetch_git(url, "no-such-branch", dirfd, err, sizeof(err)), -EIO);
-	assert_non_null(strstr(err, "git fetch failed: "));
-	assert_non_null(strstr(err, "no-such-branch"));
-	close(dirfd);
-
-	dirfd = fresh_dir(f, NULL, 0);
-	assert_int_equal(artifact_fetch_git("file:///nonexistent/repo", "main", dirfd,
-					    err, sizeof(err)), -EIO);
-	assert_non_null(strstr(err, "git fetch failed: "));
-	close(dirfd);
-
-	/* Refused before git runs: nothing may be read as an option. */
-	dirfd = fresh_dir(f, NULL, 0);
-	assert_int_equal(artifact_fetch_git("-oProxyCommand=touch /tmp/pwned", "main",
-					    dirfd, err, sizeof(err)), -EINVAL);
-	assert_int_equal(artifact_fetch_git(url, "--upload-pack=touch /tmp/pwned",
-					    dirfd, err, sizeof(err)), -EINVAL);
-	assert_int_equal(faccessat(dirfd, ".git", F_OK, AT_SYMLINK_NOFOLLOW), -1);
-	close(dirfd);
-
-	/* Transports that run commands are not allowed. */
-	dirfd = fresh_dir(f, NULL, 0);
-	assert_int_equal(artifact_fetch_git("ext::sh -c touch% /tmp/cutover-ext-pwned", "main",
-					    dirfd, err, sizeof(err)), -EIO);
-	assert_int_equal(access("/tmp/cutover-ext-pwned", F_OK), -1);
-	close(dirfd);
-}
-
-/* A checked-out tree obeys the archive rules too. */
-static void test_git_fetch_hostile_symlink(void **state)
-{
-	struct fixture *f = *state;
-	char repo[sizeof(((struct fixture *)0)->dir) + 8];
-	char url[PATH_MAX], err[512];
-	int dirfd;
-
-	snprintf(repo, sizeof(repo), "%s/repo", f->dir);
-	sh(GIT " init -q %s && ln -s /etc/passwd %s/passwd && "
-	   GIT " -C %s add -A && " GIT " -C %s commit -q -m evil", repo, repo, repo, repo);
-	snprintf(url, sizeof(url), "file://%s", repo);
-	dirfd = fresh_dir(f, NULL, 0);
-	assert_int_equal(artifact_fetch_git(url, "main", dirfd, err, sizeof(err)), -EINVAL);
+	assert_int_equal(symlinkat("/etc/passwd", dirfd, "passwd"), 0);
+	assert_int_equal(artifact_check_tree(dirfd, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "member passwd: symlink target is absolute"));
 	close(dirfd);
 }
@@ -1255,9 +1153,8 @@ int main(void)
 		T(test_stream_dir_pipe_roundtrip),
 		T(test_stream_dir_fifo_named),
 		T(test_stream_dir_socket),
-		T(test_git_fetch_branch_tag_commit),
-		T(test_git_fetch_errors),
-		T(test_git_fetch_hostile_symlink),
+		T(test_check_tree_normalises),
+		T(test_check_tree_hostile_symlink),
 #undef T
 	};
 

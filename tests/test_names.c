@@ -187,9 +187,32 @@ static void test_release_id_format_errors(void **state)
 	assert_int_equal(release_id_format(id, 20, T_SAMPLE, 1, "v1.4.2"), -ENAMETOOLONG);
 }
 
+/* git+URL#REF parts: nothing git could read as an option or refspec syntax. */
+static void test_git_source_parts(void **state)
+{
+	static const char *const good_refs[] = { "main", "v1.4.2", "release/2026-11", "0123456789abcdef0123456789abcdef01234567" };
+	static const char *const bad_refs[] = { "", "-x", "--upload-pack=evil", "a:b", "+main", "^main", "ma*", "a b", "a\nb", "a~1" };
+	static const char *const good_urls[] = { "https://git.example/app.git", "file:///srv/repo", "git@host:app.git" };
+	static const char *const bad_urls[] = { "", "-oProxyCommand=x", "https://x/\n", "a\x7f" };
+
+	for (size_t i = 0; i < sizeof(good_refs) / sizeof(good_refs[0]); i++)
+		if (git_ref_problem(good_refs[i]))
+			fail_msg("ref '%s' refused: %s", good_refs[i], git_ref_problem(good_refs[i]));
+	for (size_t i = 0; i < sizeof(bad_refs) / sizeof(bad_refs[0]); i++)
+		if (!git_ref_problem(bad_refs[i]))
+			fail_msg("ref '%s' accepted", bad_refs[i]);
+	for (size_t i = 0; i < sizeof(good_urls) / sizeof(good_urls[0]); i++)
+		if (git_url_problem(good_urls[i]))
+			fail_msg("url '%s' refused", good_urls[i]);
+	for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++)
+		if (!git_url_problem(bad_urls[i]))
+			fail_msg("url '%s' accepted", bad_urls[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_git_source_parts),
 		cmocka_unit_test(test_release_id_hostile),
 		cmocka_unit_test(test_release_id_length),
 		cmocka_unit_test(test_app_name),
