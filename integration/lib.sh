@@ -1,0 +1,567 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# integration/lib.sh: sourced by every integration/test_*.sh.
+#
+# Gives each test scratch directories under /tmp (removed on exit, even on
+# failure), an app source tree and config to deploy, a `cutover` wrapper
+# pointing at this tree's build/, and assertions that print what was
+# expected and what happened. Assertions do not stop the test: they count
+# failures, and the EXIT trap turns any failure into exit status 1. Use
+# `fatal` where going on makes no sense.
+#
+# The EXIT trap also stops every background process the test started and
+# fails the test if any process is still running in or on its scratch
+# directories (a build step or helper left behind).
+
+set -u -o pipefail
+
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(dirname "$IT_DIR")
+CUTOVER_BIN=${CUTOVER_BIN:-$REPO_ROOT/build/cutover}
+IT_NAME=$(basename "$0" .sh)
+# Where scratch directories go (run.sh gives each test its own place).
+IT_SCRATCH_BASE=${IT_SCRATCH_BASE:-/tmp}
+
+IT_FAILURES=0
+IT_SCRATCH=()     # directories to remove on exit
+IT_PIDS=()        # background processes to stop on exit
+declare -A IT_BG_SEQ=() IT_BG_T0=()
+IT_AT_EXIT=()     # commands to run on exit, before the scratch dirs go
+IT_TMP=           # the library's own files (captured output)
+
+# Results of the last `run` / `assert_exit`.
+OUT='' ERR='' RC=0 ELAPSED_MS=0
+
+# ---- reporting ---------------------------------------------------------
+
+# Where in the test the library was called: "file:line", followed by the
+# lines of the test's own functions' callers ("<- line").
+it_where()
+{
+	local i where=
+
+	for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
+		[[ ${BASH_SOURCE[i]} == "${BASH_SOURCE[0]}" ]] && continue
+		if [[ -z $where ]]; then
+			where="$(basename "${BASH_SOURCE[i]}"):${BASH_LINENO[i - 1]}"
+		elif ((BASH_LINENO[i - 1] > 0)); then
+			where+=" <- ${BASH_LINENO[i - 1]}"
+		fi
+	done
+	printf '%s' "${where:-?}"
+}
+
+# step TEXT: marks progress, so a failure shows where it happened.
+step()
+{
+	printf -- '-- %s\n' "$*"
+}
+
+# fail SUMMARY [DETAIL...]: records a failure; always returns 1.
+fail()
+{
+	local line
+
+	IT_FAILURES=$((IT_FAILURES + 1))
+	printf '  FAIL (%s): %s\n' "$(it_where)" "$1"
+	shift
+	for line in "$@"; do
+		printf '%s\n' "$line" | sed 's/^/      /'
+	done
+	return 1
+}
+
+# fatal SUMMARY [DETAIL...]: records a failure and ends the test.
+fatal()
+{
+	fail "$@"
+	exit 1
+}
+
+# The captured output of the last `run`, for failure messages.
+it_last_output()
+{
+	printf 'exit code: %s (after %s ms)\n' "$RC" "$ELAPSED_MS"
+	printf 'stdout:\n%s\n' "$(printf '%s' "$OUT" | tail -n 15 | sed 's/^/  | /')"
+	printf 'stderr:\n%s\n' "$(printf '%s' "$ERR" | tail -n 25 | sed 's/^/  | /')"
+}
+
+# ---- running commands --------------------------------------------------
+
+now_ms()
+{
+	local s ns
+
+	read -r s ns < <(date '+%s %N')
+	printf '%d' $((s * 1000 + 10#$ns / 1000000))
+}
+
+# run CMD...: runs CMD with stdin from /dev/null; sets OUT, ERR, RC and
+# ELAPSED_MS. Never fails by itself.
+run()
+{
+	local t0
+
+	t0=$(now_ms)
+	"$@" </dev/null >"$IT_TMP/out" 2>"$IT_TMP/err"
+	RC=$?
+	ELAPSED_MS=$(($(now_ms) - t0))
+	OUT=$(cat "$IT_TMP/out")
+	ERR=$(cat "$IT_TMP/err")
+	return 0
+}
+
+# The binary under test. Arguments as for cutover(1).
+cutover()
+{
+	"$CUTOVER_BIN" "$@"
+}
+
+# co [-q|--json...] VERB [ARGS...]: cutover -c $CONF [OPTIONS] VERB $APP
+# ARGS... for the current app.
+co()
+{
+	local opts=()
+
+	while [[ ${1:-} == -* ]]; do
+		opts+=("$1")
+		shift
+	done
+	"$CUTOVER_BIN" -c "$CONF" "${opts[@]}" "$1" "$APP" "${@:2}"
+}
+
+# bg VAR CMD...: starts CMD in the background (stdin /dev/null, output
+# captured); stores its pid in VAR. Stopped on exit if still running.
+bg()
+{
+	local var=$1 n=${#IT_PIDS[@]} t0
+
+	shift
+	t0=$(now_ms)
+	"$@" </dev/null >"$IT_TMP/bg.$n.out" 2>"$IT_TMP/bg.$n.err" &
+	IT_PIDS+=("$!")
+	IT_BG_SEQ[$!]=$n
+	IT_BG_T0[$!]=$t0
+	printf -v "$var" '%s' "$!"
+}
+
+# bg_wait PID: waits for a process started with bg; sets RC, OUT, ERR
+# and ELAPSED_MS (since it was started).
+bg_wait()
+{
+	local n=${IT_BG_SEQ[$1]}
+
+	wait "$1"
+	RC=$?
+	ELAPSED_MS=$(($(now_ms) - IT_BG_T0[$1]))
+	OUT=$(cat "$IT_TMP/bg.$n.out")
+	ERR=$(cat "$IT_TMP/bg.$n.err")
+	return 0
+}
+
+# wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds;
+# returns 1 if it has not within SECONDS.
+wait_for()
+{
+	local deadline=$(($(now_ms) + $1 * 1000))
+
+	shift
+	until "$@"; do
+		(($(now_ms) >= deadline)) && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# ---- scratch directories and apps --------------------------------------
+
+# scratch_new VAR: a new directory under /tmp ($IT_SCRATCH_BASE), root's
+# and 0755 as cutover requires of every directory above a config; removed
+# on exit.
+scratch_new()
+{
+	local d
+
+	d=$(mktemp -d "$IT_SCRATCH_BASE/cutover-it.XXXXXXXX") || fatal "mktemp -d failed"
+	chmod 755 "$d"
+	IT_SCRATCH+=("$d")
+	printf -v "$1" '%s' "$d"
+}
+
+# app_source DIR TEXT: a small PHP app whose public/index.php prints TEXT.
+# Only what git can represent (no empty dirs; modes 0644/0755), so every
+# kind of source can carry the same tree.
+app_source()
+{
+	local dir=$1 text=$2
+
+	mkdir -p "$dir/public/css" "$dir/src/Controller" "$dir/bin" || fatal "cannot create $dir"
+	printf '<?php echo "%s";\n' "$text" >"$dir/public/index.php"
+	printf 'body { color: #333; }\n' >"$dir/public/css/app.css"
+	printf '<?php\nnamespace App\\Controller;\nclass Home {}\n' >"$dir/src/Controller/Home.php"
+	printf '{ "name": "it/demo", "require": {} }\n' >"$dir/composer.json"
+	printf '#!/bin/sh\necho tool\n' >"$dir/bin/tool"
+	chmod 0755 "$dir/bin/tool"
+	ln -s index.php "$dir/public/home.php"
+	ln -s ../src "$dir/public/src-link"
+}
+
+# app_config FILE ROOT [BUILD_LINE...]: writes a config (mode 0644, root)
+# for an app at ROOT. Each BUILD_LINE goes under [build] as written
+# ("run = true" if none). APP_USER, APP_GROUP, APP_KEEP override nobody,
+# nogroup, 3.
+app_config()
+{
+	local file=$1 root=$2 line
+
+	shift 2
+	{
+		printf '[app]\n'
+		printf 'root = %s\n' "$root"
+		printf 'user = %s\n' "${APP_USER:-nobody}"
+		printf 'group = %s\n' "${APP_GROUP:-nogroup}"
+		printf 'web_group = www-data\n'
+		printf 'keep = %s\n' "${APP_KEEP:-3}"
+		printf '[shared]\n'
+		printf 'dirs = storage\n'
+		printf 'files = .env\n'
+		printf '[build]\n'
+		if (($# == 0)); then
+			printf 'run = true\n'
+		fi
+		for line in "$@"; do
+			printf '%s\n' "$line"
+		done
+	} >"$file" || fatal "cannot write $file"
+	chmod 0644 "$file"
+}
+
+# app_init [BUILD_LINE...]: a fresh app in a new scratch dir. Sets S (the
+# scratch dir), SRC (source tree, index.php prints "v1"), ROOT, CONF and
+# APP (default "demo", or $APP if set).
+app_init()
+{
+	scratch_new S
+	APP=${APP:-demo}
+	SRC=$S/src
+	ROOT=$S/root
+	CONF=$S/app.conf
+	app_source "$SRC" v1
+	app_config "$CONF" "$ROOT" "$@"
+}
+
+# set_index DIR TEXT: makes DIR's index.php print TEXT.
+set_index()
+{
+	printf '<?php echo "%s";\n' "$2" >"$1/public/index.php"
+}
+
+# ---- looking at an app root --------------------------------------------
+
+# current_id [ROOT]: the id current points to ("" if none, or if current
+# is not a releases/ID symlink: then the raw readlink with a "!" prefix).
+current_id()
+{
+	local t
+
+	t=$(readlink "${1:-$ROOT}/current" 2>/dev/null) || { printf ''; return; }
+	if [[ $t == releases/* ]]; then
+		printf '%s' "${t#releases/}"
+	else
+		printf '!%s' "$t"
+	fi
+}
+
+# dir_list DIR: the names in DIR, sorted, space-separated.
+dir_list()
+{
+	[[ -d $1 ]] || return 0
+	find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort | paste -sd' ' -
+}
+
+# sorted WORD...: the words sorted, space-separated.
+sorted()
+{
+	(($# == 0)) && return 0
+	printf '%s\n' "$@" | LC_ALL=C sort | paste -sd' ' -
+}
+
+# tree_snapshot ROOT: every path under ROOT with its type, mode, owner and
+# symlink target; for comparing an app root before and after a failure.
+tree_snapshot()
+{
+	find "$1" -printf '%P %y %m %u:%g %l\n' | LC_ALL=C sort
+}
+
+# list_json: `cutover --json list` of the current app, as a compact
+# array sorted by id.
+list_json()
+{
+	co --json list | jq -c 'sort_by(.id)'
+}
+
+# new_release_id BEFORE: the single entry of releases/ not in the
+# space-separated list BEFORE.
+new_release_id()
+{
+	# shellcheck disable=SC2086 # BEFORE is a list of words
+	comm -13 <(printf '%s\n' $1 | LC_ALL=C sort) \
+		<(find "$ROOT/releases" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort)
+}
+
+# procs_on DIR: "pid: cmdline (cwd)" of every process other than this
+# shell whose command line or working directory is in DIR.
+procs_on()
+{
+	local p pid cmd cwd
+
+	for p in /proc/[0-9]*; do
+		pid=${p#/proc/}
+		[[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+		cwd=$(readlink "$p/cwd" 2>/dev/null) || cwd=
+		if [[ $cmd == *"$1"* || $cwd == "$1" || $cwd == "$1"/* ]]; then
+			printf '%s: %s(cwd %s)\n' "$pid" "$cmd" "$cwd"
+		fi
+	done
+}
+
+# ---- assertions --------------------------------------------------------
+
+# assert_exit CODE CMD...: runs CMD (see run) and checks its exit code.
+assert_exit()
+{
+	local want=$1
+
+	shift
+	run "$@"
+	[[ $RC == "$want" ]] && return 0
+	fail "expected exit code $want from: $*" "$(it_last_output)"
+}
+
+assert_ok()
+{
+	assert_exit 0 "$@"
+}
+
+# assert_eq EXPECTED ACTUAL WHAT
+assert_eq()
+{
+	[[ $1 == "$2" ]] && return 0
+	fail "${3:-values differ}" "expected: '$1'" "actual:   '$2'"
+}
+
+# assert_ne UNEXPECTED ACTUAL WHAT
+assert_ne()
+{
+	[[ $1 != "$2" ]] && return 0
+	fail "${3:-values are equal}" "expected anything but: '$1'"
+}
+
+# assert_contains HAYSTACK NEEDLE WHAT
+assert_contains()
+{
+	[[ $1 == *"$2"* ]] && return 0
+	fail "${3:-text does not contain: $2}" "expected to contain: '$2'" "actual text:" "$1"
+}
+
+# assert_not_contains HAYSTACK NEEDLE WHAT
+assert_not_contains()
+{
+	[[ $1 != *"$2"* ]] && return 0
+	fail "${3:-text contains: $2}" "expected not to contain: '$2'" "actual text:" "$1"
+}
+
+# assert_match STRING ERE WHAT
+assert_match()
+{
+	[[ $1 =~ $2 ]] && return 0
+	fail "${3:-text does not match /$2/}" "expected to match: /$2/" "actual: '$1'"
+}
+
+# assert_lt A B WHAT: integers, A < B.
+assert_lt()
+{
+	(($1 < $2)) && return 0
+	fail "${3:-$1 is not less than $2}" "expected: $1 < $2"
+}
+
+assert_file_absent()
+{
+	[[ ! -e $1 && ! -L $1 ]] && return 0
+	fail "${2:-$1 should not exist}" "found: $(ls -ld "$1" 2>&1)"
+}
+
+assert_file_exists()
+{
+	[[ -e $1 || -L $1 ]] && return 0
+	fail "${2:-$1 should exist}" "missing: $1"
+}
+
+# assert_file_content FILE TEXT WHAT
+assert_file_content()
+{
+	local got
+
+	got=$(cat "$1" 2>&1) || { fail "${3:-cannot read $1}" "$got"; return 1; }
+	assert_eq "$2" "$got" "${3:-content of $1}"
+}
+
+assert_dir_empty()
+{
+	local l
+
+	l=$(dir_list "$1")
+	[[ -d $1 && -z $l ]] && return 0
+	fail "${2:-$1 should be an empty directory}" "found: '$l'$([[ -d $1 ]] || printf ' (no such directory)')"
+}
+
+# assert_error_line CODE: the last run exited CODE, printed nothing on
+# stdout, and exactly one "cutover: " line on stderr (the other stderr
+# lines are progress).
+assert_error_line()
+{
+	local want=$1 n
+
+	[[ $RC == "$want" ]] || { fail "expected exit code $want" "$(it_last_output)"; return 1; }
+	n=$(printf '%s\n' "$ERR" | grep -c '^cutover: ')
+	[[ $n == 1 ]] || { fail "expected exactly one 'cutover: ...' line on stderr, got $n" "$(it_last_output)"; return 1; }
+	[[ -z $OUT ]] || { fail "expected nothing on stdout" "$(it_last_output)"; return 1; }
+}
+
+# assert_usage_error: the last run exited 2 with stderr exactly one
+# "cutover: " line and nothing on stdout.
+assert_usage_error()
+{
+	local n
+
+	[[ $RC == 2 ]] || { fail "expected exit code 2" "$(it_last_output)"; return 1; }
+	n=$(printf '%s' "$ERR" | grep -c '')
+	[[ $n == 1 && $ERR == "cutover: "* ]] ||
+		{ fail "expected stderr to be exactly one 'cutover: ...' line, got $n line(s)" "$(it_last_output)"; return 1; }
+	[[ -z $OUT ]] || { fail "expected nothing on stdout" "$(it_last_output)"; return 1; }
+}
+
+# assert_tree_same SNAPSHOT ROOT WHAT: ROOT looks as when snapshotted.
+assert_tree_same()
+{
+	local now
+
+	now=$(tree_snapshot "$2")
+	[[ $1 == "$now" ]] && return 0
+	fail "${3:-$2 changed}" "diff (- before, + after):" \
+		"$(diff <(printf '%s\n' "$1") <(printf '%s\n' "$now") | grep '^[<>]' | sed 's/^</-/; s/^>/+/')"
+}
+
+# assert_manifest_ok ROOT ID: the release verifies against its manifest.
+assert_manifest_ok()
+{
+	local out
+
+	out=$(cd "$1/releases/$2" && sha256sum --quiet --strict -c "$1/.cutover/manifest/$2.sha256" 2>&1) &&
+		return 0
+	fail "release $2 does not match its manifest" "$out"
+}
+
+no_procs_on()
+{
+	[[ -z $(procs_on "$1") ]]
+}
+
+# assert_no_procs DIR WHAT [SECONDS]: within SECONDS (default 5), no
+# process runs in or on DIR.
+assert_no_procs()
+{
+	local left
+
+	wait_for "${3:-5}" no_procs_on "$1" && return 0
+	left=$(procs_on "$1")
+	[[ -z $left ]] && return 0
+	fail "${2:-processes still running in $1}" "$left"
+}
+
+# ---- cleanup -----------------------------------------------------------
+
+# at_exit COMMAND: runs COMMAND (a string, eval'd) when the test exits,
+# whatever the reason, after its background processes are stopped.
+at_exit()
+{
+	IT_AT_EXIT+=("$1")
+}
+
+# Stops what the test started in the background: the processes started
+# with bg, and any other job of this shell. TERM first, KILL after 10 s.
+it_stop_pids()
+{
+	local pid i pids
+
+	# shellcheck disable=SC2046 # one pid per word
+	pids=$(printf '%s\n' "${IT_PIDS[@]}" $(jobs -p) | sort -u)
+	for pid in $pids; do
+		kill -0 "$pid" 2>/dev/null || continue
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in $pids; do
+		wait "$pid" 2>/dev/null
+	done
+}
+
+it_cleanup()
+{
+	local rc=$? d left pid mounts
+
+	set +e
+	trap - EXIT TERM INT HUP
+	cd / || true
+	if ((rc != 0 && IT_FAILURES == 0)); then
+		# Died without an assertion failing (set -u, a signal, ...): say so,
+		# with the stderr of the command that was running, if any.
+		fail "the test script stopped with exit code $rc" \
+			"$( [[ -s $IT_TMP/err ]] && echo "stderr of the last command run:" && tail -n 5 "$IT_TMP/err")"
+	fi
+	it_stop_pids
+	for d in "${IT_AT_EXIT[@]}"; do
+		eval "$d"
+	done
+	for d in "${IT_SCRATCH[@]}"; do
+		if ! wait_for 5 no_procs_on "$d"; then
+			left=$(procs_on "$d")
+			fail "processes left running in $d (killed now)" "$left"
+			for pid in $(printf '%s\n' "$left" | cut -d: -f1); do
+				kill -KILL "$pid" 2>/dev/null
+			done
+			sleep 0.2
+		fi
+		# Never rm -rf through a mount: a leaked bind mount of a host
+		# directory would have its contents deleted.
+		mounts=$(awk -v d="$d" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo)
+		if [[ -n $mounts ]]; then
+			fail "mounts left under $d; not removing it" "$mounts"
+			continue
+		fi
+		rm -rf --one-file-system -- "$d"
+	done
+	[[ -n $IT_TMP ]] && rm -rf -- "$IT_TMP"
+	if ((IT_FAILURES > 0)); then
+		printf '%s: %d assertion(s) failed\n' "$IT_NAME" "$IT_FAILURES"
+		((rc == 0)) && rc=1
+	fi
+	exit "$rc"
+}
+
+trap it_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+
+IT_TMP=$(mktemp -d "$IT_SCRATCH_BASE/cutover-it-lib.XXXXXXXX") || fatal "mktemp -d failed"
+
+[[ $(id -u) == 0 ]] || fatal "integration tests must run as root (cutover refuses anything else)"
+[[ -x $CUTOVER_BIN && -x $(dirname "$CUTOVER_BIN")/cutover-helper ]] ||
+	fatal "$CUTOVER_BIN or its cutover-helper is missing; run 'make' first"
