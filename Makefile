@@ -93,12 +93,18 @@ unit: $(TESTS:%=$(BUILD)/tests/%)
 		echo "== $$t"; $(BUILD)/tests/$$t || fail=1; \
 	done; exit $$fail
 
-integration: all
+# The load generator of the zero-downtime tests and benchmarks (libc only).
+$(BUILD)/loadgen: bench/loadgen.c
+	@mkdir -p $(BUILD)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+integration: all $(BUILD)/loadgen
 	@bash integration/run.sh
 
 test: unit integration
 
-bench: all
+bench: all $(BUILD)/loadgen
 	@bash bench/run.sh
 
 deps:
