@@ -100,7 +100,7 @@ $(BUILD)/loadgen: bench/loadgen.c
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 integration: all $(BUILD)/loadgen
-	@bash integration/run.sh
+	@BUILD=$(BUILD) bash integration/run.sh
 
 test: unit integration
 

@@ -18,6 +18,9 @@
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The build to test: build/ unless BUILD names another (the sanitizer
+# build, say); relative to the top of the tree.
+build=${BUILD:-build}
 timeout_s=${IT_TIMEOUT:-120}
 passed=0
 failed=0
@@ -80,7 +83,7 @@ else
 	done
 	getent group www-data >/dev/null || problem="group www-data does not exist"
 	for bin in cutover cutover-helper; do
-		[[ -x $(dirname "$here")/build/$bin ]] || problem="build/$bin is missing; run 'make' first"
+		[[ -x $(dirname "$here")/$build/$bin ]] || problem="$build/$bin is missing; run 'make' first"
 	done
 fi
 if [[ -n $problem ]]; then
@@ -127,7 +130,8 @@ chmod 0755 "$logdir"
 # cutover looks for its helper next to itself), so that a `make` running
 # meanwhile cannot swap them halfway through the suite.
 mkdir -m 0755 "$logdir/bin" "$logdir/scratch" &&
-	cp "$(dirname "$here")/build/cutover" "$(dirname "$here")/build/cutover-helper" "$logdir/bin/" ||
+	cp "$(dirname "$here")/$build/cutover" "$(dirname "$here")/$build/cutover-helper" \
+		"$(dirname "$here")/$build/opcache-reset.php" "$logdir/bin/" ||
 	exit 1
 export CUTOVER_BIN=$logdir/bin/cutover
 suite_t0=$SECONDS
