@@ -1245,6 +1245,8 @@ int main(int argc, char **argv)
 					     helper_dormant_caps, ELEMENTSOF(helper_dormant_caps));
 		if (r < 0)
 			snprintf(err, sizeof(err), "helper: cannot limit capabilities: %s", strerror(-r));
+		else if ((r = privs_seccomp_helper()) < 0)
+			snprintf(err, sizeof(err), "helper: cannot install its seccomp filter: %s", strerror(-r));
 	}
 	reply_init(&hello, r, "%s", err);
 	if (send_msg(&h, &hello, -1) < 0 || r < 0)

@@ -58,4 +58,18 @@ int privs_lower(int cap);
  * keyctl, bpf, ...). allow_exec=false also denies execve/execveat. */
 int privs_seccomp_unprivileged(bool allow_exec);
 
+/*
+ * The helper's filter: an allow-list, default action kill, non-native ABIs
+ * killed. Everything the helper starts inherits it (filters cannot be
+ * dropped), including the build sandbox, so the list also holds what
+ * ordinary build tools use; what build steps must not do is then denied
+ * by the deny-list filter they add on top. Never allowed: ptrace,
+ * process_vm_*, bpf, perf_event_open, userfaultfd, io_uring, keyctl,
+ * kexec, module loading, mount(2)/umount2 (the helper uses the new mount
+ * API), pivot_root, chroot, setns, unshare, clone with user, network,
+ * cgroup, uts or time namespace flags, and any syscall newer than this
+ * list.
+ */
+int privs_seccomp_helper(void);
+
 #endif
