@@ -24,11 +24,13 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "config.h"
 #include "fcgi.h"
+#include "cgroup.h"
 #include "fpm.h"
 #include "freeze.h"
 #include "fsops.h"
@@ -40,6 +42,7 @@
 #include "util.h"
 
 #define SOCK_FD 3
+#define DISK_CHECK_MS 250
 
 enum phase {
 	PH_START,      /* nothing done; read-only ops allowed */
@@ -364,13 +367,6 @@ static int build_env(struct helper *h, char **env, size_t n, char *store, size_t
 	return 0;
 }
 
-static void kill_and_reap(pid_t pid, int *status)
-{
-	kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-}
-
 /*
  * Runs command (with $1.. from args) in the build sandbox on the release
  * being staged, streaming its output to the front end and the build log,
@@ -385,9 +381,12 @@ static int run_sandboxed(struct helper *h, const char *title, const char *comman
 	_cleanup_close_ int mp = -EBADF, logfd = -EBADF, rd = -EBADF;
 	int pipefd[2], status = 0, r;
 	uint64_t deadline;
-	bool timed_out = false;
 	struct sandbox_spec spec;
+	struct build_cgroup cg = { 0 };
 	struct proto_msg out;
+	struct statfs sfs;
+	unsigned long long avail0 = 0;
+	enum { END_EXITED, END_TIMEOUT, END_PEER_GONE, END_DISK } end = END_EXITED;
 	pid_t pid;
 
 	r = build_env(h, env, ELEMENTSOF(env), envstore, sizeof(envstore), extra_env);
@@ -414,32 +413,48 @@ static int run_sandboxed(struct helper *h, const char *title, const char *comman
 		.uid = h->cfg.uid, .gid = h->cfg.gid, .env = env,
 		.command = command, .args = args,
 		.fsize_limit = h->cfg.max_size,
+		.max_procs = h->cfg.max_procs, .max_memory = h->cfg.max_memory,
 	};
-	r = sandbox_start(&spec, pipefd[1], &pid);
+	r = sandbox_start(&spec, pipefd[1], &pid, &cg);
 	close(pipefd[1]);
 	if (r < 0) {
 		reply_init(rep, r, "cannot start the build sandbox: %s", strerror(-r));
 		return 0;
 	}
 	deadline = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull;
+	/* The disk budget: what the filesystem of the release lost since the
+	 * step started (other writers count too, so it errs on the safe side). */
+	if (fstatfs(h->tree_fd, &sfs) == 0)
+		avail0 = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
 	for (;;) {
 		struct pollfd p[2] = { { rd, POLLIN, 0 }, { h->sock, POLLIN, 0 } };
 		uint64_t now = now_ns();
 		int timeout = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
 
+		if (timeout > DISK_CHECK_MS)
+			timeout = DISK_CHECK_MS;
+		if (avail0 && fstatfs(h->tree_fd, &sfs) == 0) {
+			unsigned long long avail = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
+			if (avail0 > avail && avail0 - avail > h->cfg.max_size) {
+				end = END_DISK;
+				break;
+			}
+		}
 		r = poll(p, 2, timeout);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0) {
-			timed_out = true;
-			kill_and_reap(pid, &status);
-			break;
+			if (now_ns() >= deadline) {
+				end = END_TIMEOUT;
+				break;
+			}
+			continue;
 		}
 		if (p[1].revents) {
 			/* The front end never speaks during a step: this is its
 			 * exit (EOF) or a protocol violation. Stop the step. */
-			kill_and_reap(pid, &status);
-			return -ECONNRESET;
+			end = END_PEER_GONE;
+			break;
 		}
 		if (p[0].revents) {
 			ssize_t n;
@@ -454,17 +469,28 @@ static int run_sandboxed(struct helper *h, const char *title, const char *comman
 			if (logfd >= 0)
 				(void)write_all(logfd, out.text, (size_t)n);
 			if (send_msg(h, &out, -1) < 0) {
-				kill_and_reap(pid, &status);
-				return -ECONNRESET;
+				end = END_PEER_GONE;
+				break;
 			}
 		}
 	}
-	if (!timed_out)
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	if (timed_out) {
+	if (end != END_EXITED)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	cgroup_destroy(&cg);
+	switch (end) {
+	case END_PEER_GONE:
+		return -ECONNRESET;
+	case END_TIMEOUT:
 		reply_init(rep, -ETIMEDOUT, "timed out after %u s (timeout = in [build])", h->cfg.build_timeout);
 		return 0;
+	case END_DISK:
+		reply_init(rep, -EFBIG, "was stopped after writing more than max_size = %llu bytes to disk ([build] max_size)",
+			   h->cfg.max_size);
+		return 0;
+	case END_EXITED:
+		break;
 	}
 	reply_init(rep, 0, NULL);
 	rep->arg[0] = WIFEXITED(status) ? (uint64_t)WEXITSTATUS(status) : 128;
@@ -1230,6 +1256,17 @@ int main(int argc, char **argv)
 		return 2;
 
 	r = config_load(&h.cfg, cfgpath, argv[2], err, sizeof(err));
+	if (r == 0 && h.cfg.n_allow_users > 0 && strcmp(h.who, "root") != 0) {
+		/* Checked by the launcher too; the helper decides for itself. */
+		bool allowed = false;
+		for (size_t i = 0; i < h.cfg.n_allow_users; i++)
+			allowed |= strcmp(h.cfg.allow_users[i], h.who) == 0;
+		if (!allowed) {
+			snprintf(err, sizeof(err), "user %s may not run cutover for %s (allow_users in %s)",
+				 h.who, h.cfg.app, cfgpath);
+			r = -EPERM;
+		}
+	}
 	if (r == 0) {
 		r = layout_open(&h.l, &h.cfg, false, err, sizeof(err));
 		if (r == -ENOENT) {

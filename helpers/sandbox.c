@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "privs.h"
 #include "util.h"
 
@@ -159,7 +160,7 @@ static int attach_release(int clone_fd, const struct sandbox_spec *s)
 	return 0;
 }
 
-static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd)
+static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool nproc_fallback)
 {
 	char *argv[8] = { "sh", "-c", (char *)s->command, NULL };
 	struct rlimit rl;
@@ -186,6 +187,13 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd)
 		die(out_fd, "RLIMIT_FSIZE", errno);
 	rl.rlim_cur = rl.rlim_max = 0;
 	(void)setrlimit(RLIMIT_CORE, &rl);
+	if (nproc_fallback) {
+		/* Counts every process of the deploy user, not just ours: only
+		 * a stand-in for the cgroup's pids.max. */
+		rl.rlim_cur = rl.rlim_max = s->max_procs;
+		if (setrlimit(RLIMIT_NPROC, &rl) < 0)
+			die(out_fd, "RLIMIT_NPROC", errno);
+	}
 	r = privs_drop_to(s->uid, s->gid, NULL, 0);
 	if (r < 0)
 		die(out_fd, "dropping privileges", -r);
@@ -200,13 +208,19 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd)
 
 /* pid 1 of the step's pid namespace. Its exit takes every process the step
  * left behind with it (the kernel kills the namespace). */
-static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, int out_fd)
+static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, int out_fd,
+				   int sync_fd)
 {
 	pid_t step, p;
 	int status = 0, r;
+	char go = 0;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		die(out_fd, "PR_SET_PDEATHSIG", errno);
+	/* Nothing runs before the helper has put us in our cgroup. */
+	if (read(sync_fd, &go, 1) != 1)
+		_exit(125);
+	close(sync_fd);
 	/* Nothing mounted here may reach the host: private first. */
 	r = setattr(AT_FDCWD, "/", AT_RECURSIVE, 0, 0, MS_PRIVATE);
 	if (r < 0)
@@ -230,7 +244,7 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 	if (step < 0)
 		die(out_fd, "fork", errno);
 	if (step == 0)
-		run_step(s, out_fd);
+		run_step(s, out_fd, go == 'n');
 	close(out_fd);
 	/* Reap everything re-parented to us until the step itself exits. */
 	for (;;) {
@@ -251,9 +265,12 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 	_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
 }
 
-int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid)
+int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
+		  struct build_cgroup *ret_cg)
 {
 	_cleanup_close_ int clone_fd = -EBADF;
+	int sync[2];
+	char go;
 	pid_t pid;
 
 	/* Clone the staging tree while still in the host namespace; inside
@@ -261,12 +278,29 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid)
 	clone_fd = open_tree(spec->tree_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (clone_fd < 0)
 		return -errno;
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return -errno;
 	pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD,
 			     NULL, NULL, NULL, 0);
-	if (pid < 0)
+	if (pid < 0) {
+		close(sync[0]);
+		close(sync[1]);
 		return -errno;
-	if (pid == 0)
-		sandbox_init(spec, clone_fd, out_fd);
+	}
+	if (pid == 0) {
+		close(sync[1]);
+		sandbox_init(spec, clone_fd, out_fd, sync[0]);
+	}
+	close(sync[0]);
+	go = cgroup_create(pid, spec->max_procs, spec->max_memory, ret_cg) == 0 ? 'c' : 'n';
+	if (write(sync[1], &go, 1) != 1) {
+		close(sync[1]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		cgroup_destroy(ret_cg);
+		return -EIO;
+	}
+	close(sync[1]);
 	*ret_pid = pid;
 	return 0;
 }

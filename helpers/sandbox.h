@@ -24,14 +24,22 @@ struct sandbox_spec {
 	const char *command;       /* run with /bin/sh -c */
 	char *const *args;         /* $1.. for the command, NULL-terminated, or NULL */
 	unsigned long long fsize_limit;   /* RLIMIT_FSIZE for the step */
+	unsigned max_procs;               /* tasks in the step's cgroup */
+	unsigned long long max_memory;    /* bytes in the step's cgroup */
 };
+
+struct build_cgroup;
 
 /*
  * Starts the step with stdout and stderr on out_fd and returns the pid of
  * the namespace's init in ret_pid (the caller reads the output, enforces
  * the timeout by killing that pid, and reaps it with waitpid). The init
- * exits with the step's exit code, or 128 + signal.
+ * exits with the step's exit code, or 128 + signal. The init is put in a
+ * cgroup of its own (ret_cg; remove it with cgroup_destroy after the
+ * reap) before it runs anything; without cgroups, RLIMIT_NPROC stands in
+ * for the task limit.
  */
-int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid);
+int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
+		  struct build_cgroup *ret_cg);
 
 #endif

@@ -40,6 +40,8 @@ void config_init(struct config *c)
 	c->build_timeout = 600;
 	c->max_size = 4ULL << 30;
 	c->max_files = 500000;
+	c->max_procs = 1024;
+	c->max_memory = 4ULL << 30;
 	c->fpm.reload = FPM_RELOAD_GRACEFUL;
 	c->fpm.max_inflight_ms = 500;
 	c->fpm.timeout = 60;
@@ -280,6 +282,18 @@ static int handle_build(struct parse_state *st, const char *name,
 		if (parse_uint(value, 1, 100000000, &v) < 0)
 			return fail(st, "max_files = '%s' must be a number from 1 to 100000000", value);
 		c->max_files = v;
+		return 1;
+	}
+	if (strcmp(name, "max_procs") == 0) {
+		if (parse_uint(value, 16, 1000000, &v) < 0)
+			return fail(st, "max_procs = '%s' must be a number from 16 to 1000000", value);
+		c->max_procs = (unsigned)v;
+		return 1;
+	}
+	if (strcmp(name, "max_memory") == 0) {
+		if (parse_size(value, &v) < 0 || v < (64ULL << 20))
+			return fail(st, "max_memory = '%s' must be a size of at least 64M (e.g. 4G)", value);
+		c->max_memory = v;
 		return 1;
 	}
 	return fail(st, "unknown key '%s' in [build]", name);

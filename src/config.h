@@ -84,6 +84,8 @@ struct config {
 	unsigned build_timeout;              /* seconds, per step */
 	unsigned long long max_size;         /* disk budget of one release, bytes */
 	unsigned long long max_files;        /* entries in one release */
+	unsigned max_procs;                  /* tasks of one build step */
+	unsigned long long max_memory;       /* memory of one build step, bytes */
 
 	struct fpm_config fpm;
 	struct health_config health;
