@@ -1262,7 +1262,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < h.cfg.n_allow_users; i++)
 			allowed |= strcmp(h.cfg.allow_users[i], h.who) == 0;
 		if (!allowed) {
-			snprintf(err, sizeof(err), "user %s may not run cutover for %s (allow_users in %s)",
+			snprintf(err, sizeof(err), "user %s may not run cutover for %s (allow_users in %.300s)",
 				 h.who, h.cfg.app, cfgpath);
 			r = -EPERM;
 		}

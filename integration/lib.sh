@@ -565,3 +565,192 @@ IT_TMP=$(mktemp -d "$IT_SCRATCH_BASE/cutover-it-lib.XXXXXXXX") || fatal "mktemp 
 [[ $(id -u) == 0 ]] || fatal "integration tests must run as root (cutover refuses anything else)"
 [[ -x $CUTOVER_BIN && -x $(dirname "$CUTOVER_BIN")/cutover-helper ]] ||
 	fatal "$CUTOVER_BIN or its cutover-helper is missing; run 'make' first"
+
+# ---- web stack helpers (fpm tests) ----
+#
+# For integration/test_fpm_*.sh: a private nginx + php-fpm stack on
+# loopback (bench/web.sh) serving ROOT/current/public, releases of the
+# bench test app (bench/testapp/make.sh) deployed into ROOT by cutover,
+# and build/loadgen counting what visitors saw. Each release is made with
+# a label (v1, v2, ...) that the app prints ("a=v1 b=v1 i=v1") and that
+# cutover appends to its release id (...-v1); loadgen only knows the
+# labels, so the switch log names labels, never cutover's ids.
+
+# shellcheck source=../bench/web.sh
+. "$REPO_ROOT/bench/web.sh"
+LOADGEN_BIN=${LOADGEN_BIN:-$REPO_ROOT/build/loadgen}
+LOAD_SUMMARY=''   # the summary line of the last load_stop
+
+# web_app_init [WEB_OPTION...]: a new scratch dir S holding the app root
+# ROOT, the stack's directory WEB (web_start with request_terminate_timeout
+# = 10s, so that php-fpm's defaults draw no cutover warning, then the
+# options given), the sources SRCS/LABEL, the switch log SWITCH_LOG and the
+# config CONF (web_app_config). Sets URL; the stack is stopped at exit.
+web_app_init()
+{
+	[[ -x $LOADGEN_BIN ]] || fatal "$LOADGEN_BIN is missing; run 'make build/loadgen' first"
+	scratch_new S
+	APP=${APP:-demo}
+	ROOT=$S/root WEB=$S/web SRCS=$S/src CONF=$S/app.conf SWITCH_LOG=$S/switch.log
+	mkdir -m 0755 "$WEB" "$SRCS" || fatal "cannot create $WEB and $SRCS"
+	at_exit "web_stop $(printf '%q' "$WEB")"
+	web_start "$WEB" "$ROOT/current/public" request_terminate_timeout=10s "$@" ||
+		fatal "web_start $* failed" "$(tail -n 5 "$WEB/fpm.log" "$WEB/nginx-error.log" 2>&1)"
+	URL=$(web_url "$WEB")
+	web_app_config
+}
+
+# web_app_config [SECTION.KEY=VALUE...]: (re)writes CONF for the stack in
+# WEB: the [fpm] and [health] settings of the fpm tests, each overridden by
+# an argument; an empty VALUE leaves the key out. keep is APP_KEEP or 3.
+web_app_config()
+{
+	local -A v=(
+		[app.keep]=${APP_KEEP:-3}
+		[fpm.pid_file]=$WEB/fpm.pid
+		[fpm.reload]=graceful
+		[fpm.socket]=$WEB/fpm.sock
+		[fpm.status_path]=/fpm-status
+		[fpm.max_inflight_ms]=500
+		[fpm.timeout]=30
+		[health.url]=$URL/up
+		[health.expect_status]=200
+		[health.expect_body]=OK
+		[health.retries]=3
+		[health.rollback]=yes
+		[health.precheck]=yes
+	)
+	local arg section key
+
+	for arg in "$@"; do
+		[[ $arg =~ ^(app|fpm|health)\.[a-z_]+= ]] || fatal "web_app_config: '$arg' is not SECTION.KEY=VALUE"
+		v[${arg%%=*}]=${arg#*=}
+	done
+	{
+		printf '[app]\nroot = %s\nuser = nobody\ngroup = nogroup\nweb_group = www-data\n' "$ROOT"
+		for section in app build fpm health; do
+			case $section in
+			app) ;;
+			build) printf '[build]\nrun = true\n' ;;
+			*) printf '[%s]\n' "$section" ;;
+			esac
+			for key in $(printf '%s\n' "${!v[@]}" | grep "^$section\." | LC_ALL=C sort); do
+				[[ -n ${v[$key]} ]] && printf '%s = %s\n' "${key#*.}" "${v[$key]}"
+			done
+		done
+	} >"$CONF" || fatal "cannot write $CONF"
+	chmod 0644 "$CONF"
+}
+
+# app_version LABEL [MAKE_OPTION...]: the test app's source SRCS/LABEL,
+# printing LABEL (bench/testapp/make.sh options: --size N, --slow-ms N).
+app_version()
+{
+	local label=$1 out
+
+	shift
+	out=$("$REPO_ROOT/bench/testapp/make.sh" "$SRCS/$label" "$label" "$@" 2>&1) ||
+		fatal "make.sh $label $* failed" "$out"
+}
+
+# deploy_version LABEL [CUTOVER_OPTION...]: cutover OPTION... deploy APP
+# --from SRCS/LABEL --label LABEL, making the source first if there is
+# none (use it under run or assert_exit).
+deploy_version()
+{
+	local label=$1
+
+	shift
+	if [[ ! -d $SRCS/$label ]]; then
+		"$REPO_ROOT/bench/testapp/make.sh" "$SRCS/$label" "$label" >/dev/null || return 1
+	fi
+	co "$@" deploy --from "$SRCS/$label" --label "$label"
+}
+
+# release_of LABEL: the id of the release in ROOT/releases labelled LABEL
+# ("" if none).
+release_of()
+{
+	find "$ROOT/releases" -mindepth 1 -maxdepth 1 -name "*-$1" -printf '%f\n' 2>/dev/null
+}
+
+# served PATH: the body nginx answers for GET PATH.
+served()
+{
+	curl -s --max-time 10 "$URL$1"
+}
+
+# switch_logged LABEL: appends "<now ns> LABEL" to SWITCH_LOG: from now on
+# every response must come from LABEL.
+switch_logged()
+{
+	printf '%s %s\n' "$(date +%s%N)" "$1" >>"$SWITCH_LOG"
+}
+
+# load_start VAR PATH [LOADGEN_OPTION...]: starts loadgen on URL PATH in
+# the background (see bg) and stores its pid in VAR. Without --duration it
+# runs until load_stop (at most 90 s).
+load_start()
+{
+	local var=$1 path=$2
+
+	shift 2
+	[[ " $* " == *" --duration "* ]] || set -- --duration 90 "$@"
+	bg "$var" "$LOADGEN_BIN" --url "$URL$path" "$@"
+}
+
+# load_stop PID: SIGINT (stop sending, finish what is in flight), then
+# waits for loadgen; sets LOAD_SUMMARY, and OUT, ERR, RC as bg_wait.
+load_stop()
+{
+	kill -INT "$1" 2>/dev/null
+	load_wait "$1"
+}
+
+# load_wait PID: waits for a loadgen that stops by itself; as load_stop.
+load_wait()
+{
+	bg_wait "$1"
+	LOAD_SUMMARY=$(printf '%s\n' "$OUT" | tail -n 1)
+}
+
+# load_key KEY: KEY's value in LOAD_SUMMARY.
+load_key()
+{
+	printf '%s\n' "$LOAD_SUMMARY" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# assert_load_clean WHAT: the last loadgen run had requests, all of them
+# 2xx, and no socket error, torn, unparsed or stale response.
+assert_load_clean()
+{
+	local key bad=()
+
+	if [[ $LOAD_SUMMARY != "summary "* ]]; then
+		fail "$1: loadgen printed no summary (exit code $RC)" "$ERR"
+		return 1
+	fi
+	[[ $(load_key ok) =~ ^[1-9] ]] || bad+=("ok=$(load_key ok)")
+	for key in non2xx errors torn unparsed stale; do
+		[[ $(load_key "$key") == 0 ]] || bad+=("$key=$(load_key "$key")")
+	done
+	((${#bad[@]} == 0)) && return 0
+	fail "$1: loadgen saw ${bad[*]}" "$(printf '%s\n' "$OUT" | tail -n 40)" "$ERR"
+}
+
+# fpm_running PATTERN: how many php-fpm workers are running a request
+# whose URI contains PATTERN (from the status page).
+fpm_running()
+{
+	web_status "$WEB" 2>/dev/null | awk -v p="$1" '
+		/^state:/ { running = $2 == "Running" }
+		/^request URI:/ { if (running && index($3, p)) n++ }
+		END { print n + 0 }'
+}
+
+# fpm_master_pid: the php-fpm master's pid from WEB/fpm.pid, checked by
+# web.sh to be the stack's master.
+fpm_master_pid()
+{
+	web_fpm_pid "$WEB" 2>/dev/null
+}
