@@ -40,7 +40,7 @@ endif
 COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c src/fcgi.c
 # Front end only.
 FRONT_SRC := src/artifact.c src/cli.c src/output.c src/history.c src/frontend.c \
-	src/reader.c src/reload.c src/health.c src/fpm_status.c
+	src/reader.c src/reload.c src/health.c src/fpm_status.c src/migrate.c
 HELPER_SRC := helpers/helper.c helpers/fsops.c helpers/sandbox.c \
 	helpers/freeze.c helpers/release.c helpers/fpm.c helpers/cgroup.c
 

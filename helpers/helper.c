@@ -62,12 +62,12 @@ static const struct verb {
 	unsigned ops;
 } verbs[] = {
 	{ "deploy", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_FETCH_GIT) | OPB(OP_LINK_SHARED) |
-		    OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) |
+		    OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) | OPB(OP_MIGRATE) | OPB(OP_HOOK) |
 		    OPB(OP_SWITCH) | OPB(OP_ROLLBACK) | OPB(OP_PRUNE) | FPM_OPS },
 	{ "stage", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_FETCH_GIT) | OPB(OP_LINK_SHARED) |
 		   OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) },
-	{ "switch", OPB(OP_LOCK) | OPB(OP_SWITCH) | FPM_OPS },
-	{ "rollback", OPB(OP_LOCK) | OPB(OP_ROLLBACK) | FPM_OPS },
+	{ "switch", OPB(OP_LOCK) | OPB(OP_SWITCH) | OPB(OP_HOOK) | FPM_OPS },
+	{ "rollback", OPB(OP_LOCK) | OPB(OP_ROLLBACK) | OPB(OP_HOOK) | FPM_OPS },
 	{ "prune", OPB(OP_LOCK) | OPB(OP_PRUNE) },
 	{ "list", OPB(OP_LIST) },
 	{ "status", OPB(OP_STATUS) | OPB(OP_HISTORY) },
@@ -89,6 +89,9 @@ struct helper {
 	struct release_info info;
 	bool rolled_back;
 	bool git_fetched;
+	bool pretended, migrated;
+	size_t next_hook[2];           /* before_switch, after_switch */
+	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
 };
 
 static void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
@@ -373,7 +376,8 @@ static int build_env(struct helper *h, char **env, size_t n, char *store, size_t
  * and replies with its exit code, or -ETIMEDOUT. -ECONNRESET if the front
  * end went away (the step is killed first).
  */
-static int run_sandboxed(struct helper *h, const char *title, const char *command,
+static int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
+			 const char *title, const char *command,
 			 char *const *args, const char *const *extra_env, struct proto_msg *rep)
 {
 	char *env[CONFIG_MAX_LIST + 16];
@@ -392,13 +396,17 @@ static int run_sandboxed(struct helper *h, const char *title, const char *comman
 	r = build_env(h, env, ELEMENTSOF(env), envstore, sizeof(envstore), extra_env);
 	if (r < 0)
 		return r;
-	r = str_printf(mount_path, sizeof(mount_path), "%s/releases/%s", h->cfg.root, h->id);
+	char shared_path[PATH_MAX];
+
+	r = str_printf(mount_path, sizeof(mount_path), "%s/releases/%s", h->cfg.root, id);
+	if (r == 0)
+		r = str_printf(shared_path, sizeof(shared_path), "%s/shared", h->cfg.root);
 	if (r < 0)
 		return r;
-	mp = fs_open_beneath(h->l.releases_fd, h->id, O_PATH | O_DIRECTORY, 0);
+	mp = fs_open_beneath(h->l.releases_fd, id, O_PATH | O_DIRECTORY, 0);
 	if (mp < 0)
 		return mp;
-	snprintf(log, sizeof(log), "%s.log", h->id);
+	snprintf(log, sizeof(log), "%s.log", id);
 	logfd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (logfd >= 0) {
 		(void)write_all(logfd, "== ", 3);
@@ -409,7 +417,11 @@ static int run_sandboxed(struct helper *h, const char *title, const char *comman
 		return -errno;
 	rd = pipefd[0];
 	spec = (struct sandbox_spec){
-		.tree_fd = h->tree_fd, .app_root = h->cfg.root, .mount_path = mount_path, .mount_point_fd = mp,
+		.tree_fd = tree_fd, .app_root = h->cfg.root, .mount_path = mount_path, .mount_point_fd = mp,
+		.shared_fd = shared_rw ? h->l.shared_fd : -1, .shared_path = shared_path,
+		/* A frozen release is readable by web_group only: migrations
+		 * and hooks, which run in one, get that group to read it. */
+		.extra_gid = tree_fd < 0 ? h->cfg.web_gid : 0,
 		.uid = h->cfg.uid, .gid = h->cfg.gid, .env = env,
 		.command = command, .args = args,
 		.fsize_limit = h->cfg.max_size,
@@ -424,7 +436,7 @@ static int run_sandboxed(struct helper *h, const char *title, const char *comman
 	deadline = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull;
 	/* The disk budget: what the filesystem of the release lost since the
 	 * step started (other writers count too, so it errs on the safe side). */
-	if (fstatfs(h->tree_fd, &sfs) == 0)
+	if (fstatfs(h->l.releases_fd, &sfs) == 0)
 		avail0 = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
 	for (;;) {
 		struct pollfd p[2] = { { rd, POLLIN, 0 }, { h->sock, POLLIN, 0 } };
@@ -433,7 +445,7 @@ static int run_sandboxed(struct helper *h, const char *title, const char *comman
 
 		if (timeout > DISK_CHECK_MS)
 			timeout = DISK_CHECK_MS;
-		if (avail0 && fstatfs(h->tree_fd, &sfs) == 0) {
+		if (avail0 && fstatfs(h->l.releases_fd, &sfs) == 0) {
 			unsigned long long avail = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
 			if (avail0 > avail && avail0 - avail > h->cfg.max_size) {
 				end = END_DISK;
@@ -505,7 +517,8 @@ static int op_run_step(struct helper *h, const struct proto_msg *req, struct pro
 		return -EPROTO;
 	snprintf(title, sizeof(title), "step %zu", h->next_step + 1);
 	h->next_step++;
-	return run_sandboxed(h, title, h->cfg.build_run[h->next_step - 1], NULL, NULL, rep);
+	return run_sandboxed(h, h->id, h->tree_fd, false, title, h->cfg.build_run[h->next_step - 1],
+			     NULL, NULL, rep);
 }
 
 /*
@@ -549,7 +562,53 @@ static int op_fetch_git(struct helper *h, const struct proto_msg *req, struct pr
 	args[0] = buf;
 	args[1] = hash + 1;
 	args[2] = NULL;
-	return run_sandboxed(h, "git fetch", script, args, git_env, rep);
+	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args, git_env, rep);
+}
+
+/*
+ * Database migrations, after the freeze and before the switch (new schema
+ * first, then new code): the frozen release read-only at its path, shared/
+ * writable (a SQLite database lives there), as the deploy user.
+ * arg[0] 0 runs [migrate] pretend, 1 runs [migrate] run; each once, in
+ * that order when both are configured.
+ */
+static int op_migrate(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	bool run = req->arg[0] == 1;
+	const char *cmd = run ? h->cfg.migrate.run : h->cfg.migrate.pretend;
+
+	if (strcmp(h->verb->name, "deploy") != 0 || req->arg[0] > 1 || !cmd[0] ||
+	    (run ? h->migrated : h->pretended) || (!run && h->migrated))
+		return -EPROTO;
+	if (run)
+		h->migrated = true;
+	else
+		h->pretended = true;
+	return run_sandboxed(h, h->id, -1, true, run ? "migrate" : "migrate (pretend)", cmd,
+			     NULL, NULL, rep);
+}
+
+/*
+ * [hooks]: arg[0] 0 = before_switch (this deploy's frozen release, before
+ * it is published), 1 = after_switch (the release now live); arg[1] the
+ * hook's index, in order, each once.
+ */
+static int op_hook(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	bool after = req->arg[0] == 1;
+	size_t n = after ? h->cfg.n_after_switch : h->cfg.n_before_switch;
+	size_t *next = &h->next_hook[after ? 1 : 0];
+	char title[64];
+
+	if (req->arg[0] > 1 || req->arg[1] != *next || *next >= n)
+		return -EPROTO;
+	if (after ? h->phase != PH_SWITCHED : (h->phase != PH_FROZEN || strcmp(h->verb->name, "deploy") != 0))
+		return -EPROTO;
+	snprintf(title, sizeof(title), "%s hook %zu", after ? "after_switch" : "before_switch", *next + 1);
+	(*next)++;
+	return run_sandboxed(h, after ? h->published : h->id, -1, true, title,
+			     after ? h->cfg.after_switch[*next - 1] : h->cfg.before_switch[*next - 1],
+			     NULL, NULL, rep);
 }
 
 /* ---- freeze -------------------------------------------------------- */
@@ -678,6 +737,9 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 	if (r < 0)
 		return r;
 	h->phase = PH_SWITCHED;
+	str_copy(h->published, sizeof(h->published), id);
+	/* A new release is live: its after_switch hooks run from the start. */
+	h->next_hook[1] = 0;
 	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
 	reply_init(rep, 0, r < 0 ? "warning: history not recorded" : NULL);
 	str_copy(rep->id, sizeof(rep->id), id);
@@ -1153,6 +1215,8 @@ static const struct {
 	[OP_LINK_SHARED] = { op_link_shared, 1u << PH_STAGING },
 	[OP_RUN_STEP] = { op_run_step, 1u << PH_LINKED },
 	[OP_FETCH_GIT] = { op_fetch_git, 1u << PH_STAGING },
+	[OP_MIGRATE] = { op_migrate, 1u << PH_FROZEN },
+	[OP_HOOK] = { op_hook, (1u << PH_FROZEN) | (1u << PH_SWITCHED) },
 	[OP_FREEZE] = { op_freeze, 1u << PH_LINKED },
 	[OP_ABORT] = { op_abort, (1u << PH_STAGING) | (1u << PH_LINKED) | (1u << PH_FROZEN) },
 	[OP_SWITCH] = { op_switch, (1u << PH_LOCKED) | (1u << PH_FROZEN) },

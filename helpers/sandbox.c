@@ -138,26 +138,31 @@ static int mount_proc(void)
  * mounts and cannot be mount targets here), and must be the same inode as
  * the placeholder the helper opened, so a rename race cannot redirect it.
  */
-static int attach_release(int clone_fd, const struct sandbox_spec *s)
+static int attach_at(int clone_fd, int expect_fd, const char *path, uint64_t set, uint64_t clr)
 {
 	_cleanup_close_ int target = -EBADF;
 	struct stat want, got;
 
-	if (fstat(s->mount_point_fd, &want) < 0)
+	if (fstat(expect_fd, &want) < 0)
 		return -errno;
-	target = open(s->mount_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	target = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (target < 0)
 		return -errno;
 	if (fstat(target, &got) < 0)
 		return -errno;
 	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
 		return -ESTALE;
-	if (setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
-		    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, 0) < 0)
+	if (setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, set, clr, 0) < 0)
 		return -errno;
 	if (move_mount(clone_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return -errno;
 	return 0;
+}
+
+static int attach_release(int clone_fd, const struct sandbox_spec *s)
+{
+	return attach_at(clone_fd, s->mount_point_fd, s->mount_path,
+			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY);
 }
 
 static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool nproc_fallback)
@@ -194,7 +199,7 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 		if (setrlimit(RLIMIT_NPROC, &rl) < 0)
 			die(out_fd, "RLIMIT_NPROC", errno);
 	}
-	r = privs_drop_to(s->uid, s->gid, NULL, 0);
+	r = privs_drop_to(s->uid, s->gid, s->extra_gid ? &s->extra_gid : NULL, s->extra_gid ? 1 : 0);
 	if (r < 0)
 		die(out_fd, "dropping privileges", -r);
 	r = privs_seccomp_unprivileged(true);
@@ -208,8 +213,8 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 
 /* pid 1 of the step's pid namespace. Its exit takes every process the step
  * left behind with it (the kernel kills the namespace). */
-static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, int out_fd,
-				   int sync_fd)
+static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, int shared_clone,
+				   int out_fd, int sync_fd)
 {
 	pid_t step, p;
 	int status = 0, r;
@@ -232,10 +237,21 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 	    (r = mount_tmpfs("/var/tmp", s->app_root)) < 0 ||
 	    (r = mount_tmpfs("/dev/shm", s->app_root)) < 0)
 		die(out_fd, "mounting a private tmpfs", -r);
-	r = attach_release(clone_fd, s);
-	if (r < 0)
-		die(out_fd, "mounting the release", -r);
-	close(clone_fd);
+	if (clone_fd >= 0) {
+		r = attach_release(clone_fd, s);
+		if (r < 0)
+			die(out_fd, "mounting the release", -r);
+		close(clone_fd);
+	}
+	if (shared_clone >= 0) {
+		/* Migrations and hooks write the app's shared state (a SQLite
+		 * database, the cache queue:restart uses); nothing there runs. */
+		r = attach_at(shared_clone, s->shared_fd, s->shared_path,
+			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_RDONLY);
+		if (r < 0)
+			die(out_fd, "mounting shared/ writable", -r);
+		close(shared_clone);
+	}
 	r = mount_proc();
 	if (r < 0)
 		die(out_fd, "mounting /proc", -r);
@@ -268,16 +284,23 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 		  struct build_cgroup *ret_cg)
 {
-	_cleanup_close_ int clone_fd = -EBADF;
+	_cleanup_close_ int clone_fd = -EBADF, shared_clone = -EBADF;
 	int sync[2];
 	char go;
 	pid_t pid;
 
 	/* Clone the staging tree while still in the host namespace; inside
 	 * the new one, fds of host mounts cannot be cloned any more. */
-	clone_fd = open_tree(spec->tree_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (clone_fd < 0)
-		return -errno;
+	if (spec->tree_fd >= 0) {
+		clone_fd = open_tree(spec->tree_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (clone_fd < 0)
+			return -errno;
+	}
+	if (spec->shared_fd >= 0) {
+		shared_clone = open_tree(spec->shared_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (shared_clone < 0)
+			return -errno;
+	}
 	if (pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
 	pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD,
@@ -289,7 +312,7 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 	}
 	if (pid == 0) {
 		close(sync[1]);
-		sandbox_init(spec, clone_fd, out_fd, sync[0]);
+		sandbox_init(spec, clone_fd, shared_clone, out_fd, sync[0]);
 	}
 	close(sync[0]);
 	go = cgroup_create(pid, spec->max_procs, spec->max_memory, ret_cg) == 0 ? 'c' : 'n';

@@ -14,15 +14,20 @@
 #include <sys/types.h>
 
 struct sandbox_spec {
-	int tree_fd;               /* staging directory (O_DIRECTORY) */
+	int tree_fd;               /* staging directory (O_DIRECTORY), attached writable
+	                              at mount_path; -1: the release is already there
+	                              (frozen) and stays read-only */
 	const char *app_root;      /* ROOT, absolute */
 	const char *mount_path;    /* where the release appears: ROOT/releases/ID */
 	int mount_point_fd;        /* the placeholder at mount_path, for identity */
 	uid_t uid;
 	gid_t gid;
+	gid_t extra_gid;           /* a supplementary group, or 0 for none */
 	char *const *env;          /* complete environment, NULL-terminated */
 	const char *command;       /* run with /bin/sh -c */
 	char *const *args;         /* $1.. for the command, NULL-terminated, or NULL */
+	int shared_fd;             /* ROOT/shared, made writable (noexec) inside; -1: read-only */
+	const char *shared_path;   /* its path */
 	unsigned long long fsize_limit;   /* RLIMIT_FSIZE for the step */
 	unsigned max_procs;               /* tasks in the step's cgroup */
 	unsigned long long max_memory;    /* bytes in the step's cgroup */

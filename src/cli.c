@@ -23,8 +23,10 @@ const char cli_usage[] =
 	"\n"
 	"SOURCE is a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF.\n"
 	"Options: -c FILE (root only, not through sudo), -q quiet, --json one JSON document on stdout,\n"
-	"  --wait SECONDS wait for a running deploy instead of failing, --keep-failed keep a failed build.\n"
-	"Exit codes: 0 success, 1 operation failed, 2 usage or configuration error.\n"
+	"  --wait SECONDS wait for a running deploy instead of failing, --keep-failed keep a failed build,\n"
+	"  --allow-destructive (deploy) run migrations that drop, rename or retype tables and columns.\n"
+	"Exit codes: 0 success, 1 operation failed, 2 usage or configuration error,\n"
+	"  3 deployed but unhealthy, rolled back.\n"
 	"See cutover(1) and docs/ for details.\n";
 
 static const struct {
@@ -199,6 +201,10 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 		}
 		if (allows_source && strcmp(a, "--keep-failed") == 0) {
 			c->keep_failed = true;
+			continue;
+		}
+		if (c->verb == VERB_DEPLOY && strcmp(a, "--allow-destructive") == 0) {
+			c->allow_destructive = true;
 			continue;
 		}
 		if (allows_wait && (r = take_value(argc, argv, &i, "--wait", &v, err, n)) != 0) {

@@ -34,6 +34,7 @@ struct cli {
 	const char *from;          /* deploy, stage */
 	const char *label;
 	bool keep_failed;
+	bool allow_destructive;    /* deploy: let destructive migrations through */
 	const char *release;       /* switch, rollback */
 	unsigned wait;             /* --wait SECONDS */
 	unsigned keep;             /* prune --keep N; 0 = config */

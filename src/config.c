@@ -61,6 +61,8 @@ static void strv_free(char **v, size_t *n)
 
 void config_free(struct config *c)
 {
+	strv_free(c->before_switch, &c->n_before_switch);
+	strv_free(c->after_switch, &c->n_after_switch);
 	strv_free(c->allow_users, &c->n_allow_users);
 	strv_free(c->shared_dirs, &c->n_shared_dirs);
 	strv_free(c->shared_files, &c->n_shared_files);
@@ -233,6 +235,15 @@ static int handle_app(struct parse_state *st, const char *name,
 	if (strcmp(name, "allow_users") == 0)
 		return list_add_words(st, c->allow_users, &c->n_allow_users,
 				      name, value, user_name_valid);
+	if (strcmp(name, "preset") == 0) {
+		if (strcmp(value, "laravel") == 0)
+			c->preset = PRESET_LARAVEL;
+		else if (strcmp(value, "none") == 0)
+			c->preset = PRESET_NONE;
+		else
+			return fail(st, "preset = '%s' must be laravel or none", value);
+		return 1;
+	}
 	return fail(st, "unknown key '%s' in [app]", name);
 }
 
@@ -408,8 +419,35 @@ static int handle_health(struct parse_state *st, const char *name, const char *v
 static bool repeatable(const char *section, const char *name)
 {
 	return (strcmp(section, "build") == 0 && (strcmp(name, "run") == 0 || strcmp(name, "env") == 0)) ||
+	       strcmp(section, "hooks") == 0 ||
 	       (strcmp(section, "shared") == 0 && (strcmp(name, "dirs") == 0 || strcmp(name, "files") == 0)) ||
 	       (strcmp(section, "app") == 0 && strcmp(name, "allow_users") == 0);
+}
+
+static int handle_migrate(struct parse_state *st, const char *name, const char *value)
+{
+	struct migrate_config *m = &st->c->migrate;
+
+	if (strcmp(name, "run") == 0)
+		return set_string(st, m->run, sizeof(m->run), name, value);
+	if (strcmp(name, "pretend") == 0)
+		return set_string(st, m->pretend, sizeof(m->pretend), name, value);
+	if (strcmp(name, "allow_destructive") == 0)
+		return parse_bool(st, name, value, &m->allow_destructive);
+	return fail(st, "unknown key '%s' in [migrate]", name);
+}
+
+static int handle_hooks(struct parse_state *st, const char *name, const char *value)
+{
+	struct config *c = st->c;
+
+	if (!*value)
+		return fail(st, "%s needs a command", name);
+	if (strcmp(name, "before_switch") == 0)
+		return list_add(st, c->before_switch, &c->n_before_switch, name, value);
+	if (strcmp(name, "after_switch") == 0)
+		return list_add(st, c->after_switch, &c->n_after_switch, name, value);
+	return fail(st, "unknown key '%s' in [hooks]", name);
 }
 
 static int handler(void *user, const char *section, const char *name,
@@ -438,6 +476,10 @@ static int handler(void *user, const char *section, const char *name,
 		return handle_fpm(st, name, value);
 	if (strcmp(section, "health") == 0)
 		return handle_health(st, name, value);
+	if (strcmp(section, "migrate") == 0)
+		return handle_migrate(st, name, value);
+	if (strcmp(section, "hooks") == 0)
+		return handle_hooks(st, name, value);
 	if (!*section)
 		return fail(st, "key '%s' is outside any section", name);
 	return fail(st, "unknown section [%s]", section);
@@ -464,6 +506,7 @@ static int check_lines(const char *text, int *ret_line, char *why, size_t n)
 		if (s < p + len && *s == '[') {
 			static const char *const known[] = {
 				"[app]", "[shared]", "[build]", "[fpm]", "[health]",
+				"[migrate]", "[hooks]",
 			};
 			bool ok = false;
 			size_t l = (size_t)(p + len - s);
@@ -498,6 +541,58 @@ static int check_lines(const char *text, int *ret_line, char *why, size_t n)
 	return 0;
 }
 
+/* The steps a Laravel deploy needs, in order. Compiled views go inside
+ * the release (VIEW_COMPILED_PATH): view:cache begins with view:clear, which
+ * in a shared storage would wipe the live release's views. */
+static const char *const laravel_build[] = {
+	"if [ -f composer.json ] && command -v composer >/dev/null 2>&1; then "
+	"composer install --no-dev --optimize-autoloader --no-interaction --no-progress; "
+	"elif [ ! -f vendor/autoload.php ]; then "
+	"echo 'vendor/ is missing and composer is not installed: install composer or ship vendor/ in the artifact' >&2; exit 1; fi",
+	"mkdir -p bootstrap/cache/views && VIEW_COMPILED_PATH=\"$PWD/bootstrap/cache/views\" php artisan config:cache",
+	"php artisan route:cache",
+	"php artisan view:cache",
+	"php artisan event:cache",
+};
+
+static int strv_set_default(char **v, size_t *n, const char *const *def, size_t n_def)
+{
+	if (*n > 0)
+		return 0;   /* the config says otherwise */
+	for (size_t i = 0; i < n_def; i++) {
+		v[i] = strdup(def[i]);
+		if (!v[i])
+			return -ENOMEM;
+		(*n)++;
+	}
+	return 0;
+}
+
+int config_apply_laravel(struct config *c)
+{
+	static const char *const dirs[] = { "storage" };
+	static const char *const files[] = { ".env" };
+	static const char *const after[] = { "php artisan queue:restart" };
+	int r;
+
+	r = strv_set_default(c->shared_dirs, &c->n_shared_dirs, dirs, ELEMENTSOF(dirs));
+	if (r == 0)
+		r = strv_set_default(c->shared_files, &c->n_shared_files, files, ELEMENTSOF(files));
+	if (r == 0)
+		r = strv_set_default(c->build_run, &c->n_build_run, laravel_build, ELEMENTSOF(laravel_build));
+	if (r == 0)
+		r = strv_set_default(c->after_switch, &c->n_after_switch, after, ELEMENTSOF(after));
+	if (r < 0)
+		return r;
+	if (!c->migrate.run[0])
+		str_copy(c->migrate.run, sizeof(c->migrate.run), "php artisan migrate --force");
+	if (!c->migrate.pretend[0])
+		str_copy(c->migrate.pretend, sizeof(c->migrate.pretend), "php artisan migrate --pretend --force");
+	for (size_t i = 0; i < c->n_shared_dirs; i++)
+		c->laravel_storage |= strcmp(c->shared_dirs[i], "storage") == 0;
+	return 0;
+}
+
 static int parse_text(struct config *c, const char *text, const char *name,
 		      char *err, size_t errlen)
 {
@@ -514,6 +609,18 @@ static int parse_text(struct config *c, const char *text, const char *name,
 	if (r != 0) {
 		snprintf(err, errlen, "%s:%d: %s", name, r,
 			 st.failed ? st.err : "syntax error (expected 'key = value' or '[section]')");
+		return -EINVAL;
+	}
+	if (c->preset == PRESET_LARAVEL) {
+		r = config_apply_laravel(c);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: out of memory applying preset = laravel", name);
+			return r;
+		}
+	}
+	if (c->migrate.run[0] && !c->migrate.pretend[0] && !c->migrate.allow_destructive) {
+		snprintf(err, errlen, "%s: [migrate] needs pretend (the command that prints the SQL run would execute), "
+			 "or allow_destructive = yes", name);
 		return -EINVAL;
 	}
 	if (c->fpm.enabled && c->fpm.reload == FPM_RELOAD_GRACEFUL && !c->fpm.pid_file[0]) {

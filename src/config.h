@@ -55,6 +55,18 @@ struct health_config {
 	bool precheck;                       /* check the staged release through FPM */
 };
 
+enum preset {
+	PRESET_NONE = 0,
+	PRESET_LARAVEL,
+};
+
+/* [migrate]: database migrations, run after the freeze, before the switch. */
+struct migrate_config {
+	char run[CONFIG_MAX_VALUE];          /* "" = no migrations */
+	char pretend[CONFIG_MAX_VALUE];      /* prints the SQL run would execute */
+	bool allow_destructive;
+};
+
 struct config {
 	char path[PATH_MAX];                 /* the file it was read from */
 	char app[APP_NAME_MAX + 1];
@@ -89,6 +101,17 @@ struct config {
 
 	struct fpm_config fpm;
 	struct health_config health;
+	struct migrate_config migrate;
+
+	enum preset preset;
+	/* [hooks]: run as the deploy user in the new release */
+	char *before_switch[CONFIG_MAX_LIST];
+	size_t n_before_switch;
+	char *after_switch[CONFIG_MAX_LIST];
+	size_t n_after_switch;
+	/* shared/storage gets Laravel's framework/{cache,sessions,views} and
+	 * logs directories, writable by the deploy user and web_group */
+	bool laravel_storage;
 };
 
 void config_init(struct config *c);
@@ -123,6 +146,10 @@ int config_load(struct config *c, const char *path, const char *app,
 
 /* Resolves user, group and web_group to ids with getpwnam/getgrnam. */
 int config_resolve_ids(struct config *c, char *err, size_t errlen);
+
+/* Fills in what preset = laravel implies, where the config is silent:
+ * shared storage and .env, the build steps, migrations, queue:restart. */
+int config_apply_laravel(struct config *c);
 
 /* Builds "/etc/cutover/APP.conf". */
 int config_default_path(char *dst, size_t n, const char *app);

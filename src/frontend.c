@@ -11,6 +11,7 @@
 #include "artifact.h"
 #include "fcgi.h"
 #include "health.h"
+#include "migrate.h"
 #include "reload.h"
 #include "history.h"
 #include "names.h"
@@ -415,6 +416,102 @@ static int do_switch_request(struct frontend *fe, enum proto_op op, const char *
 	return EXIT_OK;
 }
 
+/* ---- migrations and hooks ------------------------------------------- */
+
+/* Runs a sandboxed command through the helper (OP_HOOK or OP_MIGRATE) with
+ * its output printed, or captured when capture is set. 0, or -errno after
+ * printing why. */
+static int run_remote(struct frontend *fe, enum proto_op op, uint64_t a0, uint64_t a1,
+		      const char *title, const char *cmd, bool capture, char *err, size_t errlen)
+{
+	struct proto_msg req, rep;
+	uint64_t t0 = now_ns();
+	char shown[160];
+	int r;
+
+	if (!capture)
+		out_build_begin(&fe->out, 0, 0, cmd);
+	proto_init(&req, op);
+	req.arg[0] = a0;
+	req.arg[1] = a1;
+	fe->capturing = capture;
+	fe->capture_len = 0;
+	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
+	fe->capturing = false;
+	out_build_end(&fe->out);
+	if (r < 0)
+		return fe_helper_lost(fe), -ECONNRESET;
+	str_escape(shown, sizeof(shown), cmd, strlen(cmd));
+	if (rep.status < 0 || rep.arg[0] != 0) {
+		if (capture && fe->capture_len) {
+			out_build_begin(&fe->out, 0, 0, cmd);
+			out_build_chunk(&fe->out, fe->capture, fe->capture_len);
+			out_build_end(&fe->out);
+		} else if (fe->out.quiet && fe->out.tail_len)
+			out_build_tail(&fe->out);
+		if (rep.status < 0)
+			snprintf(err, errlen, "%s '%s' %.300s", title, shown, rep.text);
+		else
+			snprintf(err, errlen, "%s '%s' failed with exit code %llu", title, shown,
+				 (unsigned long long)rep.arg[0]);
+		return -EIO;
+	}
+	out_step(&fe->out, title, now_ns() - t0, NULL);
+	return 0;
+}
+
+static int run_hooks(struct frontend *fe, bool after, char *err, size_t errlen)
+{
+	size_t n = after ? fe->cfg->n_after_switch : fe->cfg->n_before_switch;
+	char *const *v = after ? fe->cfg->after_switch : fe->cfg->before_switch;
+
+	for (size_t i = 0; i < n; i++) {
+		char title[64];
+
+		snprintf(title, sizeof(title), "%s hook %zu", after ? "after_switch" : "before_switch", i + 1);
+		if (run_remote(fe, OP_HOOK, after, i, title, v[i], false, err, errlen) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * New schema first, then new code: [migrate] pretend shows the SQL, which
+ * must be additive unless destructive changes are allowed; then [migrate]
+ * run. Returns 0, or -errno after printing the one-line reason.
+ */
+static int run_migrations(struct frontend *fe, char *err, size_t errlen)
+{
+	const struct migrate_config *m = &fe->cfg->migrate;
+	struct migrate_finding f[8];
+	size_t n = 0;
+	int r;
+
+	if (!m->run[0])
+		return 0;
+	if (m->pretend[0]) {
+		r = run_remote(fe, OP_MIGRATE, 0, 0, "migrations (pretend)", m->pretend, true, err, errlen);
+		if (r < 0)
+			return r;
+		migrate_scan(fe->capture ? fe->capture : "", fe->capture_len, f, ELEMENTSOF(f), &n);
+		if (n > 0 && !m->allow_destructive && !fe->cli.allow_destructive) {
+			char more[64] = "";
+
+			if (n > 1)
+				snprintf(more, sizeof(more), " (and %zu more)", n - 1);
+			snprintf(err, errlen, "migration %.100s would run %s: '%.200s'%s; nothing was migrated. cutover deploys additive migrations only: "
+				 "add the new column or table in this release and drop the old one in a later release, once no running code "
+				 "uses it (expand/contract); to run it anyway pass --allow-destructive or set allow_destructive = yes in [migrate]",
+				 f[0].migration[0] ? f[0].migration : "(unnamed)", f[0].kind, f[0].statement, more);
+			return -EPERM;
+		}
+		for (size_t i = 0; i < n && i < ELEMENTSOF(f); i++)
+			out_warn(&fe->out, "destructive migration allowed: %s runs %s: %s", f[i].migration, f[i].kind,
+				 f[i].statement);
+	}
+	return run_remote(fe, OP_MIGRATE, 1, 0, "migrations", m->run, false, err, errlen);
+}
+
 /* ---- publishing: php-fpm, health, automatic rollback ----------------- */
 
 static bool fpm_graceful(const struct frontend *fe)
@@ -517,7 +614,7 @@ static int verb_deploy(struct frontend *fe)
 	struct proto_msg req, rep;
 	struct json j;
 	uint64_t start = now_ns(), t0;
-	char detail[160], size[32], from[RELEASE_ID_MAX + 1], err[600];
+	char detail[160], size[32], from[RELEASE_ID_MAX + 1], err[1600];
 	int r;
 
 	r = do_lock(fe);
@@ -548,6 +645,11 @@ static int verb_deploy(struct frontend *fe)
 		out_error("release %s was not published and was %s; the live site is unchanged", res.id,
 			  abort_release(fe, res.id));
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
+	}
+	if (run_migrations(fe, err, sizeof(err)) < 0 || run_hooks(fe, false, err, sizeof(err)) < 0) {
+		out_error("%s; release %s was not published and was %s, the old release keeps serving", err,
+			  res.id, abort_release(fe, res.id));
+		return EXIT_FAILED;
 	}
 	if (fe->cfg->health.enabled && fe->cfg->health.precheck && fe->cfg->fpm.socket[0]) {
 		t0 = now_ns();
@@ -593,6 +695,11 @@ static int verb_deploy(struct frontend *fe)
 			  from[0] ? "rollback = no" : "there is no previous release");
 		return EXIT_FAILED;
 	}
+	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
+		json_free(&j);
+		out_error("%s; release %s is live and healthy nonetheless", err, res.id);
+		return EXIT_FAILED;
+	}
 
 	json_key(&j, "pruned");
 	json_begin(&j, '[');
@@ -628,7 +735,7 @@ static int verb_switch(struct frontend *fe)
 	struct proto_msg rep;
 	struct json j;
 	uint64_t start = now_ns();
-	char detail[96], err[600];
+	char detail[96], err[1600];
 	int r;
 
 	r = do_lock(fe);
@@ -662,6 +769,11 @@ static int verb_switch(struct frontend *fe)
 	if (do_health(fe, err, sizeof(err)) < 0) {
 		json_free(&j);
 		out_error("release %s is live, but its health check failed: %s", rep.id, err);
+		return EXIT_FAILED;
+	}
+	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
+		json_free(&j);
+		out_error("%s; release %s is live nonetheless", err, rep.id);
 		return EXIT_FAILED;
 	}
 	json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);

@@ -34,7 +34,10 @@ void out_build_begin(struct output *o, size_t index, size_t total, const char *c
 	if (o->quiet)
 		return;
 	str_escape(shown, sizeof(shown), cmd, strlen(cmd));
-	fprintf(stderr, "  build step %zu/%zu: %s\n", index, total, shown);
+	if (total > 0)
+		fprintf(stderr, "  build step %zu/%zu: %s\n", index, total, shown);
+	else
+		fprintf(stderr, "  running: %s\n", shown);
 	fflush(stderr);
 }
 

@@ -150,7 +150,8 @@ const char *proto_op_name(unsigned op)
 		[OP_STATUS] = "status", [OP_HISTORY] = "history",
 		[OP_CHECK] = "check", [OP_FPM_INSPECT] = "fpm-inspect",
 		[OP_FPM_RELOAD] = "fpm-reload", [OP_FPM_REQUEST] = "fpm-request",
-		[OP_FETCH_GIT] = "fetch-git",
+		[OP_FETCH_GIT] = "fetch-git", [OP_MIGRATE] = "migrate",
+		[OP_HOOK] = "hook",
 	};
 
 	if (op < sizeof(names) / sizeof(names[0]) && names[op])

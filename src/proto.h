@@ -48,6 +48,9 @@ enum proto_op {
 	                       -> REPLY, fd: socket with the request sent, write side
 	                       shut down; read the FastCGI response from it */
 	OP_FETCH_GIT,       /* text "URL#REF" -> OUTPUT*, REPLY arg[0] git's exit code */
+	OP_MIGRATE,         /* arg[0] 0 pretend, 1 run -> OUTPUT*, REPLY arg[0] exit code */
+	OP_HOOK,            /* arg[0] 0 before_switch, 1 after_switch; arg[1] index
+	                       -> OUTPUT*, REPLY arg[0] exit code */
 	OP_REQUEST_MAX,
 
 	/* Replies. */

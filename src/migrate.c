@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+#include "migrate.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Patterns over the statement upper-cased, quotes removed and white space
+ * folded, with a space added at both ends so " X " matches whole words. */
+static const struct {
+	const char *pattern;
+	const char *kind;
+} destructive[] = {
+	{ " CREATE TEMPORARY TABLE __TEMP__", "SQLite table rebuild" },
+	{ " DROP TABLE ", "DROP TABLE" },
+	{ " DROP COLUMN ", "DROP COLUMN" },
+	{ " RENAME TABLE ", "RENAME TABLE" },
+	{ " RENAME COLUMN ", "RENAME COLUMN" },
+	{ " RENAME TO ", "RENAME TO" },
+	{ " TRUNCATE ", "TRUNCATE" },
+	{ " MODIFY ", "MODIFY" },
+	{ " CHANGE COLUMN ", "CHANGE COLUMN" },
+};
+
+static void normalise(const char *s, size_t len, char *out, size_t n)
+{
+	size_t o = 0;
+	bool space = true;
+
+	if (n < 3)
+		return;
+	out[o++] = ' ';
+	for (size_t i = 0; i < len && o < n - 2; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '`' || c == '[' || c == ']')
+			continue;
+		if (isspace(c) || c == '(' || c == ')' || c == ',' || c == ';') {
+			if (!space)
+				out[o++] = ' ';
+			space = true;
+			continue;
+		}
+		out[o++] = (char)toupper(c);
+		space = false;
+	}
+	if (!space)
+		out[o++] = ' ';
+	out[o] = '\0';
+}
+
+/* "ALTER TABLE t ALTER COLUMN c TYPE ..." (PostgreSQL), and MySQL's
+ * "ALTER TABLE t CHANGE old new ...": a type or name change in place. */
+static const char *special(const char *up)
+{
+	const char *p = strstr(up, " ALTER COLUMN ");
+
+	if (p && strstr(p, " TYPE "))
+		return "ALTER COLUMN ... TYPE";
+	if (strncmp(up, " ALTER TABLE ", 13) == 0 && strstr(up, " CHANGE ") && !strstr(up, " CHANGE COLUMN "))
+		return "CHANGE COLUMN";
+	return NULL;
+}
+
+static bool is_migration_name(const char *s, size_t len)
+{
+	/* 2026_01_01_000000_create_notes_table */
+	if (len < 18)
+		return false;
+	for (size_t i = 0; i < 17; i++) {
+		bool digit = i != 4 && i != 7 && i != 10;
+		if (digit ? !isdigit((unsigned char)s[i]) : s[i] != '_')
+			return false;
+	}
+	return s[17] == '_';
+}
+
+int migrate_scan(const char *text, size_t len, struct migrate_finding *ret, size_t max,
+		 size_t *ret_n)
+{
+	char current[128] = "";
+	size_t found = 0;
+
+	for (const char *p = text, *end = text + len; p < end; ) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line = p, *line_end = nl ? nl : end, *sql, *colon;
+		char up[4096], migration[128];
+		const char *kind = NULL;
+
+		p = nl ? nl + 1 : end;
+		while (line < line_end && isspace((unsigned char)*line))
+			line++;
+		while (line_end > line && isspace((unsigned char)line_end[-1]))
+			line_end--;
+		if (line == line_end)
+			continue;
+		if (is_migration_name(line, (size_t)(line_end - line))) {
+			/* Laravel 9+: the migration's name on a line of its own
+			 * (followed by dots and a time), its SQL below. */
+			size_t n = strcspn(line, " .");
+			snprintf(current, sizeof(current), "%.*s", (int)(n < (size_t)(line_end - line) ? n : (size_t)(line_end - line)), line);
+			continue;
+		}
+		/* Laravel 8: "ClassName: statement". */
+		sql = line;
+		snprintf(migration, sizeof(migration), "%s", current);
+		colon = memchr(line, ':', (size_t)(line_end - line));
+		if (colon && colon + 1 < line_end && colon[1] == ' ') {
+			bool name = colon > line;
+			for (const char *q = line; q < colon; q++)
+				name &= isalnum((unsigned char)*q) || *q == '_' || *q == '\\';
+			if (name) {
+				snprintf(migration, sizeof(migration), "%.*s", (int)(colon - line), line);
+				sql = colon + 2;
+			}
+		}
+		normalise(sql, (size_t)(line_end - sql), up, sizeof(up));
+		for (size_t i = 0; i < ELEMENTSOF(destructive) && !kind; i++)
+			if (strstr(up, destructive[i].pattern))
+				kind = destructive[i].kind;
+		if (!kind)
+			kind = special(up);
+		if (!kind)
+			continue;
+		/* A rebuild drops and renames its temporary table too: report
+		 * the rebuild once per migration, not each of its statements. */
+		if (found > 0 && found <= max && strcmp(ret[found - 1].migration, migration) == 0 &&
+		    strcmp(ret[found - 1].kind, "SQLite table rebuild") == 0 &&
+		    (strcmp(kind, "DROP TABLE") == 0 || strcmp(kind, "RENAME TO") == 0))
+			continue;
+		if (found < max) {
+			struct migrate_finding *f = &ret[found];
+			snprintf(f->migration, sizeof(f->migration), "%s", migration);
+			snprintf(f->kind, sizeof(f->kind), "%s", kind);
+			str_escape(f->statement, sizeof(f->statement), sql, (size_t)(line_end - sql));
+		}
+		found++;
+	}
+	*ret_n = found;
+	return 0;
+}
