@@ -326,6 +326,33 @@ static int link_one(struct helper *h, const char *rel, bool is_dir, char *err, s
 	return 0;
 }
 
+/* Laravel writes below storage/ at run time, as the web server's user:
+ * the framework's directories exist and belong to the deploy user and
+ * web_group, setgid so new files keep the group. */
+static int laravel_storage(struct helper *h, char *err, size_t errlen)
+{
+	static const char *const dirs[] = {
+		"framework", "framework/cache", "framework/cache/data", "framework/sessions",
+		"framework/views", "logs", "app", "app/public",
+	};
+	_cleanup_close_ int storage = -EBADF;
+
+	storage = fs_open_beneath(h->l.shared_fd, "storage", O_RDONLY | O_DIRECTORY, 0);
+	if (storage < 0) {
+		snprintf(err, errlen, "cannot open shared/storage: %s", strerror(-storage));
+		return storage;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		int fd = fs_ensure_path(storage, dirs[i], 02770, h->cfg.uid, h->cfg.web_gid);
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot set up shared/storage/%s: %s", dirs[i], strerror(-fd));
+			return fd;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 static int op_link_shared(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	char err[512] = "";
@@ -333,6 +360,8 @@ static int op_link_shared(struct helper *h, const struct proto_msg *req, struct 
 
 	for (size_t i = 0; r == 0 && i < h->cfg.n_shared_dirs; i++)
 		r = link_one(h, h->cfg.shared_dirs[i], true, err, sizeof(err));
+	if (r == 0 && h->cfg.laravel_storage)
+		r = laravel_storage(h, err, sizeof(err));
 	for (size_t i = 0; r == 0 && i < h->cfg.n_shared_files; i++)
 		r = link_one(h, h->cfg.shared_files[i], false, err, sizeof(err));
 	if (r < 0) {
