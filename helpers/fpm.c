@@ -213,6 +213,19 @@ static bool in_set(const struct child *v, size_t n, const struct child *c)
 	return false;
 }
 
+/* A zombie still answers signal 0 through its pidfd, but serves nothing:
+ * a daemonized master that re-executed leaves its old pid a zombie until
+ * init reaps it, which can take seconds. */
+static bool is_zombie(pid_t pid)
+{
+	char buf[512], *p;
+
+	if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0)
+		return true;
+	p = strrchr(buf, ')');
+	return !p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+}
+
 /* Is this (pid, start time) still alive? */
 static bool child_alive(const struct child *c)
 {
@@ -261,7 +274,7 @@ int fpm_master_reload(const struct fpm_config *cfg, const struct fpm_master *m,
 		 * with the same pid. Daemonized, the new image forks again and
 		 * writes a new pid file: follow it, verified like the first. */
 		master_alive = syscall(SYS_pidfd_send_signal, now.pidfd >= 0 ? now.pidfd : m->pidfd,
-				       0, NULL, 0) == 0;
+				       0, NULL, 0) == 0 && !is_zombie(master);
 		if (!master_alive) {
 			struct fpm_master cand = FPM_MASTER_INIT;
 

@@ -187,6 +187,9 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 		die(out_fd, "redirect stdio", errno);
 	if (chdir(s->mount_path) < 0)
 		die(out_fd, "chdir into the release", errno);
+	/* What migrations and hooks write into shared/ (logs, cache, a SQLite
+	 * database) must stay writable for web_group, which runs the app. */
+	umask(s->shared_fd >= 0 ? 0007 : 0022);
 	rl.rlim_cur = rl.rlim_max = s->fsize_limit;
 	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
 		die(out_fd, "RLIMIT_FSIZE", errno);

@@ -124,7 +124,12 @@ int fe_request(struct frontend *fe, const struct proto_msg *req, entry_fn on_ent
 
 int fe_helper_lost(struct frontend *fe)
 {
-	out_error("the privileged helper stopped unexpectedly; nothing was published (see the system log)");
+	if (sig_published)
+		out_error("the privileged helper stopped unexpectedly after the switch: the new release is live, "
+			  "but the run did not finish (php-fpm reload, health check or prune); run 'cutover status %s'",
+			  fe->cfg ? fe->cfg->app : "APP");
+	else
+		out_error("the privileged helper stopped unexpectedly; nothing was published (see the system log)");
 	return EXIT_FAILED;
 }
 
@@ -270,7 +275,7 @@ static const char *abort_release(struct frontend *fe, const char *id)
 	proto_init(&req, OP_ABORT);
 	req.arg[0] = fe->cli.keep_failed ? 1 : 0;
 	if (fe_request(fe, &req, NULL, NULL, &rep, NULL) < 0 || rep.status < 0)
-		return "could not be cleaned up (the next run removes it)";
+		return "left behind (the next run removes it)";
 	if (!fe->cli.keep_failed || strcmp(rep.text, "kept") != 0)
 		return "removed";
 	snprintf(kept, sizeof(kept), "kept as failed in %s/.cutover/failed/%s", fe->cfg->root, id);
@@ -521,19 +526,21 @@ static bool fpm_graceful(const struct frontend *fe)
 
 /* Before publishing: the pool's master must be genuine and its
  * configuration valid, or a reload would take the whole pool down. */
-static int before_publish(struct frontend *fe, struct fpm_facts *facts)
+static int before_publish(struct frontend *fe, struct fpm_facts *facts, char *err, size_t errlen)
 {
 	uint64_t t0 = now_ns();
 	char detail[128];
-
 	int r;
 
 	if (!fpm_graceful(fe))
 		return 0;
-	r = reload_inspect(fe, facts);
+	r = reload_inspect(fe, facts, err, errlen);
 	if (r < 0)
 		return r;
-	snprintf(detail, sizeof(detail), "process_control_timeout %lds", facts->process_control_timeout);
+	if (facts->process_control_timeout >= 0)
+		snprintf(detail, sizeof(detail), "process_control_timeout %lds", facts->process_control_timeout);
+	else
+		snprintf(detail, sizeof(detail), "configuration valid");
 	out_step(&fe->out, "check php-fpm", now_ns() - t0, detail);
 	return 0;
 }
@@ -640,10 +647,10 @@ static int verb_deploy(struct frontend *fe)
 		return EXIT_OK;
 	}
 
-	r = before_publish(fe, &facts);
+	r = before_publish(fe, &facts, err, sizeof(err));
 	if (r < 0) {
-		out_error("release %s was not published and was %s; the live site is unchanged", res.id,
-			  abort_release(fe, res.id));
+		out_error("%s; release %s was not published and was %s, the live site is unchanged", err,
+			  res.id, abort_release(fe, res.id));
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
 	if (run_migrations(fe, err, sizeof(err)) < 0 || run_hooks(fe, false, err, sizeof(err)) < 0) {
@@ -741,9 +748,9 @@ static int verb_switch(struct frontend *fe)
 	r = do_lock(fe);
 	if (r != EXIT_OK)
 		return r;
-	r = before_publish(fe, &facts);
+	r = before_publish(fe, &facts, err, sizeof(err));
 	if (r < 0) {
-		out_error("nothing was switched; the live site is unchanged");
+		out_error("%s; nothing was switched, the live site is unchanged", err);
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
 	r = do_switch_request(fe, fe->cli.verb == VERB_SWITCH ? OP_SWITCH : OP_ROLLBACK,
@@ -987,8 +994,11 @@ static int verb_check(struct frontend *fe)
 	/* The pool: its master genuine, its configuration valid, and a
 	 * warning if a reload would cut requests. */
 	if (fe->cfg->fpm.enabled && fe->cfg->fpm.pid_file[0]) {
-		if (reload_inspect(fe, &facts) < 0) {
-			json_string(&j, "php-fpm master or configuration check failed");
+		char why[600];
+
+		if (reload_inspect(fe, &facts, why, sizeof(why)) < 0) {
+			out_error("check: %s", why);
+			json_string(&j, why);
 			ok = false;
 		} else {
 			char warn[600];

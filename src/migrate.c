@@ -65,9 +65,13 @@ static const char *special(const char *up)
 	return NULL;
 }
 
+/* A line holding only a migration's name (Laravel 9+ prints it, then its
+ * statements): 2026_01_01_000000_create_notes_table, maybe dots and a
+ * time after it, but no "name: statement" colon. */
 static bool is_migration_name(const char *s, size_t len)
 {
-	/* 2026_01_01_000000_create_notes_table */
+	size_t n;
+
 	if (len < 18)
 		return false;
 	for (size_t i = 0; i < 17; i++) {
@@ -75,7 +79,10 @@ static bool is_migration_name(const char *s, size_t len)
 		if (digit ? !isdigit((unsigned char)s[i]) : s[i] != '_')
 			return false;
 	}
-	return s[17] == '_';
+	if (s[17] != '_')
+		return false;
+	n = strcspn(s, " .:");
+	return n >= len || s[n] != ':';
 }
 
 int migrate_scan(const char *text, size_t len, struct migrate_finding *ret, size_t max,
@@ -118,6 +125,21 @@ int migrate_scan(const char *text, size_t len, struct migrate_finding *ret, size
 			}
 		}
 		normalise(sql, (size_t)(line_end - sql), up, sizeof(up));
+		/* Laravel prints this, and exits 0, where it cannot show the SQL of
+		 * a Doctrine column change: a change we cannot vet is refused. */
+		if (strstr(up, " FAILED TO DUMP QUERIES")) {
+			kind = "a change --pretend cannot show";
+			const char *at = strstr(line, "/");
+			const char *base = NULL;
+			/* Name it by its file: "…/2026_03_01_x.php:10$95: failed…". */
+			for (const char *q = line; at && q < line_end; q++)
+				if (*q == '/')
+					base = q + 1;
+			if (base) {
+				size_t bl = strcspn(base, ".:");
+				snprintf(migration, sizeof(migration), "%.*s", (int)(bl < sizeof(migration) - 1 ? bl : sizeof(migration) - 1), base);
+			}
+		}
 		for (size_t i = 0; i < ELEMENTSOF(destructive) && !kind; i++)
 			if (strstr(up, destructive[i].pattern))
 				kind = destructive[i].kind;

@@ -315,6 +315,7 @@ int privs_seccomp_helper(void)
 		"kill", "tgkill", "tkill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
 		"rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo",
 		"rt_tgsigqueueinfo", "sigaltstack", "pause", "signalfd", "signalfd4",
+		"restart_syscall",
 		"pidfd_open", "pidfd_send_signal", "getpid", "getppid", "gettid", "getpgid",
 		"setpgid", "getpgrp", "getsid", "setsid",
 		/* credentials (the sandbox drops to the deploy user) */

@@ -50,6 +50,16 @@ int fpm_facts_parse(const char *text, size_t len, struct fpm_facts *ret)
 		s += 7;
 		while (*s == ' ' || *s == '\t')
 			s++;
+		/* log_level = debug prefixes "pid N, fpm_conf_dump(), line N: ". */
+		if (strncmp(s, "pid ", 4) == 0 && strstr(s, "fpm_conf_dump(), line ")) {
+			char *c = strstr(s, "fpm_conf_dump(), line ");
+			c = strchr(c, ':');
+			if (!c)
+				continue;
+			s = c + 1;
+			while (*s == ' ' || *s == '\t')
+				s++;
+		}
 		if (*s == '[') {
 			global = strncmp(s, "[global]", 8) == 0;
 			if (!global)
@@ -90,7 +100,7 @@ void fpm_facts_warning(const struct fpm_facts *f, char *buf, size_t n)
 			 f->process_control_timeout, f->max_request_terminate, f->config, f->max_request_terminate);
 }
 
-int reload_inspect(struct frontend *fe, struct fpm_facts *ret)
+int reload_inspect(struct frontend *fe, struct fpm_facts *ret, char *err, size_t errlen)
 {
 	struct proto_msg req, rep;
 	char warn[600];
@@ -101,17 +111,24 @@ int reload_inspect(struct frontend *fe, struct fpm_facts *ret)
 	fe->capture_len = 0;
 	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
 	fe->capturing = false;
-	if (r < 0)
-		return fe_helper_lost(fe), -ECONNRESET;
+	if (r < 0) {
+		snprintf(err, errlen, "the privileged helper stopped");
+		return -ECONNRESET;
+	}
 	if (rep.status < 0) {
-		out_error("%s", rep.text);
+		snprintf(err, errlen, "%s", rep.text);
 		/* A pid file we cannot trust is a configuration error; a pool
 		 * whose own configuration test fails is an operation failure. */
 		return rep.status == -EIO ? -EIO : -EPERM;
 	}
 	if (fpm_facts_parse(fe->capture ? fe->capture : "", fe->capture_len, ret) < 0) {
-		out_error("could not read the php-fpm configuration dump of %s", rep.text);
-		return -EINVAL;
+		/* The configuration is valid (php-fpm -t passed) but its dump
+		 * is hidden: php-fpm prints it at log level notice. */
+		*ret = (struct fpm_facts){ .process_control_timeout = -1 };
+		str_copy(ret->config, sizeof(ret->config), rep.text);
+		out_warn(&fe->out, "cannot read process_control_timeout from %s: php-fpm -tt prints its settings only at "
+			 "log_level = notice or more verbose; make sure it is at least as long as your longest request", rep.text);
+		return 0;
 	}
 	str_copy(ret->config, sizeof(ret->config), rep.text);
 	fpm_facts_warning(ret, warn, sizeof(warn));
@@ -276,6 +293,8 @@ int reload_run(struct frontend *fe, const struct fpm_facts *facts, struct reload
 	wait_drain(fe, &rep);
 	t0 = now_ns();
 	proto_init(&req, OP_FPM_RELOAD);
+	/* Unknown pools (no dump): do not wait for children that an ondemand
+	 * pool never starts; the pool answering is confirmed below anyway. */
 	req.arg[0] = facts && facts->pools > facts->ondemand_pools ? 1 : 0;
 	r = fe_request(fe, &req, NULL, NULL, &hrep, NULL);
 	if (r < 0)

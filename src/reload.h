@@ -30,8 +30,9 @@ int fpm_facts_parse(const char *text, size_t len, struct fpm_facts *ret);
 void fpm_facts_warning(const struct fpm_facts *f, char *buf, size_t n);
 
 /* Asks the helper to verify the master and test its configuration.
- * 0, or -errno after printing the reason. */
-int reload_inspect(struct frontend *fe, struct fpm_facts *ret);
+ * 0 (warnings printed), or -EIO (the configuration test failed) or -EPERM
+ * (the master cannot be trusted) with the reason in err. */
+int reload_inspect(struct frontend *fe, struct fpm_facts *ret, char *err, size_t errlen);
 
 struct reload_report {
 	uint64_t drain_wait_ns;       /* waiting for long requests before the signal */

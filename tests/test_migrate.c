@@ -78,6 +78,33 @@ static void test_sqlite_rebuild_once(void **state)
 	assert_non_null(strstr(f[0].statement, "__temp__notes"));
 }
 
+/* Captured from Laravel 8.83 + doctrine/dbal 3.6 on SQLite (examples/laravel/README.md):
+ * file-named migrations, upper-case unquoted rebuild statements. */
+static void test_laravel8_sqlite_capture(void **state)
+{
+	struct migrate_finding f[8];
+	static const char additive[] =
+		"2026_02_01_000000_add_author_to_notes_table: alter table \"notes\" add column \"author\" varchar\n";
+	static const char drop[] =
+		"2026_03_01_000000_drop_author_from_notes_table: CREATE TEMPORARY TABLE __temp__notes AS SELECT id, body, created_at, updated_at, author FROM notes\n"
+		"2026_03_01_000000_drop_author_from_notes_table: DROP TABLE notes\n"
+		"2026_03_01_000000_drop_author_from_notes_table: CREATE TABLE notes (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, body CLOB NOT NULL COLLATE \"BINARY\", created_at DATETIME DEFAULT NULL, updated_at DATETIME DEFAULT NULL)\n"
+		"2026_03_01_000000_drop_author_from_notes_table: INSERT INTO notes (id, body, created_at, updated_at) SELECT id, body, created_at, updated_at FROM __temp__notes\n"
+		"2026_03_01_000000_drop_author_from_notes_table: DROP TABLE __temp__notes\n";
+	static const char unshowable[] =
+		"Illuminate\\Database\\Migrations\\Migration@anonymous\\/srv/x/database/migrations/2026_03_01_000000_drop_author_from_notes_table.php:10$95: "
+		"failed to dump queries. This may be due to changing database columns using Doctrine, which is not supported while pretending to run migrations.\n";
+
+	assert_int_equal(scan(additive, f, 8), 0);
+	assert_int_equal(scan(drop, f, 8), 1);
+	assert_string_equal(f[0].kind, "SQLite table rebuild");
+	assert_string_equal(f[0].migration, "2026_03_01_000000_drop_author_from_notes_table");
+	assert_int_equal(scan(unshowable, f, 8), 1);
+	assert_string_equal(f[0].kind, "a change --pretend cannot show");
+	assert_string_equal(f[0].migration, "2026_03_01_000000_drop_author_from_notes_table");
+	assert_int_equal(scan("Nothing to migrate.\n", f, 8), 0);
+}
+
 /* Laravel 9+ prints the migration's name, then indented statements. */
 static void test_new_format(void **state)
 {
@@ -125,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_each_kind),
 		cmocka_unit_test(test_sqlite_rebuild_once),
 		cmocka_unit_test(test_new_format),
+		cmocka_unit_test(test_laravel8_sqlite_capture),
 		cmocka_unit_test(test_no_false_positives),
 		cmocka_unit_test(test_escaped_and_bounded),
 	};
