@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # integration/run.sh [TEST...]: runs the end-to-end tests (every
-# integration/test_*.sh, or the ones named), each as its own bash process,
+# integration/test_*.sh and integration/hostile/test_*.sh, or the ones
+# named: "test_x", "hostile/test_y" or a path), each as its own bash process,
 # one after the other. Prints PASS/FAIL per test (with the test's output
 # when it fails) and, as the very last line, "N passed, N failed"; exits 1
 # if any test failed.
@@ -53,11 +54,18 @@ tests=()
 if (($# > 0)); then
 	for t in "$@"; do
 		t=${t%.sh}
-		t=${t##*/}
+		# "hostile/test_x" (or a path ending so) names a hostile test; a
+		# bare name is looked up in integration/, then in hostile/.
+		if [[ $t == hostile/* || $t == */hostile/* ]]; then
+			t=hostile/${t##*/}
+		else
+			t=${t##*/}
+			[[ ! -f $here/$t.sh && -f $here/hostile/$t.sh ]] && t=hostile/$t
+		fi
 		tests+=("$here/$t.sh")
 	done
 else
-	for t in "$here"/test_*.sh; do
+	for t in "$here"/test_*.sh "$here"/hostile/test_*.sh; do
 		[[ -e $t ]] && tests+=("$t")
 	done
 fi
@@ -89,7 +97,8 @@ fi
 if [[ -n $problem ]]; then
 	echo "integration: $problem"
 	for t in "${tests[@]}"; do
-		result FAIL "$(basename "$t" .sh)" "not run"
+		t=${t#"$here"/}
+		result FAIL "${t%.sh}" "not run"
 	done
 	echo "$passed passed, $failed failed"
 	exit 1
@@ -137,15 +146,17 @@ export CUTOVER_BIN=$logdir/bin/cutover
 suite_t0=$SECONDS
 
 for t in "${tests[@]}"; do
-	name=$(basename "$t" .sh)
-	log=$logdir/$name.log
+	# "test_x" or "hostile/test_x"; files of the run use "hostile_test_x".
+	name=${t#"$here"/}
+	name=${name%.sh}
+	log=$logdir/${name//\//_}.log
 	if [[ ! -f $t ]]; then
 		result FAIL "$name" "no such test: $t"
 		continue
 	fi
 	# The test's scratch directories go here, so that whatever it leaves
 	# (killed by the timeout, say) can be found and removed.
-	base=$logdir/scratch/$name
+	base=$logdir/scratch/${name//\//_}
 	mkdir -m 0755 "$base" || exit 1
 	before=$(mount_table)
 	t0=$(date +%s%N)
