@@ -110,7 +110,7 @@ bench: all $(BUILD)/loadgen
 deps:
 	@bash .ci/deps.sh
 
-demo: all
+demo: all $(BUILD)/loadgen
 	@bash examples/demo.sh
 
 install: all

@@ -1,0 +1,29 @@
+<?php
+
+namespace App\Http\Controllers;
+
+use App\Events\NoteCreated;
+use App\Models\Note;
+use Illuminate\Http\Request;
+
+class NoteController extends Controller
+{
+    public function create()
+    {
+        return view('note');
+    }
+
+    public function store(Request $request)
+    {
+        $data = $this->validate($request, [
+            'body' => 'required|string|max:1000',
+        ]);
+
+        // Inserts body (and the timestamps) only.
+        $note = Note::create(['body' => $data['body']]);
+
+        NoteCreated::dispatch((int) $note->id);
+
+        return redirect('/')->with('status', 'Note '.$note->id.' saved.');
+    }
+}

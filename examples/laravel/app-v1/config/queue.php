@@ -1,0 +1,19 @@
+<?php
+
+return [
+
+    'default' => env('QUEUE_CONNECTION', 'sync'),
+
+    'connections' => [
+
+        'sync' => [
+            'driver' => 'sync',
+        ],
+
+    ],
+
+    'failed' => [
+        'driver' => 'null',
+    ],
+
+];

@@ -1,0 +1,36 @@
+<?php
+
+return [
+
+    'driver' => env('SESSION_DRIVER', 'file'),
+
+    'lifetime' => env('SESSION_LIFETIME', 120),
+
+    'expire_on_close' => false,
+
+    'encrypt' => false,
+
+    // Shared between releases (storage/ is a link to ROOT/shared/storage).
+    'files' => storage_path('framework/sessions'),
+
+    'connection' => env('SESSION_CONNECTION', null),
+
+    'table' => 'sessions',
+
+    'store' => env('SESSION_STORE', null),
+
+    'lottery' => [2, 100],
+
+    'cookie' => env('SESSION_COOKIE', 'cutover_demo_session'),
+
+    'path' => '/',
+
+    'domain' => env('SESSION_DOMAIN', null),
+
+    'secure' => env('SESSION_SECURE_COOKIE'),
+
+    'http_only' => true,
+
+    'same_site' => 'lax',
+
+];

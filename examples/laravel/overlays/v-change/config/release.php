@@ -1,0 +1,12 @@
+<?php
+
+// What this release is. Each version of the example app (make-release.sh)
+// replaces this file.
+
+return [
+    'version' => 'v-change',
+
+    // When true, GET /up throws (500): a release that must fail its health
+    // check.
+    'health_fail' => false,
+];
