@@ -37,9 +37,10 @@ Q := @
 endif
 
 # Code shared by the front end and the helper.
-COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c src/fcgi.c
+COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c src/fcgi.c \
+	src/history.c
 # Front end only.
-FRONT_SRC := src/artifact.c src/cli.c src/output.c src/history.c src/frontend.c \
+FRONT_SRC := src/artifact.c src/cli.c src/output.c src/frontend.c \
 	src/reader.c src/reload.c src/health.c src/fpm_status.c src/migrate.c
 HELPER_SRC := helpers/helper.c helpers/fsops.c helpers/sandbox.c \
 	helpers/freeze.c helpers/release.c helpers/fpm.c helpers/cgroup.c

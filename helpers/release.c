@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fsops.h"
+#include "history.h"
 #include "util.h"
 
 #define HISTORY_FILE "history.jsonl"
@@ -295,32 +296,6 @@ int history_append(const struct layout *l, const char *verb, const char *from,
 	return 0;
 }
 
-/* Copies the value of "key":"value" from a history line; "" for null. */
-static bool json_field(const char *line, const char *key, char *out, size_t n)
-{
-	char pat[32];
-	const char *p, *end;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(line, pat);
-	if (!p)
-		return false;
-	p += strlen(pat);
-	if (strncmp(p, "null", 4) == 0) {
-		out[0] = '\0';
-		return true;
-	}
-	if (*p != '"')
-		return false;
-	p++;
-	end = strchr(p, '"');
-	if (!end || (size_t)(end - p) >= n)
-		return false;
-	memcpy(out, p, (size_t)(end - p));
-	out[end - p] = '\0';
-	return true;
-}
-
 int previous_of(const struct layout *l, const char *id, char *ret, size_t n)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -353,7 +328,7 @@ int previous_of(const struct layout *l, const char *id, char *ret, size_t n)
 	 * through a deploy or switch names its predecessor. */
 	for (char *end = buf + len; end > buf; ) {
 		char *lstart = end - 1;
-		char verb[16], to[RELEASE_ID_MAX + 1], from[RELEASE_ID_MAX + 1];
+		struct history_entry e;
 		char head[512];
 		char *who;
 
@@ -364,15 +339,11 @@ int previous_of(const struct layout *l, const char *id, char *ret, size_t n)
 		who = strstr(head, ",\"who\":");
 		if (who)
 			*who = '\0';   /* only look at the fixed, trusted prefix */
-		if (!json_field(head, "verb", verb, sizeof(verb)) ||
-		    !json_field(head, "to", to, sizeof(to)) ||
-		    !json_field(head, "from", from, sizeof(from)))
+		if (history_parse_line(head, &e) < 0)
 			continue;
-		if (strcmp(to, id) != 0 || strcmp(verb, "rollback") == 0)
+		if (strcmp(e.to, id) != 0 || strcmp(e.verb, "rollback") == 0)
 			continue;
-		if (*from && release_id_valid(from))
-			return str_copy(ret, n, from);
-		return 0;
+		return e.from[0] ? str_copy(ret, n, e.from) : 0;
 	}
 	return 0;
 }

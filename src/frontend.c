@@ -319,6 +319,23 @@ static int run_steps(struct frontend *fe, const char *id)
 	return EXIT_OK;
 }
 
+/* One staging request without arguments; on failure the release is given
+ * up and one error line printed. EXIT_OK or the exit code. */
+static int stage_request(struct frontend *fe, enum proto_op op, const char *id, struct proto_msg *rep)
+{
+	struct proto_msg req;
+
+	proto_init(&req, op);
+	if (fe_request(fe, &req, NULL, NULL, rep, NULL) < 0)
+		return fe_helper_lost(fe);
+	if (rep->status < 0) {
+		out_error("%s; release %s %s, the live site is unchanged", rep->text, id,
+			  abort_release(fe, id));
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
 static int stage(struct frontend *fe, struct stage_result *res)
 {
 	struct proto_msg req, rep;
@@ -356,15 +373,9 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	out_step(&fe->out, "import source", now_ns() - t0, st.files ? detail : NULL);
 
 	t0 = now_ns();
-	proto_init(&req, OP_LINK_SHARED);
-	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
-	if (r < 0)
-		return fe_helper_lost(fe);
-	if (rep.status < 0) {
-		out_error("%s; release %s %s, the live site is unchanged", rep.text, res->id,
-			  abort_release(fe, res->id));
-		return EXIT_FAILED;
-	}
+	r = stage_request(fe, OP_LINK_SHARED, res->id, &rep);
+	if (r != EXIT_OK)
+		return r;
 	out_step(&fe->out, "link shared", now_ns() - t0, NULL);
 
 	r = run_steps(fe, res->id);
@@ -372,15 +383,9 @@ static int stage(struct frontend *fe, struct stage_result *res)
 		return r;
 
 	t0 = now_ns();
-	proto_init(&req, OP_FREEZE);
-	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
-	if (r < 0)
-		return fe_helper_lost(fe);
-	if (rep.status < 0) {
-		out_error("%s; release %s %s, the live site is unchanged", rep.text, res->id,
-			  abort_release(fe, res->id));
-		return EXIT_FAILED;
-	}
+	r = stage_request(fe, OP_FREEZE, res->id, &rep);
+	if (r != EXIT_OK)
+		return r;
 	res->bytes = rep.arg[0];
 	res->files = rep.arg[1];
 	format_size(size, sizeof(size), res->bytes);
