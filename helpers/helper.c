@@ -14,6 +14,7 @@
  * config and a release id that the helper generated or validated, and is
  * resolved against pinned directory fds (helpers/fsops.c).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/capability.h>
@@ -89,7 +90,7 @@ struct helper {
 	struct release_info info;
 	bool rolled_back;
 	bool git_fetched;
-	bool pretended, migrated;
+	bool pretended, migrated, verified;
 	size_t next_hook[2];           /* before_switch, after_switch */
 	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
 };
@@ -326,6 +327,55 @@ static int link_one(struct helper *h, const char *rel, bool is_dir, char *err, s
 	return 0;
 }
 
+/*
+ * The log both the web server (often umask 022) and the deploy user
+ * (migrations, queue:restart) append to. When artisan cannot write it,
+ * it cannot report its own failure and exits 0, so a failed migration
+ * would pass: every file in storage/logs is made group-writable for
+ * web_group, and laravel.log is created that way when missing.
+ */
+static int laravel_logs(struct helper *h, int storage)
+{
+	_cleanup_close_ int logs = -EBADF, fd = -EBADF;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int dfd;
+
+	logs = fs_open_beneath(storage, "logs", O_RDONLY | O_DIRECTORY, 0);
+	if (logs < 0)
+		return logs;
+	fd = openat(logs, "laravel.log", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0660);
+	if (fd >= 0) {
+		struct stat st;
+		/* Best effort, like the loop below: a log we cannot fix only
+		 * weakens the exit-status check, which is verified anyway. */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == h->cfg.uid &&
+		    st.st_gid != h->cfg.web_gid && fchown(fd, h->cfg.uid, h->cfg.web_gid) < 0)
+			errno = 0;
+	}
+	dfd = fcntl(logs, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		_cleanup_close_ int f = -EBADF;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		f = openat(logs, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (f < 0 || fstat(f, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (st.st_gid != h->cfg.web_gid && fchown(f, (uid_t)-1, h->cfg.web_gid) < 0)
+			continue;
+		if ((st.st_mode & 0060) != 0060)
+			(void)fchmod(f, (st.st_mode & 0777 & ~0007) | 0060);
+	}
+	return 0;
+}
+
 /* Laravel writes below storage/ at run time, as the web server's user:
  * the framework's directories exist and belong to the deploy user and
  * web_group, setgid so new files keep the group. */
@@ -350,7 +400,7 @@ static int laravel_storage(struct helper *h, char *err, size_t errlen)
 		}
 		close(fd);
 	}
-	return 0;
+	return laravel_logs(h, storage);
 }
 
 static int op_link_shared(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -375,8 +425,8 @@ static int op_link_shared(struct helper *h, const struct proto_msg *req, struct 
 
 /* ---- build steps --------------------------------------------------- */
 
-static int build_env(struct helper *h, char **env, size_t n, char *store, size_t storen,
-		     const char *const *extra)
+static int build_env(struct helper *h, const char *id, char **env, size_t n, char *store,
+		     size_t storen, const char *const *extra)
 {
 	size_t k = 0, o = 0;
 	const char *fixed[] = { "PATH=" SAFE_PATH, "HOME=/tmp", "LANG=C.UTF-8" };
@@ -385,7 +435,7 @@ static int build_env(struct helper *h, char **env, size_t n, char *store, size_t
 		env[k++] = (char *)fixed[i];
 	for (int i = 0; i < 2; i++) {
 		int w = snprintf(store + o, storen - o, i == 0 ? "CUTOVER_APP=%s" : "CUTOVER_RELEASE=%s",
-				 i == 0 ? h->cfg.app : h->id);
+				 i == 0 ? h->cfg.app : id);
 		if (w < 0 || (size_t)w >= storen - o)
 			return -ENAMETOOLONG;
 		env[k++] = store + o;
@@ -422,7 +472,7 @@ static int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool sha
 	enum { END_EXITED, END_TIMEOUT, END_PEER_GONE, END_DISK } end = END_EXITED;
 	pid_t pid;
 
-	r = build_env(h, env, ELEMENTSOF(env), envstore, sizeof(envstore), extra_env);
+	r = build_env(h, id, env, ELEMENTSOF(env), envstore, sizeof(envstore), extra_env);
 	if (r < 0)
 		return r;
 	char shared_path[PATH_MAX];
@@ -603,18 +653,25 @@ static int op_fetch_git(struct helper *h, const struct proto_msg *req, struct pr
  */
 static int op_migrate(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	bool run = req->arg[0] == 1;
-	const char *cmd = run ? h->cfg.migrate.run : h->cfg.migrate.pretend;
+	static const char *const titles[] = { "migrate (pretend)", "migrate", "migrate (verify)" };
+	unsigned what = (unsigned)req->arg[0];
+	const char *cmd;
 
-	if (strcmp(h->verb->name, "deploy") != 0 || req->arg[0] > 1 || !cmd[0] ||
-	    (run ? h->migrated : h->pretended) || (!run && h->migrated))
+	/* 0 pretend, 1 run, 2 pretend again after the run (to verify that
+	 * nothing is left pending: a failing artisan can exit 0). */
+	if (strcmp(h->verb->name, "deploy") != 0 || what > 2)
 		return -EPROTO;
-	if (run)
+	cmd = what == 1 ? h->cfg.migrate.run : h->cfg.migrate.pretend;
+	if (!cmd[0] || (what == 0 && (h->pretended || h->migrated)) || (what == 1 && h->migrated) ||
+	    (what == 2 && (!h->migrated || h->verified)))
+		return -EPROTO;
+	if (what == 0)
+		h->pretended = true;
+	else if (what == 1)
 		h->migrated = true;
 	else
-		h->pretended = true;
-	return run_sandboxed(h, h->id, -1, true, run ? "migrate" : "migrate (pretend)", cmd,
-			     NULL, NULL, rep);
+		h->verified = true;
+	return run_sandboxed(h, h->id, -1, true, titles[what], cmd, NULL, NULL, rep);
 }
 
 /*

@@ -519,7 +519,20 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 			out_warn(&fe->out, "destructive migration allowed: %s runs %s: %s", f[i].migration, f[i].kind,
 				 f[i].statement);
 	}
-	return run_remote(fe, OP_MIGRATE, 1, 0, "migrations", m->run, false, err, errlen);
+	r = run_remote(fe, OP_MIGRATE, 1, 0, "migrations", m->run, false, err, errlen);
+	if (r < 0 || fe->cfg->preset != PRESET_LARAVEL || !m->pretend[0])
+		return r;
+	/* artisan exits 0 when it cannot log the exception that stopped a
+	 * migration: check that nothing is left to run. */
+	r = run_remote(fe, OP_MIGRATE, 2, 0, "migrations (verify)", m->pretend, true, err, errlen);
+	if (r < 0)
+		return r;
+	if (!fe->capture || !strstr(fe->capture, "Nothing to migrate")) {
+		snprintf(err, errlen, "migrations exited 0 but left migrations pending ('%.200s' still lists them); "
+			 "look at storage/logs/laravel.log", m->pretend);
+		return -EIO;
+	}
+	return 0;
 }
 
 /* ---- publishing: php-fpm, health, automatic rollback ----------------- */
