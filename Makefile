@@ -105,8 +105,12 @@ integration: all $(BUILD)/loadgen
 
 test: unit integration
 
+# Staging and switch latency against tar -xf (a minute), then every deploy
+# method side by side under the same load (about eight minutes; QUICK=1 for
+# a smoke run). Ratios and tables, never pass/fail.
 bench: all $(BUILD)/loadgen
 	@bash bench/run.sh
+	@bash bench/compare.sh
 
 deps:
 	@bash .ci/deps.sh
