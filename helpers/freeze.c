@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "util.h"
 
 #define FREEZE_MAX_DEPTH 1024
@@ -17,6 +19,7 @@
 
 struct walk {
 	gid_t web_gid;
+	const char *shared_prefix;
 	int manifest_fd;
 	struct freeze_stats st;
 	char *err;
@@ -160,6 +163,36 @@ static int freeze_file(struct walk *w, int dirfd, const char *name,
 
 static int freeze_dir(struct walk *w, int fd, const char *path, unsigned depth);
 
+/* Lexically: does the target, from the link's directory, stay inside the
+ * release? Absolute targets only below the shared prefix, without "..". */
+static bool symlink_ok(const struct walk *w, const char *path, const char *target)
+{
+	int depth = 0;
+	const char *p;
+
+	if (target[0] == '/') {
+		size_t n = strlen(w->shared_prefix);
+		return n > 0 && strncmp(target, w->shared_prefix, n) == 0 &&
+		       config_relpath_valid(target + n);
+	}
+	for (p = path; *p; p++)
+		if (*p == '/')
+			depth++;   /* directories above the link inside the release */
+	for (p = target; *p; ) {
+		size_t len = strcspn(p, "/");
+
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return false;
+		} else if (len > 0 && !(len == 1 && p[0] == '.'))
+			depth++;
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	return true;
+}
+
 static int freeze_entry(struct walk *w, int dirfd, const char *name,
 			const char *path, unsigned depth)
 {
@@ -170,6 +203,20 @@ static int freeze_entry(struct walk *w, int dirfd, const char *name,
 	if (S_ISREG(st.st_mode))
 		return freeze_file(w, dirfd, name, path, &st);
 	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return -errno;
+		target[n] = '\0';
+		if (!symlink_ok(w, path, target)) {
+			char shown[300];
+
+			str_escape(shown, sizeof(shown), target, (size_t)n);
+			fail_path(w, path, "is a symlink pointing outside the release");
+			snprintf(w->err + strlen(w->err), w->errlen - strlen(w->err), " (-> %s)", shown);
+			return -EPERM;
+		}
 		if (fchownat(dirfd, name, 0, w->web_gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 		w->st.symlinks++;
@@ -285,11 +332,11 @@ static int freeze_dir(struct walk *w, int fd, const char *path, unsigned depth)
 	return r;
 }
 
-int freeze_tree(int dirfd, gid_t web_gid, int manifest_fd,
+int freeze_tree(int dirfd, gid_t web_gid, const char *shared_prefix, int manifest_fd,
 		struct freeze_stats *ret, char *err, size_t errlen)
 {
 	struct walk w = {
-		.web_gid = web_gid, .manifest_fd = manifest_fd,
+		.web_gid = web_gid, .shared_prefix = shared_prefix, .manifest_fd = manifest_fd,
 		.err = err, .errlen = errlen, .out_cap = 64 * 1024,
 	};
 	int r;

@@ -43,7 +43,7 @@
 #include "util.h"
 
 #define SOCK_FD 3
-#define DISK_CHECK_MS 250
+#define DISK_CHECK_MS 20
 
 enum phase {
 	PH_START,      /* nothing done; read-only ops allowed */
@@ -714,7 +714,12 @@ static int op_freeze(struct helper *h, const struct proto_msg *req, struct proto
 	mfd = openat(h->l.manifest_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (mfd < 0)
 		return -errno;
-	r = freeze_tree(h->tree_fd, h->cfg.web_gid, mfd, &st, err, sizeof(err));
+	char shared_prefix[PATH_MAX];
+
+	r = str_printf(shared_prefix, sizeof(shared_prefix), "%s/shared/", h->cfg.root);
+	if (r < 0)
+		return r;
+	r = freeze_tree(h->tree_fd, h->cfg.web_gid, shared_prefix, mfd, &st, err, sizeof(err));
 	if (r < 0) {
 		(void)unlinkat(h->l.manifest_fd, tmp, 0);
 		reply_init(rep, r, "%s", err);

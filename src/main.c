@@ -190,6 +190,17 @@ int main(int argc, char **argv)
 	/* Before anything else: the caller controls our fds, environment,
 	 * cwd, umask and limits. Keep only a handle on the cwd, for a
 	 * relative --from, and sudo's word on who the caller is. */
+	if (privs_fix_stdio() < 0)
+		return EXIT_FAILED;
+	/* The dynamic loader ran before main(): a preloaded or audit library
+	 * has already run with our privileges. Nothing here can undo that;
+	 * refuse, so that such a sudoers rule is noticed. */
+	if (getenv("LD_PRELOAD") || getenv("LD_AUDIT") || getenv("LD_LIBRARY_PATH")) {
+		static const char msg[] = "cutover: refusing to run with LD_PRELOAD, LD_AUDIT or LD_LIBRARY_PATH set "
+			"(does a sudoers rule keep them? see helpers/sudoers.example)\n";
+		(void)!write(2, msg, sizeof(msg) - 1);
+		return EXIT_USAGE;
+	}
 	cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd_fd < 0)
 		cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

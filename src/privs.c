@@ -41,11 +41,8 @@ static int fd_in(int fd, const int *keep, size_t n)
 	return 0;
 }
 
-int privs_sanitize_process(const int *keep, size_t n_keep)
+int privs_fix_stdio(void)
 {
-	struct rlimit rl = { 0, 0 };
-	int max_keep = 2;
-
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
 			int n = open("/dev/null", O_RDWR | O_NOCTTY);
@@ -60,6 +57,17 @@ int privs_sanitize_process(const int *keep, size_t n_keep)
 			}
 		}
 	}
+	return 0;
+}
+
+int privs_sanitize_process(const int *keep, size_t n_keep)
+{
+	struct rlimit rl = { 0, 0 };
+	int max_keep = 2, r;
+
+	r = privs_fix_stdio();
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < n_keep; i++)
 		if (keep[i] > max_keep)
 			max_keep = keep[i];
@@ -285,6 +293,10 @@ int privs_seccomp_unprivileged(bool allow_exec)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknodat), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK));
+	/* fallocate reserves gigabytes in one call, faster than any watch on
+	 * the disk budget can stop it; without it, tools fall back to writes. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), SCMP_SYS(fallocate), 0);
 	if (r == 0 && !allow_exec) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0);
 		if (r == 0)

@@ -14,6 +14,10 @@
 /* The only environment any cutover process or build step starts from. */
 #define SAFE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* Reopens fds 0-2 on /dev/null where the caller left them closed; first
+ * thing in main, before any other open could land on one of them. */
+int privs_fix_stdio(void);
+
 /*
  * Makes fds 0-2 valid (reopened on /dev/null when closed), closes every
  * other fd except those in keep, sets umask 022, chdir("/"), core dumps off
