@@ -25,7 +25,7 @@ head -c 1 | wc -c >stdin-bytes.txt
 SH
 
 step "deploy with a polluted caller environment"
-assert_ok env FOO=leak LD_LIBRARY_PATH=/leak BASH_ENV=/leak/env ENV=/leak/env \
+assert_ok env FOO=leak BASH_ENV=/leak/env ENV=/leak/env \
 	PATH="/leak/bin:$PATH" HOME=/root/leak LANG=xx_XX.leak APP_ENV=leak \
 	CUTOVER_APP=forged CUTOVER_RELEASE=forged \
 	"$CUTOVER_BIN" -c "$CONF" deploy "$APP" --from "$SRC" || fatal "deploy failed"
