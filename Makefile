@@ -86,7 +86,7 @@ $(BUILD)/cutover-helper: $(HELPER_OBJ) $(COMMON_OBJ)
 $(BUILD)/tests/%: tests/%.c $(FRONT_OBJ) $(COMMON_OBJ) $(filter-out $(BUILD)/helpers/helper.o,$(HELPER_OBJ))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-LD $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka) \
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka) \
 		$(foreach s,$(shell cat tests/$*.wrap 2>/dev/null),-Wl,--wrap=$(s))
 
 unit: $(TESTS:%=$(BUILD)/tests/%)
@@ -115,6 +115,10 @@ bench: all $(BUILD)/loadgen
 deps:
 	@bash .ci/deps.sh
 
+# libFuzzer harnesses (clang); FUZZ_SECONDS per harness, 60 by default.
+fuzz:
+	@bash fuzz/run.sh $(FUZZ_SECONDS)
+
 demo: all $(BUILD)/loadgen
 	@bash examples/demo.sh
 
@@ -130,6 +134,6 @@ clean:
 
 FORCE:
 
-.PHONY: all unit integration test bench deps demo install clean FORCE
+.PHONY: all unit integration test bench deps demo fuzz install clean FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -83,8 +83,10 @@ static void capture_add(struct frontend *fe, const char *buf, size_t len)
 
 		while (cap < fe->capture_len + len + 1)
 			cap *= 2;
-		if (cap > 4 * 1024 * 1024 || !(n = realloc(fe->capture, cap)))
+		if (cap > 4 * 1024 * 1024 || !(n = realloc(fe->capture, cap))) {
+			fe->capture_truncated = true;
 			return;
+		}
 		fe->capture = n;
 		fe->capture_cap = cap;
 	}
@@ -446,6 +448,7 @@ static int run_remote(struct frontend *fe, enum proto_op op, uint64_t a0, uint64
 	req.arg[1] = a1;
 	fe->capturing = capture;
 	fe->capture_len = 0;
+	fe->capture_truncated = false;
 	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
 	fe->capturing = false;
 	out_build_end(&fe->out);
@@ -503,6 +506,10 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 		r = run_remote(fe, OP_MIGRATE, 0, 0, "migrations (pretend)", m->pretend, true, err, errlen);
 		if (r < 0)
 			return r;
+		if (fe->capture_truncated) {
+			snprintf(err, errlen, "'%.200s' printed more than 4 MiB; its SQL cannot be vetted, nothing was migrated", m->pretend);
+			return -EFBIG;
+		}
 		migrate_scan(fe->capture ? fe->capture : "", fe->capture_len, f, ELEMENTSOF(f), &n);
 		if (n > 0 && !m->allow_destructive && !fe->cli.allow_destructive) {
 			char more[64] = "";

@@ -34,6 +34,7 @@ struct frontend {
 	char from_shown[256];   /* --from, escaped for messages */
 	/* While capturing, OUTPUT messages are collected here instead of printed. */
 	bool capturing;
+	bool capture_truncated;     /* more arrived than the capture holds */
 	char *capture;
 	size_t capture_len, capture_cap;
 };

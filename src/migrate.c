@@ -8,6 +8,9 @@
 
 #include "util.h"
 
+/* A longer statement is not vetted but refused. */
+#define MIGRATE_LINE_MAX 65536
+
 /* Patterns over the statement upper-cased, quotes removed and white space
  * folded, with a space added at both ends so " X " matches whole words. */
 static const struct {
@@ -25,6 +28,16 @@ static const struct {
 	{ " CHANGE COLUMN ", "CHANGE COLUMN" },
 };
 
+/* Bytes from s before the first of reject or end (strcspn bounded). */
+static size_t span_until(const char *s, const char *end, const char *reject)
+{
+	const char *p = s;
+
+	while (p < end && !strchr(reject, *p))
+		p++;
+	return (size_t)(p - s);
+}
+
 static void normalise(const char *s, size_t len, char *out, size_t n)
 {
 	size_t o = 0;
@@ -38,7 +51,8 @@ static void normalise(const char *s, size_t len, char *out, size_t n)
 
 		if (c == '"' || c == '`' || c == '[' || c == ']')
 			continue;
-		if (isspace(c) || c == '(' || c == ')' || c == ',' || c == ';') {
+		/* A NUL must not end the scan early (strstr would stop at it). */
+		if (c == '\0' || isspace(c) || c == '(' || c == ')' || c == ',' || c == ';') {
 			if (!space)
 				out[o++] = ' ';
 			space = true;
@@ -62,6 +76,21 @@ static const char *special(const char *up)
 		return "ALTER COLUMN ... TYPE";
 	if (strncmp(up, " ALTER TABLE ", 13) == 0 && strstr(up, " CHANGE ") && !strstr(up, " CHANGE COLUMN "))
 		return "CHANGE COLUMN";
+	/* MySQL's "alter table t drop col" has no COLUMN keyword: any DROP in
+	 * an ALTER TABLE that does not drop an index or constraint. */
+	if (strncmp(up, " ALTER TABLE ", 13) == 0) {
+		static const char *const harmless[] = {
+			"INDEX ", "KEY ", "FOREIGN ", "PRIMARY ", "UNIQUE ", "CONSTRAINT ",
+			"CHECK ", "DEFAULT ", "NOT ", "IDENTITY ",
+		};
+		for (const char *d = strstr(up, " DROP "); d; d = strstr(d + 1, " DROP ")) {
+			bool ok = false;
+			for (size_t i = 0; i < ELEMENTSOF(harmless); i++)
+				ok |= strncmp(d + 6, harmless[i], strlen(harmless[i])) == 0;
+			if (!ok)
+				return "DROP COLUMN";
+		}
+	}
 	return NULL;
 }
 
@@ -81,7 +110,7 @@ static bool is_migration_name(const char *s, size_t len)
 	}
 	if (s[17] != '_')
 		return false;
-	n = strcspn(s, " .:");
+	n = span_until(s, s + len, " .:");
 	return n >= len || s[n] != ':';
 }
 
@@ -94,7 +123,7 @@ int migrate_scan(const char *text, size_t len, struct migrate_finding *ret, size
 	for (const char *p = text, *end = text + len; p < end; ) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *line = p, *line_end = nl ? nl : end, *sql, *colon;
-		char up[4096], migration[128];
+		char up[MIGRATE_LINE_MAX + 8], migration[128];
 		const char *kind = NULL;
 
 		p = nl ? nl + 1 : end;
@@ -107,8 +136,8 @@ int migrate_scan(const char *text, size_t len, struct migrate_finding *ret, size
 		if (is_migration_name(line, (size_t)(line_end - line))) {
 			/* Laravel 9+: the migration's name on a line of its own
 			 * (followed by dots and a time), its SQL below. */
-			size_t n = strcspn(line, " .");
-			snprintf(current, sizeof(current), "%.*s", (int)(n < (size_t)(line_end - line) ? n : (size_t)(line_end - line)), line);
+			size_t n = span_until(line, line_end, " .");
+			snprintf(current, sizeof(current), "%.*s", (int)n, line);
 			continue;
 		}
 		/* Laravel 8: "ClassName: statement". */
@@ -124,20 +153,23 @@ int migrate_scan(const char *text, size_t len, struct migrate_finding *ret, size
 				sql = colon + 2;
 			}
 		}
+		if ((size_t)(line_end - sql) > MIGRATE_LINE_MAX)
+			kind = "a statement too long to vet";
 		normalise(sql, (size_t)(line_end - sql), up, sizeof(up));
 		/* Laravel prints this, and exits 0, where it cannot show the SQL of
 		 * a Doctrine column change: a change we cannot vet is refused. */
-		if (strstr(up, " FAILED TO DUMP QUERIES")) {
-			kind = "a change --pretend cannot show";
-			const char *at = strstr(line, "/");
+		if (!kind && strstr(up, " FAILED TO DUMP QUERIES")) {
 			const char *base = NULL;
+
+			kind = "a change --pretend cannot show";
 			/* Name it by its file: "…/2026_03_01_x.php:10$95: failed…". */
-			for (const char *q = line; at && q < line_end; q++)
+			for (const char *q = line; q < line_end; q++)
 				if (*q == '/')
 					base = q + 1;
 			if (base) {
-				size_t bl = strcspn(base, ".:");
-				snprintf(migration, sizeof(migration), "%.*s", (int)(bl < sizeof(migration) - 1 ? bl : sizeof(migration) - 1), base);
+				size_t bl = span_until(base, line_end, ".:");
+				snprintf(migration, sizeof(migration), "%.*s",
+					 (int)(bl < sizeof(migration) - 1 ? bl : sizeof(migration) - 1), base);
 			}
 		}
 		for (size_t i = 0; i < ELEMENTSOF(destructive) && !kind; i++)

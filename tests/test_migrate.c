@@ -47,6 +47,8 @@ static void test_each_kind(void **state)
 		{ "MyChange: alter table `notes` change `body` `text` varchar(255)", "CHANGE COLUMN", "MyChange" },
 		{ "MyChange2: ALTER TABLE notes CHANGE COLUMN body text VARCHAR(255)", "CHANGE COLUMN", "MyChange2" },
 		{ "Wipe: truncate table \"notes\"", "TRUNCATE", "Wipe" },
+		{ "MyDrop: alter table `notes` drop `author`", "DROP COLUMN", "MyDrop" },
+		{ "MyDrop2: alter table `notes` drop `a`, drop `b`", "DROP COLUMN", "MyDrop2" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -134,6 +136,16 @@ static void test_no_false_positives(void **state)
 	assert_int_equal(scan(text, f, 4), 0);
 }
 
+/* Dropping an index or a constraint loses no data. */
+static void test_drop_index_passes(void **state)
+{
+	struct migrate_finding f[2];
+
+	assert_int_equal(scan("I: alter table `notes` drop index `notes_author_index`\n"
+			      "F: alter table `notes` drop foreign key `notes_user_id_foreign`\n"
+			      "P: alter table \"notes\" drop constraint \"notes_pkey\"\n", f, 2), 0);
+}
+
 static void test_escaped_and_bounded(void **state)
 {
 	struct migrate_finding f[1];
@@ -155,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_laravel8_sqlite_capture),
 		cmocka_unit_test(test_no_false_positives),
 		cmocka_unit_test(test_escaped_and_bounded),
+		cmocka_unit_test(test_drop_index_passes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
