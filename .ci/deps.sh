@@ -18,6 +18,8 @@ packages=(
 	# the bundled Laravel app (Debian packages the framework: no composer)
 	php-laravel-framework php-doctrine-dbal php8.2-sqlite3 php8.2-mbstring
 	php8.2-intl php8.2-xml
+	# make fuzz (libFuzzer)
+	clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
