@@ -619,6 +619,13 @@ static int op_fetch_git(struct helper *h, const struct proto_msg *req, struct pr
 		/* ext:: and fd:: run commands */
 		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh", NULL,
 	};
+	/* Through sudo the caller may publish only what it can read itself:
+	 * a local repository would be read with the deploy user's rights. */
+	static const char *const git_env_remote[] = {
+		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
+		"GIT_ALLOW_PROTOCOL=git:http:https:ssh", NULL,
+	};
+	bool via_sudo = strcmp(h->who, "root") != 0;
 	char buf[PROTO_TEXT_SIZE], *hash;
 	char *args[3];
 	const char *problem;
@@ -634,6 +641,9 @@ static int op_fetch_git(struct helper *h, const struct proto_msg *req, struct pr
 	problem = git_url_problem(buf);
 	if (!problem)
 		problem = git_ref_problem(hash + 1);
+	if (!problem && via_sudo && (strncmp(buf, "file:", 5) == 0 || !strchr(buf, ':')))
+		problem = "a local repository is refused through sudo: the deploy user, not you, would read it; "
+			  "use an archive or a remote URL";
 	if (problem) {
 		reply_init(rep, -EINVAL, "git source: %s", problem);
 		return 0;
@@ -641,7 +651,8 @@ static int op_fetch_git(struct helper *h, const struct proto_msg *req, struct pr
 	args[0] = buf;
 	args[1] = hash + 1;
 	args[2] = NULL;
-	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args, git_env, rep);
+	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args,
+			     via_sudo ? git_env_remote : git_env, rep);
 }
 
 /*
