@@ -803,15 +803,30 @@ random_hex()
 	od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-"$1"
 }
 
+# hostile_lock: one hostile test at a time on this machine (two suites
+# running at once would share CI_USER and /etc/cutover, and the first to
+# finish would delete them under the other). The lock is a flock on
+# /etc/sudoers.d itself, so it leaves no file behind; it goes with the test.
+hostile_lock()
+{
+	[[ -n ${HOSTILE_LOCK_FD:-} ]] && return 0
+	exec {HOSTILE_LOCK_FD}</etc/sudoers.d || fatal "cannot open /etc/sudoers.d"
+	flock -w 90 "$HOSTILE_LOCK_FD" ||
+		fatal "another hostile test has been running on this machine for 90 s; run one suite at a time"
+}
+
 # ci_user_ensure: the CI user exists; created if missing (a system user
 # without home or shell) and then deleted at exit.
 ci_user_ensure()
 {
 	command -v sudo >/dev/null || fatal "sudo is not installed (.ci/deps.sh installs it)"
+	hostile_lock
 	id -u "$CI_USER" >/dev/null 2>&1 && return 0
 	useradd --system --no-create-home --shell /usr/sbin/nologin "$CI_USER" ||
 		fatal "cannot create the user $CI_USER"
-	undo_push "userdel $CI_USER >/dev/null 2>&1 || echo 'cannot delete the user $CI_USER' >&2"
+	# With the user go sudo's records of it (timestamp file).
+	undo_push "userdel $CI_USER >/dev/null 2>&1 || echo 'cannot delete the user $CI_USER' >&2
+		rm -f /run/sudo/ts/$CI_USER /var/lib/sudo/lectured/$CI_USER"
 }
 
 # etc_dir_ensure: /etc/cutover exists (root, 0755); if this test created
@@ -856,7 +871,7 @@ etc_conf_write()
 }
 
 # sudo_rule_install [--any] [--setenv] APP...: a sudoers include
-# /etc/sudoers.d/cutover-it-RANDOM (0440, checked with visudo -cf before
+# /etc/sudoers.d/cutover-it-RANDOM-NN (0440, checked with visudo -cf before
 # it is installed; removed at exit) that lets CI_USER run CUTOVER_BIN,
 # pinned by its sha256 so that the rule is worthless for any other file,
 # as root without a password: the verbs of helpers/sudoers.example for
@@ -1003,7 +1018,7 @@ assert_app_unchanged()
 {
 	local now
 
-	now=$(app_state)
+	now=$(app_state "$ROOT")
 	if [[ $1 != "$now" ]]; then
 		fail "$2: the app root or the mounts changed" "diff (- before, + after):" \
 			"$(diff <(printf '%s\n' "$1") <(printf '%s\n' "$now") | grep '^[<>]' | sed 's/^</-/; s/^>/+/')"
@@ -1171,12 +1186,8 @@ mktar_build()
 
 	shift 2
 	[[ -n ${MKTAR:-} ]] || { tool_build mktar; MKTAR=$TOOL; }
-	if (($# > 0)); then
-		printf '%s\n' "$spec" | "$MKTAR" | "$@" >"$out"
-	else
-		printf '%s\n' "$spec" | "$MKTAR" >"$out"
-	fi
-	[[ $? == 0 ]] || fatal "mktar | $* failed"
+	(($# > 0)) || set -- cat
+	printf '%s\n' "$spec" | "$MKTAR" | "$@" >"$out" || fatal "mktar | $* failed"
 	chmod 0644 "$out"
 }
 
