@@ -42,7 +42,7 @@ COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c src/fc
 FRONT_SRC := src/artifact.c src/cli.c src/output.c src/history.c src/frontend.c \
 	src/reader.c src/reload.c src/health.c src/fpm_status.c src/migrate.c
 HELPER_SRC := helpers/helper.c helpers/fsops.c helpers/sandbox.c \
-	helpers/freeze.c helpers/release.c helpers/fpm.c helpers/cgroup.c
+	helpers/freeze.c helpers/release.c helpers/fpm.c helpers/cgroup.c helpers/bind.c
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/%.o)
