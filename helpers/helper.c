@@ -911,10 +911,18 @@ static int bind_repair(struct helper *h, char *note, size_t notelen, char *err, 
 	if (r < 0)
 		return r;
 	h->repair = a;
-	if (a.unstacked || a.attached)
-		snprintf(note, notelen, "%s now serves %s (repaired: %u stacked mount%s removed%s%s)", h->cfg.live, cur,
-			 a.unstacked, a.unstacked == 1 ? "" : "s", a.attached ? ", release mounted" : "",
-			 a.entered ? ", also in php-fpm's mount namespace" : "");
+	if (a.unstacked || a.attached || a.entered) {
+		char what[160] = "";
+
+		if (a.unstacked)
+			snprintf(what, sizeof(what), "%u stacked mount%s removed", a.unstacked, a.unstacked == 1 ? "" : "s");
+		if (a.attached)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%srelease mounted", what[0] ? ", " : "");
+		if (a.entered)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%salso in php-fpm's mount namespace",
+				 what[0] ? ", " : "");
+		snprintf(note, notelen, "%s now serves %s (repaired: %s)", h->cfg.live, cur, what);
+	}
 	else
 		snprintf(note, notelen, "%s serves %s", h->cfg.live, cur);
 	return 0;

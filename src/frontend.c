@@ -707,6 +707,8 @@ static int verb_deploy(struct frontend *fe)
 	json_kv_uint(&j, "files", res.files);
 	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
 	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
+	if (fe->cfg->mode == PUBLISH_BIND)
+		json_kv_bool(&j, "fpm_namespace_entered", rep.arg[3] == 1);
 
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
@@ -787,6 +789,8 @@ static int verb_switch(struct frontend *fe)
 	json_kv_string(&j, "to", rep.id);
 	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
 	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
+	if (fe->cfg->mode == PUBLISH_BIND)
+		json_kv_bool(&j, "fpm_namespace_entered", rep.arg[3] == 1);
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
 		out_error("release %s is live, but php-fpm was not reloaded (see above)", rep.id);
