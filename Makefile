@@ -5,6 +5,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/cutover
 MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 BUILD ?= build
 
@@ -119,6 +120,10 @@ install: all
 	install -m 0755 $(BUILD)/cutover-helper $(DESTDIR)$(LIBEXECDIR)/cutover-helper
 	install -m 0644 helpers/opcache-reset.php $(DESTDIR)$(LIBEXECDIR)/opcache-reset.php
 	install -m 0644 docs/cutover.1 $(DESTDIR)$(MANDIR)/man1/cutover.1
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/cutover|$(BINDIR)/cutover|' helpers/cutover-mount@.service \
+		>$(DESTDIR)$(UNITDIR)/cutover-mount@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cutover-mount@.service
 
 clean:
 	rm -rf $(BUILD)
