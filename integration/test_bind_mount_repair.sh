@@ -46,7 +46,7 @@ assert_file_content "$ROOT/live/public/index.php" '<?php echo "v2";' "live serve
 
 step "cutover mount again changes nothing"
 before=$(top_id)
-assert_ok co mount
+assert_ok co mount --wait 5
 assert_contains "$ERR" "serves $V2" "what mount says when all is well"
 assert_not_contains "$ERR" "repaired" "nothing to repair"
 assert_eq "$before" "$(top_id)" "the mount at live is the same one"
