@@ -19,7 +19,7 @@
 #include "util.h"
 
 #define UMOUNT_FLAGS (MNT_DETACH | UMOUNT_NOFOLLOW)
-#define TABLE_MAX 1024          /* mounts at or below live that we look at */
+#define TABLE_MAX 4096          /* mounts at ROOT, at or below live, that we look at */
 
 static inline void unref_tablep(struct libmnt_table **t) { mnt_unref_table(*t); }
 static inline void free_iterp(struct libmnt_iter **i) { mnt_free_iter(*i); }
@@ -119,11 +119,14 @@ int bind_root_prepare(struct layout *l, const struct config *cfg, char *err, siz
 
 /* ---- reading mount tables --------------------------------------------- */
 
+/* A mount at ROOT, at live or below. Paths too long for these cannot be
+ * ours (live and a shared entry are below 256 bytes each); such entries
+ * are skipped, never truncated into a false match. */
 struct entry {
 	int id, parent;
 	dev_t dev;
-	char target[PATH_MAX];
-	char root[PATH_MAX];
+	char target[600];
+	char root[1024];
 	char options[256];
 	bool shared;
 };
@@ -155,14 +158,16 @@ static bool root_is_shared(const char *root, const char *rel)
 	return rl > n + 8 && strcmp(root + rl - n, rel) == 0 && strncmp(root + rl - n - 8, "/shared/", 8) == 0;
 }
 
-/* Reads the entries of a mount table at ROOT, at live and below live. */
-static int table_read(const char *file, const char *root_path, const char *live, struct entry *v, size_t max,
+/* Reads the entries of a mount table at ROOT, at live and below live into
+ * *ret (malloc'd). */
+static int table_read(const char *file, const char *root_path, const char *live, struct entry **ret,
 		      size_t *ret_n)
 {
 	_cleanup_table_ struct libmnt_table *tb = NULL;
 	_cleanup_iter_ struct libmnt_iter *it = NULL;
+	_cleanup_free_ struct entry *v = NULL;
 	struct libmnt_fs *fs;
-	size_t n = 0, ll = strlen(live);
+	size_t n = 0, cap = 0, ll = strlen(live);
 	int r;
 
 	tb = mnt_new_table();
@@ -179,18 +184,28 @@ static int table_read(const char *file, const char *root_path, const char *live,
 		if (!t || !root || (strcmp(t, root_path) != 0 &&
 				    (strncmp(t, live, ll) != 0 || (t[ll] != '\0' && t[ll] != '/'))))
 			continue;
-		if (n == max)
-			return -E2BIG;
+		if (n == cap) {
+			struct entry *nv;
+
+			if (cap == TABLE_MAX)
+				return -E2BIG;
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+		}
 		v[n] = (struct entry){
 			.id = mnt_fs_get_id(fs), .parent = mnt_fs_get_parent_id(fs), .dev = mnt_fs_get_devno(fs),
 			.shared = opt_fields && strstr(opt_fields, "shared:"),
 		};
-		/* Longer paths are not ours: they fail the comparisons below. */
-		(void)str_copy(v[n].target, sizeof(v[n].target), t);
-		(void)str_copy(v[n].root, sizeof(v[n].root), root);
+		if (str_copy(v[n].target, sizeof(v[n].target), t) < 0 ||
+		    str_copy(v[n].root, sizeof(v[n].root), root) < 0)
+			continue;
 		(void)str_copy(v[n].options, sizeof(v[n].options), opts ? opts : "");
 		n++;
 	}
+	*ret = TAKE_PTR(v);
 	*ret_n = n;
 	return 0;
 }
@@ -243,10 +258,7 @@ int bind_stack_read(const struct layout *l, const struct config *cfg, pid_t pid,
 		snprintf(prefix, sizeof(prefix), "/proc/%d/root", (int)pid);
 	} else
 		snprintf(file, sizeof(file), "/proc/self/mountinfo");
-	v = calloc(TABLE_MAX, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	r = table_read(file, cfg->root, cfg->live, v, TABLE_MAX, &n);
+	r = table_read(file, cfg->root, cfg->live, &v, &n);
 	if (r < 0)
 		return r;
 	/* Another process's paths are reached through /proc/PID/root, which

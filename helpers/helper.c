@@ -922,8 +922,7 @@ static int bind_repair(struct helper *h, char *note, size_t notelen, char *err, 
 			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%salso in php-fpm's mount namespace",
 				 what[0] ? ", " : "");
 		snprintf(note, notelen, "%s now serves %s (repaired: %s)", h->cfg.live, cur, what);
-	}
-	else
+	} else
 		snprintf(note, notelen, "%s serves %s", h->cfg.live, cur);
 	return 0;
 }
