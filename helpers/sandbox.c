@@ -192,6 +192,7 @@ static int attach_binds(const struct sandbox_spec *s, const int *clones)
 				      (rw ? 0 : MOUNT_ATTR_RDONLY), rw ? MOUNT_ATTR_RDONLY : 0);
 		if (r < 0)
 			return r;
+		close(clones[i]);
 	}
 	return 0;
 }
