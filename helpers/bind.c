@@ -630,6 +630,32 @@ int bind_mounted_releases(const struct layout *l, char (**ret)[RELEASE_ID_MAX + 
 	return 0;
 }
 
+int bind_probe(const struct layout *l, const struct config *cfg, char *err, size_t errlen)
+{
+	_cleanup_close_ int tree = -EBADF, sub = -EBADF;
+	int r;
+
+	if (cfg->n_shared_dirs + cfg->n_shared_files == 0)
+		return 0;
+	/* Both clones are detached and go with their fds: nothing changes. */
+	tree = open_tree(l->root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return failf(-errno, err, errlen, "cannot clone %s: %s", cfg->root, strerror(errno));
+	r = setattr(tree, 0, 0, 0, MS_PRIVATE);
+	if (r < 0)
+		return failf(r, err, errlen, "cannot make a clone of %s private: %s", cfg->root, strerror(-r));
+	sub = open_tree(l->shared_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (sub < 0)
+		return failf(-errno, err, errlen, "cannot clone %s/shared: %s", cfg->root, strerror(errno));
+	r = bind_attach_clone(sub, tree, "shared", true, 0, 0);
+	if (r == -EINVAL)
+		return failf(-EOPNOTSUPP, err, errlen, "this kernel cannot mount onto a detached mount tree, which mode = bind "
+			     "needs for [shared] entries (Linux 6.18 can; 6.15 is the first that should)");
+	if (r < 0)
+		return failf(r, err, errlen, "mounting onto a detached mount tree failed: %s", strerror(-r));
+	return 0;
+}
+
 int bind_check_mount_points(int tree, const struct config *cfg, char *err, size_t errlen)
 {
 	for (size_t k = 0; k < cfg->n_shared_dirs + cfg->n_shared_files; k++) {

@@ -125,6 +125,16 @@ int bind_mounted_releases(const struct layout *l, char (**ret)[RELEASE_ID_MAX + 
  */
 int bind_attach_clone(int clone, int dir, const char *rel, bool is_dir, uint64_t set, uint64_t clr);
 
+/*
+ * With [shared] entries, a publish mounts them on the detached tree before
+ * it is attached, which kernels only allow since MOVE_MOUNT_BENEATH's
+ * (6.5) was followed by mounts on detached trees (6.15 as far as we know;
+ * tested on 6.18). Tries exactly that on throwaway clones of ROOT and
+ * shared/: -EOPNOTSUPP with the reason if the kernel refuses. Changes
+ * nothing anyone can see.
+ */
+int bind_probe(const struct layout *l, const struct config *cfg, char *err, size_t errlen);
+
 /* Checks that each [shared] entry of a release being frozen is still its
  * mount point: an empty directory or an empty regular file. */
 int bind_check_mount_points(int tree, const struct config *cfg, char *err, size_t errlen);

@@ -200,6 +200,8 @@ static int op_lock(struct helper *h, const struct proto_msg *req, struct proto_m
 		/* Every locked run starts from live as the record says: a
 		 * crash of an earlier one is repaired before anything else. */
 		r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
+		if (r == 0)
+			r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
 		if (r == 0 && strcmp(h->verb->name, "mount") != 0)
 			r = bind_repair(h, note, sizeof(note), err, sizeof(err));
 		if (r < 0) {
@@ -1535,7 +1537,9 @@ static int op_check(struct helper *h, const struct proto_msg *req, struct proto_
 		char why[300];
 
 		proto_init(&e, OP_ENTRY);
-		if (bind_stack_read(&h->l, &h->cfg, 0, &s) < 0)
+		if (bind_probe(&h->l, &h->cfg, why, sizeof(why)) < 0)
+			snprintf(e.text, sizeof(e.text), "%s", why);
+		else if (bind_stack_read(&h->l, &h->cfg, 0, &s) < 0)
 			snprintf(e.text, sizeof(e.text), "cannot read the mount table");
 		else if (bind_stack_check(&s, cur, why, sizeof(why)) < 0)
 			snprintf(e.text, sizeof(e.text), "%s does not serve the current release %s: %s; run 'cutover mount %s'",
