@@ -5,6 +5,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/cutover
 MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 BUILD ?= build
 
@@ -43,7 +44,7 @@ COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c src/fc
 FRONT_SRC := src/artifact.c src/cli.c src/output.c src/frontend.c \
 	src/reader.c src/reload.c src/health.c src/fpm_status.c src/migrate.c
 HELPER_SRC := helpers/helper.c helpers/fsops.c helpers/sandbox.c \
-	helpers/freeze.c helpers/release.c helpers/fpm.c helpers/cgroup.c
+	helpers/freeze.c helpers/release.c helpers/fpm.c helpers/cgroup.c helpers/bind.c
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/%.o)
@@ -128,6 +129,10 @@ install: all
 	install -m 0755 $(BUILD)/cutover-helper $(DESTDIR)$(LIBEXECDIR)/cutover-helper
 	install -m 0644 helpers/opcache-reset.php $(DESTDIR)$(LIBEXECDIR)/opcache-reset.php
 	install -m 0644 docs/cutover.1 $(DESTDIR)$(MANDIR)/man1/cutover.1
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/cutover|$(BINDIR)/cutover|' helpers/cutover-mount@.service \
+		>$(DESTDIR)$(UNITDIR)/cutover-mount@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cutover-mount@.service
 
 clean:
 	rm -rf $(BUILD)

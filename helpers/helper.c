@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "bind.h"
 #include "config.h"
 #include "fcgi.h"
 #include "cgroup.h"
@@ -70,6 +71,7 @@ static const struct verb {
 	{ "switch", OPB(OP_LOCK) | OPB(OP_SWITCH) | OPB(OP_HOOK) | FPM_OPS },
 	{ "rollback", OPB(OP_LOCK) | OPB(OP_ROLLBACK) | OPB(OP_HOOK) | FPM_OPS },
 	{ "prune", OPB(OP_LOCK) | OPB(OP_PRUNE) },
+	{ "mount", OPB(OP_LOCK) | OPB(OP_MOUNT) },
 	{ "list", OPB(OP_LIST) },
 	{ "status", OPB(OP_STATUS) | OPB(OP_HISTORY) },
 	{ "check", OPB(OP_CHECK) | OPB(OP_FPM_INSPECT) | OPB(OP_FPM_REQUEST) },
@@ -93,6 +95,8 @@ struct helper {
 	bool pretended, migrated, verified;
 	size_t next_hook[2];           /* before_switch, after_switch */
 	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
+	bool fpm_entered;              /* mode = bind: the last publish entered php-fpm's namespace */
+	struct bind_actions repair;    /* mode = bind: what the last repair did */
 };
 
 static void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
@@ -118,6 +122,8 @@ static int send_msg(struct helper *h, struct proto_msg *m, int fd)
 		m->len = (uint32_t)strnlen(m->text, sizeof(m->text) - 1);
 	return proto_send(h->sock, m, fd);
 }
+
+static int bind_repair(struct helper *h, char *note, size_t notelen, char *err, size_t errlen);
 
 /* ---- lock ---------------------------------------------------------- */
 
@@ -189,6 +195,24 @@ static int op_lock(struct helper *h, const struct proto_msg *req, struct proto_m
 		return -errno;
 	}
 	h->lock_fd = fd;
+	if (h->cfg.mode == PUBLISH_BIND) {
+		char note[640] = "";
+
+		/* Every locked run starts from live as the record says: a
+		 * crash of an earlier one is repaired before anything else. */
+		r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
+		if (r == 0)
+			r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
+		if (r == 0 && strcmp(h->verb->name, "mount") != 0)
+			r = bind_repair(h, note, sizeof(note), err, sizeof(err));
+		if (r < 0) {
+			reply_init(rep, r, "%s; run 'cutover mount %s' once the cause is fixed", err, h->cfg.app);
+			return 0;
+		}
+		h->phase = PH_LOCKED;
+		reply_init(rep, 0, "%s", note);
+		return 0;
+	}
 	h->phase = PH_LOCKED;
 	reply_init(rep, 0, NULL);
 	return 0;
@@ -322,6 +346,16 @@ static int link_one(struct helper *h, const char *rel, bool is_dir, char *err, s
 	r = fs_remove_tree(rp, last);
 	if (r < 0)
 		return r;
+	if (h->cfg.mode == PUBLISH_BIND) {
+		/* An empty mount point: each publish (and the build sandbox)
+		 * mounts shared/REL there. */
+		_cleanup_close_ int fd = -EBADF;
+
+		if (is_dir)
+			return mkdirat(rp, last, 0755) < 0 ? -errno : 0;
+		fd = openat(rp, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		return fd < 0 ? -errno : 0;
+	}
 	if (symlinkat(target, rp, last) < 0)
 		return -errno;
 	return 0;
@@ -449,6 +483,54 @@ static int build_env(struct helper *h, const char *id, char **env, size_t n, cha
 	return 0;
 }
 
+static const char *live_name(const struct helper *h)
+{
+	return strrchr(h->cfg.live, '/') + 1;
+}
+
+/*
+ * mode = bind: the sandbox runs the release at live, the path its code
+ * runs from in production, so that config:cache and the like bake live,
+ * never releases/ID. A frozen release (migrations, hooks) is attached there
+ * read-only; the shared entries are mounted on it once link-shared has made
+ * their mount points.
+ */
+struct bind_spec {
+	int frozen;                                   /* releases/ID, or -EBADF */
+	struct sandbox_bind binds[2 * CONFIG_MAX_LIST];
+	int fds[2 * CONFIG_MAX_LIST];
+	size_t n;
+};
+
+static void bind_spec_close(struct bind_spec *b)
+{
+	closep(&b->frozen);
+	while (b->n > 0)
+		close(b->fds[--b->n]);
+}
+
+static int bind_spec_open(struct helper *h, const char *id, int tree_fd, struct bind_spec *b)
+{
+	if (tree_fd < 0) {
+		b->frozen = fs_open_beneath(h->l.releases_fd, id, O_PATH | O_DIRECTORY, 0);
+		if (b->frozen < 0)
+			return b->frozen;
+	} else if (h->phase < PH_LINKED)
+		return 0;   /* a git fetch: no mount points yet */
+	for (size_t k = 0; k < h->cfg.n_shared_dirs + h->cfg.n_shared_files; k++) {
+		bool is_dir = k < h->cfg.n_shared_dirs;
+		const char *rel = is_dir ? h->cfg.shared_dirs[k] : h->cfg.shared_files[k - h->cfg.n_shared_dirs];
+		int fd = fs_open_beneath(h->l.shared_fd, rel, O_PATH | (is_dir ? O_DIRECTORY : 0), 0);
+
+		if (fd < 0)
+			return fd;
+		b->fds[b->n] = fd;
+		b->binds[b->n] = (struct sandbox_bind){ .fd = fd, .rel = rel, .is_dir = is_dir };
+		b->n++;
+	}
+	return 0;
+}
+
 /*
  * Runs command (with $1.. from args) in the build sandbox on the release
  * being staged, streaming its output to the front end and the build log,
@@ -461,6 +543,8 @@ static int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool sha
 {
 	char *env[CONFIG_MAX_LIST + 16];
 	char envstore[256], mount_path[PATH_MAX], log[RELEASE_ID_MAX + 8];
+	_cleanup_(bind_spec_close) struct bind_spec bs = { .frozen = -EBADF };
+	bool bind = h->cfg.mode == PUBLISH_BIND;
 	_cleanup_close_ int mp = -EBADF, logfd = -EBADF, rd = -EBADF;
 	int pipefd[2], status = 0, r;
 	uint64_t deadline;
@@ -477,14 +561,28 @@ static int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool sha
 		return r;
 	char shared_path[PATH_MAX];
 
-	r = str_printf(mount_path, sizeof(mount_path), "%s/releases/%s", h->cfg.root, id);
+	if (bind)
+		r = str_copy(mount_path, sizeof(mount_path), h->cfg.live);
+	else
+		r = str_printf(mount_path, sizeof(mount_path), "%s/releases/%s", h->cfg.root, id);
 	if (r == 0)
 		r = str_printf(shared_path, sizeof(shared_path), "%s/shared", h->cfg.root);
 	if (r < 0)
 		return r;
-	mp = fs_open_beneath(h->l.releases_fd, id, O_PATH | O_DIRECTORY, 0);
-	if (mp < 0)
-		return mp;
+	if (bind) {
+		/* The top of whatever is mounted at live: the same mount root
+		 * is what the sandbox's copy of our namespace has there. */
+		mp = openat(h->l.root_fd, live_name(h), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (mp < 0)
+			return -errno;
+		r = bind_spec_open(h, id, tree_fd, &bs);
+		if (r < 0)
+			return r;
+	} else {
+		mp = fs_open_beneath(h->l.releases_fd, id, O_PATH | O_DIRECTORY, 0);
+		if (mp < 0)
+			return mp;
+	}
 	snprintf(log, sizeof(log), "%s.log", id);
 	logfd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (logfd >= 0) {
@@ -496,8 +594,10 @@ static int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool sha
 		return -errno;
 	rd = pipefd[0];
 	spec = (struct sandbox_spec){
-		.tree_fd = tree_fd, .app_root = h->cfg.root, .mount_path = mount_path, .mount_point_fd = mp,
-		.shared_fd = shared_rw ? h->l.shared_fd : -1, .shared_path = shared_path,
+		.tree_fd = bind && tree_fd < 0 ? bs.frozen : tree_fd, .tree_readonly = bind && tree_fd < 0,
+		.app_root = h->cfg.root, .mount_path = mount_path, .mount_point_fd = mp,
+		.shared_fd = shared_rw && !bind ? h->l.shared_fd : -1, .shared_path = shared_path,
+		.binds = bs.binds, .n_binds = bs.n, .binds_writable = shared_rw,
 		/* A frozen release is readable by web_group only: migrations
 		 * and hooks, which run in one, get that group to read it. */
 		.extra_gid = tree_fd < 0 ? h->cfg.web_gid : 0,
@@ -719,6 +819,13 @@ static int op_freeze(struct helper *h, const struct proto_msg *req, struct proto
 
 	if (h->next_step != h->cfg.n_build_run)
 		return -EPROTO;
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_check_mount_points(h->tree_fd, &h->cfg, err, sizeof(err));
+		if (r < 0) {
+			reply_init(rep, r, "%s", err);
+			return 0;
+		}
+	}
 	snprintf(tmp, sizeof(tmp), ".%s.sha256.tmp", h->id);
 	snprintf(man, sizeof(man), "%s.sha256", h->id);
 	(void)unlinkat(h->l.manifest_fd, tmp, 0);
@@ -799,13 +906,169 @@ static int op_abort(struct helper *h, const struct proto_msg *req, struct proto_
 	return 0;
 }
 
+/* ---- mode = bind ---------------------------------------------------- */
+
+/* Makes PHP-FPM's mount namespace show id at live too, if [fpm] names a
+ * running, genuine master. Not running (at boot) or not trusted: nothing
+ * to do here; the reload, which must find it, says why. */
+static int bind_sync_fpm(struct helper *h, const char *id, struct bind_actions *a, char *err, size_t errlen)
+{
+	struct fpm_master m = FPM_MASTER_INIT;
+	char why[600];
+	int r;
+
+	if (!h->cfg.fpm.enabled || !h->cfg.fpm.pid_file[0])
+		return 0;
+	if (fpm_master_open(&h->cfg.fpm, &m, why, sizeof(why)) < 0)
+		return 0;
+	r = bind_fpm_sync(&h->l, &h->cfg, &m, id, a, err, errlen);
+	fpm_master_close(&m);
+	return r;
+}
+
+/* Converges live in our namespace to id, and checks the result. */
+static int bind_here(struct helper *h, const char *id, struct bind_actions *a, char *err, size_t errlen)
+{
+	_cleanup_close_ int tree = -EBADF;
+	struct live_stack s;
+	char why[300];
+	int r;
+
+	r = bind_stack_read(&h->l, &h->cfg, 0, &s);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the mount table: %s", strerror(-r));
+		return r;
+	}
+	if (bind_stack_check(&s, id, why, sizeof(why)) == 0)
+		return 0;
+	tree = bind_tree_make(&h->l, &h->cfg, id, err, errlen);
+	if (tree < 0)
+		return tree;
+	r = bind_converge(&h->l, &h->cfg, &s, id, tree, a, err, errlen);
+	if (r < 0)
+		return r;
+	r = bind_stack_read(&h->l, &h->cfg, 0, &s);
+	if (r == 0)
+		r = bind_stack_check(&s, id, why, sizeof(why));
+	if (r < 0)
+		snprintf(err, errlen, "after mounting release %s at %s: %s", id, h->cfg.live, r == -EUCLEAN ? why : strerror(-r));
+	return r;
+}
+
+/*
+ * Brings live, here and in PHP-FPM's namespace, to the release recorded in
+ * ROOT/current: after a crash between the steps of a publish (see
+ * bind_publish), at boot (cutover mount), after someone unmounted it. Says
+ * in note what it did. Nothing recorded, or the record unusable: live is
+ * left as it is (a switch replaces both).
+ */
+static int bind_repair(struct helper *h, char *note, size_t notelen, char *err, size_t errlen)
+{
+	char cur[RELEASE_ID_MAX + 1] = "";
+	struct bind_actions a = { 0 };
+	struct release_info ri;
+	int r;
+
+	note[0] = '\0';
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r < 0 || !cur[0]) {
+		snprintf(note, notelen, r < 0 ? "%s/current is not a symlink to releases/<id>; %s left as it is" :
+			 "nothing deployed yet", h->cfg.root, h->cfg.live);
+		return 0;
+	}
+	if (state_read(&h->l, cur, &ri) < 0 || ri.state != RELEASE_FROZEN) {
+		snprintf(note, notelen, "the current release %s is not frozen; %s left as it is", cur, h->cfg.live);
+		return 0;
+	}
+	r = bind_here(h, cur, &a, err, errlen);
+	if (r == 0)
+		r = bind_sync_fpm(h, cur, &a, err, errlen);
+	if (r < 0)
+		return r;
+	h->repair = a;
+	if (a.unstacked || a.attached || a.entered) {
+		char what[160] = "";
+
+		if (a.unstacked)
+			snprintf(what, sizeof(what), "%u stacked mount%s removed", a.unstacked, a.unstacked == 1 ? "" : "s");
+		if (a.attached)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%srelease mounted", what[0] ? ", " : "");
+		if (a.entered)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%salso in php-fpm's mount namespace",
+				 what[0] ? ", " : "");
+		snprintf(note, notelen, "%s now serves %s (repaired: %s)", h->cfg.live, cur, what);
+	} else
+		snprintf(note, notelen, "%s serves %s", h->cfg.live, cur);
+	return 0;
+}
+
+/*
+ * mode = bind. The record first, then the mount: ROOT/current names the
+ * new release (rename, fsync) before live shows it, and the repair at the
+ * start of every locked run (and cutover mount) makes live follow the
+ * record. A crash after the record leaves live on the old release, or on
+ * both stacked (the new one beneath the old), and the next run finishes
+ * the swap; at every point live shows the old tree or the new one. The
+ * tree is made before the record, so that most failures change nothing.
+ * Returns 1 when published; 0 or -errno with the error in rep.
+ */
+static int bind_publish(struct helper *h, const char *id, const char *cur, uint64_t *ret_visible_ns,
+			uint64_t *ret_total_ns, char *partial, size_t partial_len, struct proto_msg *rep)
+{
+	_cleanup_close_ int tree = -EBADF;
+	struct bind_actions a = { 0 };
+	struct live_stack s;
+	uint64_t t0 = now_ns(), vis, dur;
+	char err[700], why[300];
+	int r;
+
+	tree = bind_tree_make(&h->l, &h->cfg, id, err, sizeof(err));
+	if (tree < 0) {
+		reply_init(rep, tree, "%s", err);
+		return 0;
+	}
+	r = bind_stack_read(&h->l, &h->cfg, 0, &s);
+	if (r < 0)
+		return r;
+	r = current_publish(&h->l, id, &vis, &dur);
+	if (r < 0)
+		return r;
+	r = bind_converge(&h->l, &h->cfg, &s, id, tree, &a, err, sizeof(err));
+	if (r < 0 && !a.attached) {
+		/* Nothing became visible: the record goes back as it was. */
+		if (cur[0])
+			(void)current_publish(&h->l, cur, &vis, &dur);
+		else
+			(void)unlinkat(h->l.root_fd, "current", 0);
+		reply_init(rep, r, "%s", err);
+		return 0;
+	}
+	if (r == 0) {
+		r = bind_stack_read(&h->l, &h->cfg, 0, &s);
+		if (r == 0)
+			r = bind_stack_check(&s, id, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, sizeof(err), "after the swap, %s: %s", h->cfg.live, r == -EUCLEAN ? why : strerror(-r));
+	}
+	if (r == 0)
+		r = bind_sync_fpm(h, id, &a, err, sizeof(err));
+	h->fpm_entered = a.entered;
+	*ret_visible_ns = a.visible_ns;
+	*ret_total_ns = now_ns() - t0;
+	if (r < 0)
+		/* Recorded and at least partly live: not "unchanged". */
+		snprintf(partial, partial_len, "release %s is recorded as current, but %s; run 'cutover mount %s' to finish",
+			 id, err, h->cfg.app);
+	return 1;
+}
+
 /* ---- switch, rollback, prune --------------------------------------- */
 
 static int do_switch(struct helper *h, const char *verb, const char *id,
 		     const char *source, uint64_t ms, struct proto_msg *rep)
 {
 	_cleanup_close_ int fd = -EBADF;
-	char cur[RELEASE_ID_MAX + 1];
+	char cur[RELEASE_ID_MAX + 1], partial[900] = "";
 	struct release_info ri;
 	uint64_t visible_ns = 0, durable_ns = 0;
 	struct stat st;
@@ -835,19 +1098,29 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 		reply_init(rep, -EALREADY, "release %s is already current", id);
 		return 0;
 	}
-	r = current_publish(&h->l, id, &visible_ns, &durable_ns);
-	if (r < 0)
-		return r;
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_publish(h, id, cur, &visible_ns, &durable_ns, partial, sizeof(partial), rep);
+		if (r <= 0)
+			return r;   /* nothing published; the error is in rep */
+	} else {
+		r = current_publish(&h->l, id, &visible_ns, &durable_ns);
+		if (r < 0)
+			return r;
+	}
 	h->phase = PH_SWITCHED;
 	str_copy(h->published, sizeof(h->published), id);
 	/* A new release is live: its after_switch hooks run from the start. */
 	h->next_hook[1] = 0;
 	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
-	reply_init(rep, 0, r < 0 ? "warning: history not recorded" : NULL);
+	if (partial[0])
+		reply_init(rep, -EXDEV, "%s", partial);
+	else
+		reply_init(rep, 0, r < 0 ? "warning: history not recorded" : NULL);
 	str_copy(rep->id, sizeof(rep->id), id);
 	str_copy(rep->id2, sizeof(rep->id2), cur);
 	rep->arg[1] = visible_ns;
 	rep->arg[2] = durable_ns;
+	rep->arg[3] = h->fpm_entered;
 	return 0;
 }
 
@@ -888,8 +1161,19 @@ static int op_rollback(struct helper *h, const struct proto_msg *req, struct pro
 	return do_switch(h, "rollback", prev, "rollback", 0, rep);
 }
 
+/* mode = bind: is release id mounted in some process's mount table? */
+static bool mounted_somewhere(char (*mounted)[RELEASE_ID_MAX + 1], size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(mounted[i], id) == 0)
+			return true;
+	return false;
+}
+
 static int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
+	_cleanup_free_ char (*mounted)[RELEASE_ID_MAX + 1] = NULL;
+	size_t n_mounted = 0;
 	_cleanup_free_ struct release_info *v = NULL;
 	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
 	unsigned long long keep, freed = 0, removed = 0, frozen_seen = 0;
@@ -921,13 +1205,22 @@ static int op_prune(struct helper *h, const struct proto_msg *req, struct proto_
 	r = release_list(&h->l, &v, &n);
 	if (r < 0)
 		return r;
+	/* A release some namespace still has mounted (php-fpm's, before it
+	 * caught up; a process that entered one) is in use: kept. */
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_mounted_releases(&h->l, &mounted, &n_mounted);
+		if (r < 0) {
+			reply_init(rep, r, "cannot tell which releases are mounted: %s; not pruning anything", strerror(-r));
+			return 0;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct proto_msg e;
 
 		if (v[i].state == RELEASE_FROZEN && ++frozen_seen <= keep)
 			continue;
 		if (strcmp(v[i].id, cur) == 0 || strcmp(v[i].id, prev) == 0 ||
-		    strcmp(v[i].id, h->id) == 0)
+		    strcmp(v[i].id, h->id) == 0 || mounted_somewhere(mounted, n_mounted, v[i].id))
 			continue;
 		r = release_remove(&h->l, v[i].id);
 		if (r < 0) {
@@ -1134,9 +1427,10 @@ static int op_fpm_request(struct helper *h, const struct proto_msg *req, struct 
 
 		if (!release_id_valid(req->id) || !h->cfg.health.url[0])
 			return -EPROTO;
-		/* Only this run's own frozen release, before it is published. */
+		/* Only this run's own frozen release, before it is published;
+		 * never in mode = bind, where it has no path of its own. */
 		if (strcmp(h->verb->name, "deploy") != 0 || h->phase != PH_FROZEN ||
-		    strcmp(req->id, h->id) != 0)
+		    strcmp(req->id, h->id) != 0 || h->cfg.mode == PUBLISH_BIND)
 			return -EPROTO;
 		r = str_printf(docroot, sizeof(docroot), "%s/releases/%s/%s", h->cfg.root, req->id, h->cfg.docroot);
 		if (r < 0)
@@ -1251,6 +1545,24 @@ static int op_status(struct helper *h, const struct proto_msg *req, struct proto
 		rep->arg[1] = 1;   /* not set up yet */
 		return 0;
 	}
+	if (h->cfg.mode == PUBLISH_BIND) {
+		struct live_stack s;
+		struct proto_msg e;
+
+		proto_init(&e, OP_ENTRY);
+		if (bind_stack_read(&h->l, &h->cfg, 0, &s) == 0) {
+			const struct live_mount *top = s.n ? &s.m[s.n - 1] : NULL;
+
+			e.arg[0] = s.n;
+			e.arg[1] = s.root_shared;
+			if (top) {
+				str_copy(e.id, sizeof(e.id), top->release);
+				snprintf(e.text, sizeof(e.text), "%s\t%s", top->options, top->root);
+			}
+		}
+		if (send_msg(h, &e, -1) < 0)
+			return -EPIPE;
+	}
 	r = current_read(&h->l, cur, sizeof(cur));
 	reply_init(rep, 0, NULL);
 	if (r == -EUCLEAN)
@@ -1293,6 +1605,27 @@ static int op_check(struct helper *h, const struct proto_msg *req, struct proto_
 		if (send_msg(h, &e, -1) < 0)
 			return -EPIPE;
 	}
+	if (h->cfg.mode == PUBLISH_BIND && !h->absent && r == 0 && cur[0]) {
+		struct live_stack s;
+		char why[300];
+
+		proto_init(&e, OP_ENTRY);
+		if (bind_probe(&h->l, &h->cfg, why, sizeof(why)) < 0)
+			snprintf(e.text, sizeof(e.text), "%s", why);
+		else if (bind_stack_read(&h->l, &h->cfg, 0, &s) < 0)
+			snprintf(e.text, sizeof(e.text), "cannot read the mount table");
+		else if (bind_stack_check(&s, cur, why, sizeof(why)) < 0)
+			snprintf(e.text, sizeof(e.text), "%s does not serve the current release %s: %s; run 'cutover mount %s'",
+				 h->cfg.live, cur, why, h->cfg.app);
+		else if (!s.root_shared)
+			snprintf(e.text, sizeof(e.text), "%s is not a shared mount of its own: a switch would not reach php-fpm "
+				 "in another mount namespace; run 'cutover mount %s'", h->cfg.root, h->cfg.app);
+		if (e.text[0]) {
+			problems++;
+			if (send_msg(h, &e, -1) < 0)
+				return -EPIPE;
+		}
+	}
 	if (access("/bin/sh", X_OK) < 0) {
 		proto_init(&e, OP_ENTRY);
 		snprintf(e.text, sizeof(e.text), "/bin/sh is missing: build steps cannot run");
@@ -1301,6 +1634,30 @@ static int op_check(struct helper *h, const struct proto_msg *req, struct proto_
 			return -EPIPE;
 	}
 	reply_init(rep, problems ? -EINVAL : 0, NULL);
+	return 0;
+}
+
+/* cutover mount: live as the record says (at boot, before php-fpm
+ * starts; after a crash). The lock already made ROOT a shared mount. */
+static int op_mount(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char note[640], err[700], cur[RELEASE_ID_MAX + 1] = "";
+	int r;
+
+	if (h->cfg.mode != PUBLISH_BIND)
+		return -EPROTO;
+	h->phase = PH_DONE;
+	r = bind_repair(h, note, sizeof(note), err, sizeof(err));
+	if (r < 0) {
+		reply_init(rep, r, "%s", err);
+		return 0;
+	}
+	reply_init(rep, 0, "%s", note);
+	if (current_read(&h->l, cur, sizeof(cur)) == 0)
+		str_copy(rep->id, sizeof(rep->id), cur);
+	rep->arg[0] = h->repair.unstacked;
+	rep->arg[1] = h->repair.attached;
+	rep->arg[2] = h->repair.entered;
 	return 0;
 }
 
@@ -1330,6 +1687,7 @@ static const struct {
 	[OP_CHECK] = { op_check, 1u << PH_START },
 	[OP_FPM_INSPECT] = { op_fpm_inspect, (1u << PH_START) | (1u << PH_LOCKED) | (1u << PH_FROZEN) },
 	[OP_FPM_RELOAD] = { op_fpm_reload, 1u << PH_SWITCHED },
+	[OP_MOUNT] = { op_mount, 1u << PH_LOCKED },
 	[OP_FPM_REQUEST] = { op_fpm_request, (1u << PH_START) | (1u << PH_LOCKED) |
 					     (1u << PH_FROZEN) | (1u << PH_SWITCHED) },
 };
@@ -1385,14 +1743,16 @@ static const int helper_caps[] = {
 	CAP_SETUID,          /* build steps: become the deploy user */
 	CAP_SETGID,
 	CAP_SETPCAP,         /* build steps: drop the bounding set */
-	CAP_SYS_ADMIN,       /* mount and pid namespaces, open_tree, move_mount */
+	CAP_SYS_ADMIN,       /* mount and pid namespaces, open_tree, move_mount, umount2 */
 	CAP_KILL,            /* kill a timed-out build step */
 	CAP_FSETID,          /* setgid bit on shared directories */
 };
 
 /* Permitted but not effective; raised only around one read. */
 static const int helper_dormant_caps[] = {
-	CAP_SYS_PTRACE,      /* readlink and open /proc/PID/exe of the php-fpm master */
+	CAP_SYS_PTRACE,      /* /proc/PID/exe and /proc/PID/root of the php-fpm master;
+	                        setns through its pidfd (mode = bind) */
+	CAP_SYS_CHROOT,      /* setns into its mount namespace (mode = bind), in a child */
 };
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bind.h"
 #include "cgroup.h"
 #include "privs.h"
 #include "util.h"
@@ -152,7 +153,10 @@ static int attach_at(int clone_fd, int expect_fd, const char *path, uint64_t set
 		return -errno;
 	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
 		return -ESTALE;
-	if (setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, set, clr, 0) < 0)
+	/* Private too: the clone was made in the host's namespace, and a
+	 * clone of a shared mount is its peer; nothing mounted on it here
+	 * (the shared entries in mode = bind) may propagate back. */
+	if (setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, set, clr, MS_PRIVATE) < 0)
 		return -errno;
 	if (move_mount(clone_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return -errno;
@@ -161,8 +165,36 @@ static int attach_at(int clone_fd, int expect_fd, const char *path, uint64_t set
 
 static int attach_release(int clone_fd, const struct sandbox_spec *s)
 {
+	if (s->tree_readonly)
+		return attach_at(clone_fd, s->mount_point_fd, s->mount_path,
+				 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0);
 	return attach_at(clone_fd, s->mount_point_fd, s->mount_path,
 			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY);
+}
+
+/* mode = bind: the shared entries on the release just attached at
+ * mount_path, as a publish mounts them (read-only for build steps). */
+static int attach_binds(const struct sandbox_spec *s, const int *clones)
+{
+	_cleanup_close_ int rel = -EBADF;
+	int r;
+
+	if (s->n_binds == 0)
+		return 0;
+	rel = open(s->mount_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rel < 0)
+		return -errno;
+	for (size_t i = 0; i < s->n_binds; i++) {
+		bool rw = s->binds_writable && s->binds[i].is_dir;
+
+		r = bind_attach_clone(clones[i], rel, s->binds[i].rel, s->binds[i].is_dir,
+				      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+				      (rw ? 0 : MOUNT_ATTR_RDONLY), rw ? MOUNT_ATTR_RDONLY : 0);
+		if (r < 0)
+			return r;
+		close(clones[i]);
+	}
+	return 0;
 }
 
 static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool nproc_fallback)
@@ -217,7 +249,7 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 /* pid 1 of the step's pid namespace. Its exit takes every process the step
  * left behind with it (the kernel kills the namespace). */
 static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, int shared_clone,
-				   int out_fd, int sync_fd)
+				   const int *bind_clones, int out_fd, int sync_fd)
 {
 	pid_t step, p;
 	int status = 0, r;
@@ -246,6 +278,9 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 			die(out_fd, "mounting the release", -r);
 		close(clone_fd);
 	}
+	r = attach_binds(s, bind_clones);
+	if (r < 0)
+		die(out_fd, "mounting the shared entries on the release", -r);
 	if (shared_clone >= 0) {
 		/* Migrations and hooks write the app's shared state (a SQLite
 		 * database, the cache queue:restart uses); nothing there runs. */
@@ -288,7 +323,8 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 		  struct build_cgroup *ret_cg)
 {
 	_cleanup_close_ int clone_fd = -EBADF, shared_clone = -EBADF;
-	int sync[2];
+	int bind_clones[2 * CONFIG_MAX_LIST], sync[2], r = 0;
+	size_t n_clones = 0;
 	char go;
 	pid_t pid;
 
@@ -304,18 +340,36 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 		if (shared_clone < 0)
 			return -errno;
 	}
-	if (pipe2(sync, O_CLOEXEC) < 0)
-		return -errno;
+	if (spec->n_binds > ELEMENTSOF(bind_clones))
+		return -E2BIG;
+	for (; n_clones < spec->n_binds; n_clones++) {
+		bind_clones[n_clones] = open_tree(spec->binds[n_clones].fd, "",
+						  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (bind_clones[n_clones] < 0) {
+			r = -errno;
+			break;
+		}
+	}
+	if (r == 0 && pipe2(sync, O_CLOEXEC) < 0)
+		r = -errno;
+	if (r < 0) {
+		while (n_clones > 0)
+			close(bind_clones[--n_clones]);
+		return r;
+	}
 	pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD,
 			     NULL, NULL, NULL, 0);
-	if (pid < 0) {
-		close(sync[0]);
-		close(sync[1]);
-		return -errno;
-	}
 	if (pid == 0) {
 		close(sync[1]);
-		sandbox_init(spec, clone_fd, shared_clone, out_fd, sync[0]);
+		sandbox_init(spec, clone_fd, shared_clone, bind_clones, out_fd, sync[0]);
+	}
+	r = pid < 0 ? -errno : 0;
+	while (n_clones > 0)
+		close(bind_clones[--n_clones]);
+	if (r < 0) {
+		close(sync[0]);
+		close(sync[1]);
+		return r;
 	}
 	close(sync[0]);
 	go = cgroup_create(pid, spec->max_procs, spec->max_memory, ret_cg) == 0 ? 'c' : 'n';

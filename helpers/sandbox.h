@@ -10,16 +10,32 @@
 #ifndef CUTOVER_SANDBOX_H
 #define CUTOVER_SANDBOX_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* A [shared] entry mounted on the release inside the sandbox (mode = bind). */
+struct sandbox_bind {
+	int fd;                    /* ROOT/shared/REL, O_PATH */
+	const char *rel;           /* its place in the release, a mount point */
+	bool is_dir;
+};
 
 struct sandbox_spec {
 	int tree_fd;               /* staging directory (O_DIRECTORY), attached writable
 	                              at mount_path; -1: the release is already there
 	                              (frozen) and stays read-only */
+	bool tree_readonly;        /* tree_fd is a frozen release, attached read-only
+	                              (mode = bind: it is not at mount_path otherwise) */
 	const char *app_root;      /* ROOT, absolute */
-	const char *mount_path;    /* where the release appears: ROOT/releases/ID */
-	int mount_point_fd;        /* the placeholder at mount_path, for identity */
+	const char *mount_path;    /* where the release appears: ROOT/releases/ID, or
+	                              live in mode = bind (the path its code is run from) */
+	int mount_point_fd;        /* what is at mount_path in our namespace, for identity:
+	                              the placeholder, or the top of what is mounted at live */
+	const struct sandbox_bind *binds;   /* mounted on the release, nosuid, nodev, noexec */
+	size_t n_binds;
+	bool binds_writable;       /* directories writable; else all read-only (files always) */
 	uid_t uid;
 	gid_t gid;
 	gid_t extra_gid;           /* a supplementary group, or 0 for none */

@@ -16,6 +16,16 @@
 
 set -u -o pipefail
 
+# A test that mounts (the mode = bind tests) sets IT_OWN_MOUNT_NS=1 before
+# sourcing this file: it is then run again, from the start, in a mount
+# namespace of its own with every mount private, so nothing it mounts can
+# reach the host's mount table (run.sh compares it) and whatever it leaves
+# mounted goes with the namespace when the test ends.
+if [[ ${IT_OWN_MOUNT_NS:-0} == 1 && -z ${IT_IN_OWN_MOUNT_NS:-} ]]; then
+	export IT_IN_OWN_MOUNT_NS=1
+	exec unshare --mount --propagation private -- bash "$0" "$@"
+fi
+
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$IT_DIR")
 CUTOVER_BIN=${CUTOVER_BIN:-$REPO_ROOT/build/cutover}
@@ -210,7 +220,7 @@ app_source()
 # app_config FILE ROOT [BUILD_LINE...]: writes a config (mode 0644, root)
 # for an app at ROOT. Each BUILD_LINE goes under [build] as written
 # ("run = true" if none). APP_USER, APP_GROUP, APP_KEEP override nobody,
-# nogroup, 3.
+# nogroup, 3. IT_BIND=1 adds mode = bind, live = ROOT/live.
 app_config()
 {
 	local file=$1 root=$2 line
@@ -223,6 +233,10 @@ app_config()
 		printf 'group = %s\n' "${APP_GROUP:-nogroup}"
 		printf 'web_group = www-data\n'
 		printf 'keep = %s\n' "${APP_KEEP:-3}"
+		if [[ ${IT_BIND:-0} == 1 ]]; then
+			printf 'mode = bind\n'
+			printf 'live = %s/live\n' "$root"
+		fi
 		printf '[shared]\n'
 		printf 'dirs = storage\n'
 		printf 'files = .env\n'
@@ -588,13 +602,26 @@ LOAD_SUMMARY=''   # the summary line of the last load_stop
 # config CONF (web_app_config). Sets URL; the stack is stopped at exit.
 web_app_init()
 {
+	local docroot
+
 	[[ -x $LOADGEN_BIN ]] || fatal "$LOADGEN_BIN is missing; run 'make build/loadgen' first"
 	scratch_new S
 	APP=${APP:-demo}
 	ROOT=$S/root WEB=$S/web SRCS=$S/src CONF=$S/app.conf SWITCH_LOG=$S/switch.log
 	mkdir -m 0755 "$WEB" "$SRCS" || fatal "cannot create $WEB and $SRCS"
+	docroot=$ROOT/current/public
+	if [[ ${IT_BIND:-0} == 1 ]]; then
+		# As at boot (helpers/cutover-mount@.service): cutover mount
+		# first, which makes ROOT a shared mount, then php-fpm.
+		docroot=$ROOT/live/public
+		bind_cleanup_at_exit
+		URL=http://127.0.0.1:1
+		web_app_config
+		run co mount
+		[[ $RC == 0 ]] || fatal "cutover mount before the stack starts failed" "$(it_last_output)"
+	fi
 	at_exit "web_stop $(printf '%q' "$WEB")"
-	web_start "$WEB" "$ROOT/current/public" request_terminate_timeout=10s "$@" ||
+	web_start "$WEB" "$docroot" request_terminate_timeout=10s "$@" ||
 		fatal "web_start $* failed" "$(tail -n 5 "$WEB/fpm.log" "$WEB/nginx-error.log" 2>&1)"
 	URL=$(web_url "$WEB")
 	web_app_config
@@ -603,6 +630,7 @@ web_app_init()
 # web_app_config [SECTION.KEY=VALUE...]: (re)writes CONF for the stack in
 # WEB: the [fpm] and [health] settings of the fpm tests, each overridden by
 # an argument; an empty VALUE leaves the key out. keep is APP_KEEP or 3.
+# IT_BIND=1: mode = bind, live = ROOT/live, served from ROOT/live/public.
 # shellcheck disable=SC2120 # the tests pass the arguments
 web_app_config()
 {
@@ -623,6 +651,10 @@ web_app_config()
 	)
 	local arg section key
 
+	if [[ ${IT_BIND:-0} == 1 ]]; then
+		v[app.mode]=bind
+		v[app.live]=$ROOT/live
+	fi
 	for arg in "$@"; do
 		[[ $arg =~ ^(app|fpm|health)\.[a-z_]+= ]] || fatal "web_app_config: '$arg' is not SECTION.KEY=VALUE"
 		v[${arg%%=*}]=${arg#*=}
@@ -756,6 +788,95 @@ fpm_running()
 fpm_master_pid()
 {
 	web_fpm_pid "$WEB" 2>/dev/null
+}
+
+# ---- mode = bind helpers ----
+#
+# For integration/test_bind_*.sh. They set IT_OWN_MOUNT_NS=1 before
+# sourcing this file (see its top: each runs in a private mount namespace
+# of its own) and IT_BIND=1, with which app_init and web_app_init
+# configure mode = bind, live = ROOT/live.
+
+IT_BIND_CLEANUP=0
+
+# bind_app_init [BUILD_LINE...]: app_init in mode = bind; what it mounts
+# is unmounted at exit.
+bind_app_init()
+{
+	IT_BIND=1
+	app_init "$@"
+	bind_cleanup_at_exit
+}
+
+# bind_cleanup_at_exit: at exit, unmounts everything mounted in the
+# test's scratch directories (ROOT's bind of itself, live, stacked
+# mounts), so that they can be removed.
+bind_cleanup_at_exit()
+{
+	((IT_BIND_CLEANUP)) && return 0
+	IT_BIND_CLEANUP=1
+	at_exit bind_unmount_scratch
+}
+
+bind_unmount_scratch()
+{
+	local d t i
+
+	for ((i = 0; i < 100; i++)); do
+		# The deepest first; at one path, the top first.
+		t=$(for d in "${IT_SCRATCH[@]}"; do
+			awk -v d="$d" '$5 == d || index($5, d "/") == 1 { print length($5), $5 }' /proc/self/mountinfo
+		done | sort -rn | head -n 1 | cut -d' ' -f2-)
+		[[ -n $t ]] || return 0
+		umount -l -- "$t" || { fail "cannot unmount $t"; return 1; }
+	done
+}
+
+# live_mounts [PID]: "ID ROOT OPTIONS" of each mount at ROOT/live in the
+# mount table of PID's namespace (default: ours), in table order.
+live_mounts()
+{
+	awk -v t="$ROOT/live" '$5 == t { print $1, $4, $6 }' "/proc/${1:-self}/mountinfo"
+}
+
+# assert_live ID WHAT [PID]: exactly one mount at ROOT/live (in PID's
+# namespace), its root releases/ID, read-only, nosuid, nodev.
+assert_live()
+{
+	local id=$1 what=$2 lines n mid root opts
+
+	lines=$(live_mounts "${3:-self}")
+	n=$(printf '%s' "$lines" | grep -c '')
+	if [[ $n != 1 ]]; then
+		fail "$what: expected exactly one mount at $ROOT/live, found $n" "$lines"
+		return 1
+	fi
+	read -r mid root opts <<<"$lines"
+	if [[ $root != */releases/"$id" ]]; then
+		fail "$what: $ROOT/live shows $root, not releases/$id" "mount $mid: $root $opts"
+		return 1
+	fi
+	[[ ,$opts, == *,ro,* && ,$opts, == *,nosuid,* && ,$opts, == *,nodev,* ]] && return 0
+	fail "$what: $ROOT/live is mounted $opts, not ro, nosuid, nodev"
+}
+
+# assert_erofs PATH WHAT: creating PATH fails with EROFS (as root).
+assert_erofs()
+{
+	local out
+
+	if out=$(touch -- "$1" 2>&1); then
+		rm -f -- "$1"
+		fail "$2: $1 could be created"
+		return 1
+	fi
+	assert_contains "$out" "Read-only file system" "$2: creating $1"
+}
+
+# as_web CMD...: CMD as www-data (the web server's user and group).
+as_web()
+{
+	setpriv --reuid=www-data --regid=www-data --clear-groups -- "$@"
 }
 
 # ---- sudo and hostile helpers ----

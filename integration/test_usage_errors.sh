@@ -81,3 +81,9 @@ usage_error "-c names a missing file" "$S/missing.conf" cutover -c "$S/missing.c
 step "the good config itself passes check, which changes nothing"
 assert_ok cutover -c "$CONF" check demo
 assert_file_absent "$ROOT" "check (\"change nothing\") must not create the app root"
+
+step "descriptors the caller leaves open do not reach the helper"
+# fd 3 open in the caller: the launcher closes it, and the helper's socket
+# goes there; its executable must not have been opened on fd 3 first.
+assert_ok cutover -c "$CONF" check demo 3</dev/null
+assert_ok cutover -c "$CONF" check demo 3</dev/null 4</dev/null 5</dev/null

@@ -20,6 +20,7 @@ enum verb {
 	VERB_STATUS,
 	VERB_PRUNE,
 	VERB_CHECK,
+	VERB_MOUNT,
 };
 
 struct cli {

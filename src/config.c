@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 
 #include "util.h"
 
@@ -219,13 +220,19 @@ static int handle_app(struct parse_state *st, const char *name,
 		return 1;
 	}
 	if (strcmp(name, "mode") == 0) {
-		if (strcmp(value, "symlink") == 0) {
+		if (strcmp(value, "symlink") == 0)
 			c->mode = PUBLISH_SYMLINK;
-			return 1;
-		}
-		if (strcmp(value, "bind") == 0)
-			return fail(st, "mode = bind is not supported by this version; use mode = symlink");
-		return fail(st, "mode = '%s' must be 'symlink'", value);
+		else if (strcmp(value, "bind") == 0)
+			c->mode = PUBLISH_BIND;
+		else
+			return fail(st, "mode = '%s' must be symlink or bind", value);
+		return 1;
+	}
+	if (strcmp(name, "live") == 0) {
+		/* Where it sits relative to root is checked once both are known. */
+		if (!abspath_valid(value))
+			return fail(st, "live = '%s' must be an absolute path without '.', '..', '//' or a trailing '/'", value);
+		return set_string(st, c->live, sizeof(c->live), name, value);
 	}
 	if (strcmp(name, "docroot") == 0) {
 		if (!config_relpath_valid(value))
@@ -593,6 +600,80 @@ int config_apply_laravel(struct config *c)
 	return 0;
 }
 
+/*
+ * mode = bind: live must be a direct child of root with a name of its own.
+ * One component below the pinned ROOT fd is all the helper ever resolves
+ * (with O_NOFOLLOW), ROOT's trust check covers it, ROOT's shared mount is
+ * its parent (so the swap propagates), and the build sandbox finds it
+ * wherever it puts ROOT. docs/BIND.md explains the choice.
+ */
+static int check_bind(const struct config *c, const char *name, char *err, size_t errlen)
+{
+	static const char *const reserved[] = { "releases", "shared", "current", ".cutover", ".current.new" };
+	size_t rl = strlen(c->root);
+	const char *base;
+
+	if (c->mode != PUBLISH_BIND) {
+		if (c->live[0]) {
+			snprintf(err, errlen, "%s: live is only used with mode = bind; remove it or set mode = bind", name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!c->live[0]) {
+		snprintf(err, errlen, "%s: mode = bind needs live = ROOT/NAME in [app] (the path the web server serves)", name);
+		return -EINVAL;
+	}
+	if (strncmp(c->live, c->root, rl) != 0 || c->live[rl] != '/' || strchr(c->live + rl + 1, '/')) {
+		snprintf(err, errlen, "%s: live = %s must be directly inside root = %s (for example %s/live)",
+			 name, c->live, c->root, c->root);
+		return -EINVAL;
+	}
+	base = c->live + rl + 1;
+	for (size_t i = 0; i < ELEMENTSOF(reserved); i++) {
+		if (strcmp(base, reserved[i]) == 0) {
+			snprintf(err, errlen, "%s: live = %s is a name cutover uses itself; choose another (for example %s/live)",
+				 name, c->live, c->root);
+			return -EINVAL;
+		}
+	}
+	/* The path never changes, so nothing but a reload makes PHP-FPM's
+	 * OPcache drop the old release's code. */
+	if (c->fpm.enabled && c->fpm.reload == FPM_RELOAD_NONE) {
+		snprintf(err, errlen, "%s: [fpm] reload = none cannot be used with mode = bind: the live path never changes, "
+			 "so OPcache would keep serving the old code; use reload = graceful or opcache-reset", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool kernel_release_at_least(const char *release, unsigned major, unsigned minor)
+{
+	unsigned long maj, min;
+	char *end;
+
+	if (!release || !isdigit((unsigned char)release[0]))
+		return false;
+	errno = 0;
+	maj = strtoul(release, &end, 10);
+	if (errno || *end != '.' || !isdigit((unsigned char)end[1]))
+		return false;
+	min = strtoul(end + 1, &end, 10);
+	if (errno)
+		return false;
+	return maj > major || (maj == major && min >= minor);
+}
+
+int config_check_kernel(const struct config *c, const char *release, char *err, size_t errlen)
+{
+	if (c->mode != PUBLISH_BIND ||
+	    kernel_release_at_least(release, BIND_KERNEL_MAJOR, BIND_KERNEL_MINOR))
+		return 0;
+	snprintf(err, errlen, "%s: mode = bind needs Linux %d.%d or later (MOVE_MOUNT_BENEATH); this kernel is %.64s: "
+		 "use mode = symlink", c->path[0] ? c->path : "config", BIND_KERNEL_MAJOR, BIND_KERNEL_MINOR, release);
+	return -EOPNOTSUPP;
+}
+
 static int parse_text(struct config *c, const char *text, const char *name,
 		      char *err, size_t errlen)
 {
@@ -641,7 +722,7 @@ static int parse_text(struct config *c, const char *text, const char *name,
 			 !st.seen_group ? "group" : "web_group");
 		return -EINVAL;
 	}
-	return 0;
+	return check_bind(c, name, err, errlen);
 }
 
 int config_parse_string(struct config *c, const char *text, char *err,
@@ -800,6 +881,11 @@ int config_load(struct config *c, const char *path, const char *app,
 		return -errno;
 	}
 	r = config_parse_stream(c, f, path, err, errlen);
+	if (r == 0) {
+		struct utsname u;
+
+		r = uname(&u) < 0 ? -errno : config_check_kernel(c, u.release, err, errlen);
+	}
 	if (r < 0) {
 		config_free(c);
 		return r;

@@ -21,9 +21,13 @@
 #define CONFIG_USER_MAX 32
 
 enum publish_mode {
-	PUBLISH_SYMLINK = 0,
-	PUBLISH_BIND = 1,
+	PUBLISH_SYMLINK = 0,         /* ROOT/current, a symlink renamed into place */
+	PUBLISH_BIND = 1,            /* the release mounted read-only at live (docs/BIND.md) */
 };
+
+/* mode = bind swaps mounts with move_mount(MOVE_MOUNT_BENEATH): Linux 6.5. */
+#define BIND_KERNEL_MAJOR 6
+#define BIND_KERNEL_MINOR 5
 
 enum fpm_reload {
 	FPM_RELOAD_GRACEFUL = 0,     /* SIGUSR2 through the master, confirmed */
@@ -80,6 +84,7 @@ struct config {
 	gid_t web_gid;
 	unsigned keep;
 	enum publish_mode mode;
+	char live[256];                      /* mode = bind: ROOT/NAME, where the release is mounted */
 	char docroot[256];                   /* relative to a release */
 	char *allow_users[CONFIG_MAX_LIST];
 	size_t n_allow_users;
@@ -143,6 +148,18 @@ int path_open_trusted(const char *path, bool want_dir, char *err, size_t errlen)
 /* Opens, checks and parses the config; the one entry point for mains. */
 int config_load(struct config *c, const char *path, const char *app,
 		char *err, size_t errlen);
+
+/*
+ * True if a kernel release as uname(2) reports it ("6.5.0-21-amd64",
+ * "6.18.44-fc-v769") is at least major.minor. A release that does not
+ * start with MAJOR.MINOR is never new enough.
+ */
+bool kernel_release_at_least(const char *release, unsigned major, unsigned minor);
+
+/* mode = bind needs MOVE_MOUNT_BENEATH, new in Linux 6.5: 0, or -EOPNOTSUPP
+ * with a one-line reason in err when release (uname -r) is older. Nothing
+ * to check in symlink mode. config_load calls it with the running kernel. */
+int config_check_kernel(const struct config *c, const char *release, char *err, size_t errlen);
 
 /* Resolves user, group and web_group to ids with getpwnam/getgrnam. */
 int config_resolve_ids(struct config *c, char *err, size_t errlen);

@@ -154,7 +154,8 @@ static int do_lock(struct frontend *fe)
 		out_error("%s", rep.text);
 		return EXIT_FAILED;
 	}
-	out_step(&fe->out, "lock", now_ns() - t0, NULL);
+	/* mode = bind: what the repair of live at the start of the run found */
+	out_step(&fe->out, "lock", now_ns() - t0, rep.text[0] ? rep.text : NULL);
 	return EXIT_OK;
 }
 
@@ -420,12 +421,29 @@ static int do_switch_request(struct frontend *fe, enum proto_op op, const char *
 	r = fe_request(fe, &req, NULL, NULL, rep, NULL);
 	if (r < 0)
 		return fe_helper_lost(fe);
+	if (rep->status == -EXDEV) {
+		/* mode = bind: recorded and live here, not (yet) everywhere */
+		sig_published = 1;
+		out_error("%s", rep->text);
+		return EXIT_FAILED;
+	}
 	if (rep->status < 0) {
 		out_error("%s; the live site is unchanged", rep->text);
 		return EXIT_FAILED;
 	}
 	sig_published = 1;
 	return EXIT_OK;
+}
+
+/* The detail of a switch step: how long until the new release was visible. */
+static void switch_detail(const struct frontend *fe, const struct proto_msg *rep, char *buf, size_t n)
+{
+	if (fe->cfg->mode == PUBLISH_BIND)
+		snprintf(buf, n, "mount swap %.3f ms, verified %.3f ms%s", (double)rep->arg[1] / 1e6,
+			 (double)rep->arg[2] / 1e6, rep->arg[3] ? ", also in php-fpm's mount namespace" : "");
+	else
+		snprintf(buf, n, "publish %.3f ms, durable %.3f ms",
+			 (double)rep->arg[1] / 1e6, (double)rep->arg[2] / 1e6);
 }
 
 /* ---- migrations and hooks ------------------------------------------- */
@@ -683,7 +701,10 @@ static int verb_deploy(struct frontend *fe)
 			  res.id, abort_release(fe, res.id));
 		return EXIT_FAILED;
 	}
-	if (fe->cfg->health.enabled && fe->cfg->health.precheck && fe->cfg->fpm.socket[0]) {
+	/* mode = bind has no second path to run the staged release from: its
+	 * shared entries are mounted only at live (docs/BIND.md). */
+	if (fe->cfg->health.enabled && fe->cfg->health.precheck && fe->cfg->fpm.socket[0] &&
+	    fe->cfg->mode != PUBLISH_BIND) {
 		t0 = now_ns();
 		r = health_precheck(fe, res.id, err, sizeof(err));
 		if (r < 0) {
@@ -699,8 +720,7 @@ static int verb_deploy(struct frontend *fe)
 	if (r != EXIT_OK)
 		return r;
 	str_copy(from, sizeof(from), rep.id2);
-	snprintf(detail, sizeof(detail), "publish %.3f ms, durable %.3f ms",
-		 (double)rep.arg[1] / 1e6, (double)rep.arg[2] / 1e6);
+	switch_detail(fe, &rep, detail, sizeof(detail));
 	out_step(&fe->out, "switch", now_ns() - t0, detail);
 
 	json_init(&j);
@@ -712,6 +732,8 @@ static int verb_deploy(struct frontend *fe)
 	json_kv_uint(&j, "files", res.files);
 	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
 	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
+	if (fe->cfg->mode == PUBLISH_BIND)
+		json_kv_bool(&j, "fpm_namespace_entered", rep.arg[3] == 1);
 
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
@@ -767,7 +789,7 @@ static int verb_switch(struct frontend *fe)
 	struct proto_msg rep;
 	struct json j;
 	uint64_t start = now_ns();
-	char detail[96], err[1600];
+	char detail[160], err[1600];
 	int r;
 
 	r = do_lock(fe);
@@ -782,8 +804,7 @@ static int verb_switch(struct frontend *fe)
 			      fe->cli.release, 0, &rep);
 	if (r != EXIT_OK)
 		return r;
-	snprintf(detail, sizeof(detail), "publish %.3f ms, durable %.3f ms",
-		 (double)rep.arg[1] / 1e6, (double)rep.arg[2] / 1e6);
+	switch_detail(fe, &rep, detail, sizeof(detail));
 	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
 	json_init(&j);
 	json_begin(&j, '{');
@@ -793,6 +814,8 @@ static int verb_switch(struct frontend *fe)
 	json_kv_string(&j, "to", rep.id);
 	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
 	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
+	if (fe->cfg->mode == PUBLISH_BIND)
+		json_kv_bool(&j, "fpm_namespace_entered", rep.arg[3] == 1);
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
 		out_error("release %s is live, but php-fpm was not reloaded (see above)", rep.id);
@@ -920,19 +943,62 @@ static int verb_list(struct frontend *fe)
 	return EXIT_OK;
 }
 
+/* mode = bind: what is mounted at live, from OP_STATUS's entry. */
+struct live_info {
+	bool known;
+	unsigned stacked;
+	bool root_shared;
+	char release[RELEASE_ID_MAX + 1];
+	char options[128];
+	char root[PROTO_TEXT_SIZE];
+};
+
+static int live_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
+{
+	struct live_info *li = ctx;
+	const char *tab = strchr(m->text, '\t');
+
+	li->known = true;
+	li->stacked = m->arg[0] > 99 ? 99 : (unsigned)m->arg[0];
+	li->root_shared = m->arg[1] == 1;
+	str_copy(li->release, sizeof(li->release), m->id);
+	if (tab) {
+		snprintf(li->options, sizeof(li->options), "%.*s", (int)(tab - m->text), m->text);
+		str_copy(li->root, sizeof(li->root), tab + 1);
+	}
+	return 0;
+}
+
+/* One line on what live shows, and whether it is what it should be. */
+static bool live_describe(const struct live_info *li, const char *current, char *buf, size_t n)
+{
+	if (!li->known)
+		snprintf(buf, n, "(cannot read the mount table)");
+	else if (li->stacked == 0)
+		snprintf(buf, n, "(nothing mounted)");
+	else
+		snprintf(buf, n, "%s (%s; root %s)%s", li->release[0] ? li->release : "(not a release of this app)",
+			 li->options, li->root, li->stacked > 1 ? "; more mounts stacked beneath!" : "");
+	return li->known && (!current[0] || (li->stacked == 1 && strcmp(li->release, current) == 0));
+}
+
 static int verb_status(struct frontend *fe)
 {
 	struct proto_msg req, rep;
 	struct history_entry last;
 	_cleanup_close_ int hfd = -EBADF;
-	bool have_last = false;
+	struct live_info li = { 0 };
+	bool have_last = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
+	char mounted[PROTO_TEXT_SIZE + 256] = "";
 	struct json j;
 	int r;
 
 	proto_init(&req, OP_STATUS);
-	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
+	r = fe_request(fe, &req, live_entry, &li, &rep, NULL);
 	if (r < 0)
 		return fe_helper_lost(fe);
+	if (bind && rep.arg[1] != 1)
+		live_ok = live_describe(&li, rep.status == 0 ? rep.id : "", mounted, sizeof(mounted));
 	proto_init(&req, OP_HISTORY);
 	{
 		struct proto_msg hrep;
@@ -947,7 +1013,22 @@ static int verb_status(struct frontend *fe)
 		json_kv_string(&j, "app", fe->cfg->app);
 		json_kv_string(&j, "root", fe->cfg->root);
 		json_kv_bool(&j, "deployed", rep.arg[1] != 1);
-		json_kv_string(&j, "mode", "symlink");
+		json_kv_string(&j, "mode", bind ? "bind" : "symlink");
+		if (bind) {
+			json_kv_string(&j, "live", fe->cfg->live);
+			json_key(&j, "mount");
+			if (li.known && li.stacked > 0) {
+				json_begin(&j, '{');
+				json_kv_string(&j, "release", li.release[0] ? li.release : NULL);
+				json_kv_string(&j, "root", li.root);
+				json_kv_string(&j, "options", li.options);
+				json_kv_uint(&j, "stacked", li.stacked);
+				json_kv_bool(&j, "root_shared", li.root_shared);
+				json_kv_bool(&j, "ok", live_ok);
+				json_end(&j, '}');
+			} else
+				json_string(&j, NULL);
+		}
 		json_kv_string(&j, "current", rep.id[0] ? rep.id : NULL);
 		json_kv_string(&j, "previous", rep.id2[0] ? rep.id2 : NULL);
 		json_key(&j, "last_deploy");
@@ -970,7 +1051,13 @@ static int verb_status(struct frontend *fe)
 		printf("app:         %s\n", fe->cfg->app);
 		printf("root:        %s%s\n", fe->cfg->root,
 		       rep.arg[1] == 1 ? " (not set up yet: nothing deployed)" : "");
-		printf("mode:        symlink\n");
+		printf("mode:        %s\n", bind ? "bind" : "symlink");
+		if (bind) {
+			printf("live:        %s\n", fe->cfg->live);
+			if (mounted[0])
+				printf("mounted:     %s%s\n", mounted,
+				       live_ok ? "" : " -- not the current release; run 'cutover mount APP'");
+		}
 		printf("current:     %s\n", rep.status == -EUCLEAN ? "(current is not a cutover symlink!)" :
 		       rep.id[0] ? rep.id : "(none)");
 		printf("previous:    %s\n", rep.id2[0] ? rep.id2 : "(none)");
@@ -982,7 +1069,7 @@ static int verb_status(struct frontend *fe)
 			printf("last change: (none)\n");
 		printf("lock:        %s\n", rep.text[0] ? rep.text : "free");
 	}
-	return rep.status == -EUCLEAN ? EXIT_FAILED : EXIT_OK;
+	return rep.status == -EUCLEAN || !live_ok ? EXIT_FAILED : EXIT_OK;
 }
 
 static int check_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
@@ -1016,6 +1103,12 @@ static int verb_check(struct frontend *fe)
 		return fe_helper_lost(fe);
 	}
 	ok = rep.status == 0;
+	if (fe->cfg->mode == PUBLISH_BIND && !(fe->cfg->fpm.enabled && fe->cfg->fpm.pid_file[0])) {
+		static const char warn[] = "mode = bind without [fpm] pid_file: cutover cannot reload php-fpm nor find its "
+					   "mount namespace, and OPcache keeps serving the old code at the same path";
+		out_warn(&fe->out, "%s", warn);
+		json_string(&j, warn);
+	}
 	/* The pool: its master genuine, its configuration valid, and a
 	 * warning if a reload would cut requests. */
 	if (fe->cfg->fpm.enabled && fe->cfg->fpm.pid_file[0]) {
@@ -1054,6 +1147,49 @@ static int verb_check(struct frontend *fe)
 	return ok ? EXIT_OK : EXIT_USAGE;
 }
 
+/* cutover mount: live as ROOT/current says (at boot; after a crash). */
+static int verb_mount(struct frontend *fe)
+{
+	struct proto_msg req, rep;
+	uint64_t t0 = now_ns();
+	struct json j;
+	int r;
+
+	if (fe->cfg->mode != PUBLISH_BIND) {
+		out_error("mount is for mode = bind; %s uses mode = symlink, where ROOT/current is all there is to publish",
+			  fe->cfg->app);
+		return EXIT_USAGE;
+	}
+	r = do_lock(fe);
+	if (r != EXIT_OK)
+		return r;
+	proto_init(&req, OP_MOUNT);
+	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
+	if (r < 0)
+		return fe_helper_lost(fe);
+	if (rep.status < 0) {
+		out_error("%s", rep.text);
+		return EXIT_FAILED;
+	}
+	out_step(&fe->out, "mount", now_ns() - t0, rep.text);
+	if (fe->cli.json) {
+		json_init(&j);
+		json_begin(&j, '{');
+		json_kv_string(&j, "app", fe->cfg->app);
+		json_kv_string(&j, "live", fe->cfg->live);
+		json_kv_string(&j, "release", rep.id[0] ? rep.id : NULL);
+		json_kv_uint(&j, "unstacked", rep.arg[0]);
+		json_kv_bool(&j, "mounted", rep.arg[1] == 1);
+		json_kv_bool(&j, "fpm_namespace", rep.arg[2] == 1);
+		json_kv_string(&j, "note", rep.text);
+		json_end(&j, '}');
+		json_print(&j);
+		json_free(&j);
+	} else if (!fe->cli.quiet)
+		fprintf(stderr, "mounted %s: %s\n", fe->cfg->app, rep.text);
+	return EXIT_OK;
+}
+
 int frontend_run(struct frontend *fe)
 {
 	struct proto_msg hello;
@@ -1087,6 +1223,8 @@ int frontend_run(struct frontend *fe)
 		return verb_status(fe);
 	case VERB_CHECK:
 		return verb_check(fe);
+	case VERB_MOUNT:
+		return verb_mount(fe);
 	default:
 		return EXIT_USAGE;
 	}

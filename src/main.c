@@ -116,6 +116,13 @@ static int helper_spawn(const struct cli *cli, const struct invoker *inv, pid_t 
 				 (char *)inv->name, (char *)cli->config, NULL };
 		extern char **environ;
 
+		/* The helper's socket goes to fd 3. When the caller left fd 3
+		 * open, the launcher's cwd handle took the next one, the
+		 * sanitising closed 3, and the helper's executable may have
+		 * landed there: move it out of the way first, or dup2 would
+		 * replace it and fexecve run the socket (EACCES). */
+		if (exe == 3 && (exe = fcntl(3, F_DUPFD_CLOEXEC, 4)) < 0)
+			_exit(127);
 		if (sv[1] == 3) {
 			if (fcntl(3, F_SETFD, 0) < 0)
 				_exit(127);

@@ -9,6 +9,7 @@
 #include <seccomp.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -371,7 +372,7 @@ int privs_seccomp_helper(void)
 	 * these (libuv tries io_uring, container-aware tools try unshare) and
 	 * must see a clean failure. */
 	static const char *const refused[] = {
-		"mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "fspick",
+		"mount", "pivot_root", "chroot", "unshare", "fspick",
 		"ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd",
 		"keyctl", "add_key", "request_key", "bpf", "perf_event_open",
 		"userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
@@ -417,6 +418,22 @@ int privs_seccomp_helper(void)
 				     SCMP_A0(SCMP_CMP_MASKED_EQ, forbidden_ns[i], forbidden_ns[i]));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* mode = bind: the old tree at live goes with umount2(live,
+	 * MNT_DETACH | UMOUNT_NOFOLLOW) (there is no fd-based unmount), and
+	 * the swap in php-fpm's mount namespace enters it with setns(pidfd,
+	 * CLONE_NEWNS). Those exact arguments only; anything else fails. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(umount2), 1,
+				     SCMP_A1(SCMP_CMP_EQ, MNT_DETACH | UMOUNT_NOFOLLOW));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(umount2), 1,
+				     SCMP_A1(SCMP_CMP_NE, MNT_DETACH | UMOUNT_NOFOLLOW));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setns), 1,
+				     SCMP_A1(SCMP_CMP_EQ, CLONE_NEWNS));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setns), 1,
+				     SCMP_A1(SCMP_CMP_NE, CLONE_NEWNS));
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

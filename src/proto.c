@@ -151,7 +151,7 @@ const char *proto_op_name(unsigned op)
 		[OP_CHECK] = "check", [OP_FPM_INSPECT] = "fpm-inspect",
 		[OP_FPM_RELOAD] = "fpm-reload", [OP_FPM_REQUEST] = "fpm-request",
 		[OP_FETCH_GIT] = "fetch-git", [OP_MIGRATE] = "migrate",
-		[OP_HOOK] = "hook",
+		[OP_HOOK] = "hook", [OP_MOUNT] = "mount",
 	};
 
 	if (op < sizeof(names) / sizeof(names[0]) && names[op])

@@ -32,11 +32,18 @@ enum proto_op {
 	OP_FREEZE,          /* -> REPLY arg[0] bytes, arg[1] files */
 	OP_ABORT,           /* arg[0] 1 = keep as failed -> REPLY */
 	OP_SWITCH,          /* id target, text source, arg[0] deploy ms so far -> REPLY id2 from,
-	                       arg[1] ns until visible, arg[2] ns until durable */
+	                       arg[1] ns until visible, arg[2] ns until durable (mode = bind:
+	                       the mount swap itself, and the whole publish with its checks),
+	                       arg[3] 1 if php-fpm's mount namespace was entered; status
+	                       -EXDEV: mode = bind, the release is recorded and partly
+	                       live (text says where) */
 	OP_ROLLBACK,        /* id target or "" for previous -> REPLY as OP_SWITCH */
 	OP_PRUNE,           /* arg[0] keep -> ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */
 	OP_LIST,            /* -> ENTRY* (see below), END */
-	OP_STATUS,          /* -> REPLY id current, id2 previous, text lock holder, arg[0] mode */
+	OP_STATUS,          /* -> ENTRY (mode = bind: id release mounted at live, text
+	                       "OPTIONS\tROOT" of the top mount, arg[0] mounts stacked
+	                       there, arg[1] 1 if ROOT is a shared mount),
+	                       REPLY id current, id2 previous, text lock holder, arg[0] mode */
 	OP_HISTORY,         /* -> REPLY, fd: history file read-only, or none */
 	OP_CHECK,           /* -> ENTRY* (text problem), REPLY */
 	OP_FPM_INSPECT,     /* -> OUTPUT* (php-fpm -tt), REPLY arg[0] master pid; status
@@ -51,6 +58,10 @@ enum proto_op {
 	OP_MIGRATE,         /* arg[0] 0 pretend, 1 run -> OUTPUT*, REPLY arg[0] exit code */
 	OP_HOOK,            /* arg[0] 0 before_switch, 1 after_switch; arg[1] index
 	                       -> OUTPUT*, REPLY arg[0] exit code */
+	OP_MOUNT,           /* mode = bind: -> REPLY id release live, text what was
+	                       repaired; arg[0] stacked mounts removed, arg[1] 1 if
+	                       a release was mounted, arg[2] 1 if inside php-fpm's
+	                       mount namespace */
 	OP_REQUEST_MAX,
 
 	/* Replies. */

@@ -375,7 +375,7 @@ static void test_decode_valid(void **state)
 	static const unsigned ops[] = {
 		OP_LOCK, OP_STAGE_BEGIN, OP_LINK_SHARED, OP_RUN_STEP, OP_FREEZE,
 		OP_ABORT, OP_SWITCH, OP_ROLLBACK, OP_PRUNE, OP_LIST, OP_STATUS,
-		OP_HISTORY, OP_CHECK, OP_REPLY, OP_OUTPUT, OP_ENTRY, OP_END,
+		OP_HISTORY, OP_CHECK, OP_MOUNT, OP_REPLY, OP_OUTPUT, OP_ENTRY, OP_END,
 	};
 	struct proto_msg m, out;
 
@@ -537,6 +537,7 @@ static void test_op_name(void **state)
 	assert_string_equal(proto_op_name(OP_STAGE_BEGIN), "stage-begin");
 	assert_string_equal(proto_op_name(OP_SWITCH), "switch");
 	assert_string_equal(proto_op_name(OP_CHECK), "check");
+	assert_string_equal(proto_op_name(OP_MOUNT), "mount");
 	assert_string_equal(proto_op_name(0), "unknown");
 	assert_string_equal(proto_op_name(OP_REQUEST_MAX), "unknown");
 	assert_string_equal(proto_op_name(0xffff), "unknown");
