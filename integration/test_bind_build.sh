@@ -63,8 +63,7 @@ assert_file_content "$ROOT/releases/$ID2/where.txt" "$LIVE" "pwd of a build step
 assert_live "$ID2" "after the second deploy"
 
 step "a git source, fetched at live"
-repo=$(mktemp -d "$IT_DIR/../build/it-git.XXXXXXXX") || fatal "mktemp -d failed"
-IT_SCRATCH+=("$repo")
+git_scratch_dir repo
 chmod 755 "$repo" && cp -a "$SRC/." "$repo/" && rm -f "$repo/.env" && set_index "$repo" v3 || fatal "cannot copy the source"
 git_q() { git -C "$repo" -c user.name=it -c user.email=it@example.invalid "$@" >/dev/null 2>&1; }
 git_q init -q -b main && git_q add -A && git_q commit -q -m v3 || fatal "cannot make the git repository"

@@ -54,8 +54,7 @@ step "git"
 # git runs in the build sandbox, where /tmp, /var/tmp and /dev/shm are
 # private: a file:// repository must live elsewhere. The build directory
 # of this checkout is ours to use.
-repo=$(mktemp -d "$IT_DIR/../build/it-git.XXXXXXXX") || fatal "mktemp -d failed"
-IT_SCRATCH+=("$repo")
+git_scratch_dir repo
 chmod 755 "$repo" && cp -a "$SRC/." "$repo/" || fatal "cannot copy the source"
 git_q() { git -C "$repo" -c user.name=it -c user.email=it@example.invalid "$@" >/dev/null 2>&1; }
 git_q init -q -b main && git_q add -A && git_q commit -q -m release &&

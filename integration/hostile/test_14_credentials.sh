@@ -20,10 +20,11 @@ touch "$SRC/slow"
 set_index "$SRC" v2
 
 # CAP_CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, KILL, SETGID,
-# SETUID, SETPCAP (bits 0-8) and SYS_ADMIN (21); SYS_PTRACE is bit 19.
+# SETUID, SETPCAP (bits 0-8) and SYS_ADMIN (21); SYS_PTRACE is bit 19 and
+# SYS_CHROOT bit 18 (both permitted only: setns into php-fpm's namespace).
 HELPER_EFF=00000000002001ff
-HELPER_PRM=00000000002801ff
-HELPER_BND_MAX=$((0x2801ff))
+HELPER_PRM=00000000002c01ff
+HELPER_BND_MAX=$((0x2c01ff))
 NOBODY=$(id -u nobody) NOGROUP=$(id -g nobody)
 cases=0
 
@@ -51,9 +52,9 @@ check_helper()
 
 	assert_eq "0 0 0 0" "$(status_field "$pid" Uid | tr -s '\t ' ' ')" "$what: uid"
 	assert_eq "$HELPER_EFF" "$(status_field "$pid" CapEff)" "$what: CapEff (the ten documented capabilities)"
-	assert_eq "$HELPER_PRM" "$(status_field "$pid" CapPrm)" "$what: CapPrm (those and CAP_SYS_PTRACE)"
+	assert_eq "$HELPER_PRM" "$(status_field "$pid" CapPrm)" "$what: CapPrm (those, CAP_SYS_PTRACE and CAP_SYS_CHROOT)"
 	bnd=$((0x$(status_field "$pid" CapBnd)))
-	assert_eq 0 $((bnd & ~HELPER_BND_MAX)) "$what: CapBnd holds nothing beyond the documented set and CAP_SYS_PTRACE ($(status_field "$pid" CapBnd))"
+	assert_eq 0 $((bnd & ~HELPER_BND_MAX)) "$what: CapBnd holds nothing beyond the documented set ($(status_field "$pid" CapBnd))"
 	assert_ne "$(awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)" "$(status_field "$pid" CapBnd)" "$what: CapBnd is not full"
 	assert_eq 0000000000000000 "$(status_field "$pid" CapInh)" "$what: CapInh"
 	assert_eq 0000000000000000 "$(status_field "$pid" CapAmb)" "$what: CapAmb"
