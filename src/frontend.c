@@ -66,6 +66,9 @@ void frontend_finish(struct frontend *fe)
 		fe->sock = -1;
 		sig_sock = -1;
 	}
+	free(fe->capture);
+	fe->capture = NULL;
+	fe->capture_len = fe->capture_cap = 0;
 	if (fe->helper_pid > 0) {
 		while (waitpid(fe->helper_pid, &status, 0) < 0 && errno == EINTR)
 			;
@@ -562,6 +565,15 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 
 /* ---- publishing: php-fpm, health, automatic rollback ----------------- */
 
+/* What a switch reply says about the publish step, for --json. */
+static void json_publish_fields(const struct frontend *fe, struct json *j, const struct proto_msg *rep)
+{
+	json_kv_double(j, "publish_ms", (double)rep->arg[1] / 1e6);
+	json_kv_double(j, "durable_ms", (double)rep->arg[2] / 1e6);
+	if (fe->cfg->mode == PUBLISH_BIND)
+		json_kv_bool(j, "fpm_namespace_entered", rep->arg[3] == 1);
+}
+
 static bool fpm_graceful(const struct frontend *fe)
 {
 	return fe->cfg->fpm.enabled && fe->cfg->fpm.reload == FPM_RELOAD_GRACEFUL;
@@ -730,10 +742,7 @@ static int verb_deploy(struct frontend *fe)
 	json_kv_string(&j, "previous", from[0] ? from : NULL);
 	json_kv_uint(&j, "bytes", res.bytes);
 	json_kv_uint(&j, "files", res.files);
-	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
-	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
-	if (fe->cfg->mode == PUBLISH_BIND)
-		json_kv_bool(&j, "fpm_namespace_entered", rep.arg[3] == 1);
+	json_publish_fields(fe, &j, &rep);
 
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
@@ -812,10 +821,7 @@ static int verb_switch(struct frontend *fe)
 	json_kv_string(&j, "verb", fe->cli.verb_name);
 	json_kv_string(&j, "from", rep.id2[0] ? rep.id2 : NULL);
 	json_kv_string(&j, "to", rep.id);
-	json_kv_double(&j, "publish_ms", (double)rep.arg[1] / 1e6);
-	json_kv_double(&j, "durable_ms", (double)rep.arg[2] / 1e6);
-	if (fe->cfg->mode == PUBLISH_BIND)
-		json_kv_bool(&j, "fpm_namespace_entered", rep.arg[3] == 1);
+	json_publish_fields(fe, &j, &rep);
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
 		out_error("release %s is live, but php-fpm was not reloaded (see above)", rep.id);
