@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE \
 	-fstack-clash-protection -fcf-protection
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP -Isrc -I$(BUILD) \
+CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS))
@@ -37,18 +37,38 @@ else
 Q := @
 endif
 
-# Code shared by the front end and the helper.
-COMMON_SRC := src/util.c src/names.c src/config.c src/proto.c src/privs.c src/fcgi.c \
-	src/history.c
-# Front end only.
-FRONT_SRC := src/artifact.c src/cli.c src/output.c src/frontend.c \
-	src/reader.c src/reload.c src/health.c src/fpm_status.c src/migrate.c
-HELPER_SRC := helpers/helper.c helpers/fsops.c helpers/sandbox.c \
-	helpers/freeze.c helpers/release.c helpers/fpm.c helpers/cgroup.c helpers/bind.c
+# One directory per process role (README.md, "Layout"):
+#   src/common/    code both binaries run: config, names, the protocol, process
+#                  hygiene, FastCGI wire format, history parsing, small utilities
+#   src/launcher/  main(): root until it starts the helper and the reader, then drops
+#   src/reader/    the source reader (the invoking user's credentials)
+#   src/frontend/  the front end (deploy user, no capabilities, seccomp)
+#   helpers/       the privileged helper and the build sandbox it starts
+# Each binary links the common code and its own directories only; the link
+# rules below refuse anything else.
+COMMON_SRC := $(sort $(wildcard src/common/*.c))
+FRONT_SRC := $(sort $(wildcard src/frontend/*.c src/reader/*.c))
+LAUNCHER_SRC := src/launcher/launcher.c
+HELPER_SRC := $(sort $(wildcard helpers/*.c))
+HELPER_MAIN := helpers/helper.c
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/%.o)
+LAUNCHER_OBJ := $(LAUNCHER_SRC:%.c=$(BUILD)/%.o)
 HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
+
+# What each role may include: its own headers and the common ones.
+$(BUILD)/src/common/%.o: ROLE_INC := -Isrc/common
+$(BUILD)/src/frontend/%.o: ROLE_INC := -Isrc/common -Isrc/frontend
+$(BUILD)/src/reader/%.o: ROLE_INC := -Isrc/common -Isrc/reader -Isrc/frontend
+$(BUILD)/src/launcher/%.o: ROLE_INC := -Isrc/common -Isrc/frontend -Isrc/reader -I$(BUILD)
+$(BUILD)/helpers/%.o: ROLE_INC := -Isrc/common -Ihelpers
+TEST_INC := -Isrc/common -Isrc/frontend -Isrc/reader -Ihelpers
+
+# $(call only_from,TARGET,PREREQUISITES,ALLOWED-PATTERNS): fails the build
+# when a binary would link an object from another role's directory.
+only_from = $(if $(filter-out $(3),$(filter %.o,$(2))),\
+	$(error $(1) may link only $(3); refusing $(filter-out $(3),$(filter %.o,$(2)))))
 
 TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 
@@ -63,7 +83,7 @@ $(BUILD)/opcache-reset.php: helpers/opcache-reset.php
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(ROLE_INC) -c -o $@ $<
 
 # Where the installed cutover looks for its helper; rewritten only when it
 # changes, so `make install PREFIX=/usr` rebuilds what depends on it.
@@ -72,22 +92,24 @@ $(BUILD)/paths.h: FORCE
 	@echo '#define CUTOVER_LIBEXECDIR "$(LIBEXECDIR)"' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(BUILD)/src/main.o: $(BUILD)/paths.h
+$(BUILD)/src/launcher/launcher.o: $(BUILD)/paths.h
 
-$(BUILD)/cutover: $(BUILD)/src/main.o $(FRONT_OBJ) $(COMMON_OBJ)
+$(BUILD)/cutover: $(LAUNCHER_OBJ) $(FRONT_OBJ) $(COMMON_OBJ)
+	$(call only_from,$@,$^,$(BUILD)/src/common/% $(BUILD)/src/launcher/% $(BUILD)/src/reader/% $(BUILD)/src/frontend/%)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/cutover-helper: $(HELPER_OBJ) $(COMMON_OBJ)
+	$(call only_from,$@,$^,$(BUILD)/src/common/% $(BUILD)/helpers/%)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link every object but the two mains; cmocka wraps come from
 # an optional tests/test_X.wrap file listing symbols to --wrap.
-$(BUILD)/tests/%: tests/%.c $(FRONT_OBJ) $(COMMON_OBJ) $(filter-out $(BUILD)/helpers/helper.o,$(HELPER_OBJ))
+$(BUILD)/tests/%: tests/%.c $(FRONT_OBJ) $(COMMON_OBJ) $(filter-out $(HELPER_MAIN:%.c=$(BUILD)/%.o),$(HELPER_OBJ))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-LD $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka) \
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka) \
 		$(foreach s,$(shell cat tests/$*.wrap 2>/dev/null),-Wl,--wrap=$(s))
 
 unit: $(TESTS:%=$(BUILD)/tests/%)
@@ -130,7 +152,7 @@ install: all
 	install -m 0644 helpers/opcache-reset.php $(DESTDIR)$(LIBEXECDIR)/opcache-reset.php
 	install -m 0644 docs/cutover.1 $(DESTDIR)$(MANDIR)/man1/cutover.1
 	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|/usr/local/bin/cutover|$(BINDIR)/cutover|' helpers/cutover-mount@.service \
+	sed 's|/usr/local/bin/cutover|$(BINDIR)/cutover|' dist/cutover-mount@.service \
 		>$(DESTDIR)$(UNITDIR)/cutover-mount@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cutover-mount@.service
 

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "fcgi.h"
+#include "fcgi_response.h"
 
 /* Inputs beyond this are cut: they must fit in the socket buffer, since
  * the whole stream is written before the reader starts. */

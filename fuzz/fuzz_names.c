@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "names.h"
+#include "release.h"
 
 #define FZ_ALNUM "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

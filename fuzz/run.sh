@@ -32,14 +32,14 @@ ALL=(config names proto member extract fpm_status fcgi migrate)
 
 # Sources each harness links besides its own file.
 declare -A SRCS=(
-	[config]="src/config.c src/util.c src/names.c"
-	[names]="src/names.c"
-	[proto]="src/proto.c src/names.c"
-	[member]="src/artifact.c src/util.c src/names.c"
-	[extract]="src/artifact.c src/util.c src/names.c"
-	[fpm_status]="src/fpm_status.c src/util.c"
-	[fcgi]="src/fcgi.c src/util.c"
-	[migrate]="src/migrate.c src/util.c"
+	[config]="src/common/config.c src/common/util.c src/common/names.c"
+	[names]="src/common/names.c helpers/release_id.c"
+	[proto]="src/common/proto.c src/common/names.c"
+	[member]="src/frontend/artifact.c src/frontend/output.c src/common/util.c src/common/names.c"
+	[extract]="src/frontend/artifact.c src/frontend/output.c src/common/util.c src/common/names.c"
+	[fpm_status]="src/frontend/fpm_status.c src/common/util.c"
+	[fcgi]="src/frontend/fcgi_response.c src/common/fcgi.c src/common/util.c"
+	[migrate]="src/frontend/migrate.c src/common/util.c"
 )
 declare -A PKGS=(
 	[config]="inih"
@@ -81,7 +81,7 @@ fi
 # shellcheck disable=SC2054   # the commas belong to -fsanitize=
 CFLAGS=(-std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-Wall -Wextra -Wno-unused-parameter -Isrc -Ifuzz)
+	-Wall -Wextra -Wno-unused-parameter -Isrc/common -Isrc/frontend -Ihelpers -Ifuzz)
 
 build() {
 	local h=$1 flags="" pkgflags=()

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "fsops.h"
+#include "caps.h"
 #include "privs.h"
 #include "util.h"
 
@@ -265,12 +266,12 @@ int bind_stack_read(const struct layout *l, const struct config *cfg, pid_t pid,
 	 * the kernel guards with a ptrace-access check (php-fpm's master
 	 * holds capabilities we dropped). */
 	if (pid > 0)
-		(void)privs_raise(CAP_SYS_PTRACE);
+		(void)caps_raise(CAP_SYS_PTRACE);
 	r = mount_id(prefix, cfg->root, &root_id);
 	if (r == 0 && mount_id(prefix, cfg->live, &s.visible_id) < 0)
 		s.visible_id = -1;
 	if (pid > 0)
-		(void)privs_lower(CAP_SYS_PTRACE);
+		(void)caps_lower(CAP_SYS_PTRACE);
 	if (r < 0)
 		return r;
 	/* The stack: the mount at live whose parent is the mount at ROOT,
@@ -472,11 +473,11 @@ static _Noreturn void fpm_child(const struct layout *l, const struct config *cfg
 		_exit(1);
 	/* setns checks ptrace access to the master and needs CAP_SYS_CHROOT
 	 * (it changes our root); both are raised only in this child. */
-	(void)privs_raise(CAP_SYS_PTRACE);
-	(void)privs_raise(CAP_SYS_CHROOT);
+	(void)caps_raise(CAP_SYS_PTRACE);
+	(void)caps_raise(CAP_SYS_CHROOT);
 	r = setns(m->pidfd, CLONE_NEWNS) < 0 ? -errno : 0;
-	(void)privs_lower(CAP_SYS_CHROOT);
-	(void)privs_lower(CAP_SYS_PTRACE);
+	(void)caps_lower(CAP_SYS_CHROOT);
+	(void)caps_lower(CAP_SYS_PTRACE);
 	if (r < 0) {
 		snprintf(err, sizeof(err), "cannot enter its mount namespace: %s", strerror(-r));
 		goto out;

@@ -16,6 +16,7 @@
 
 #include <linux/capability.h>
 
+#include "caps.h"
 #include "privs.h"
 #include "util.h"
 
@@ -82,11 +83,11 @@ int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *er
 	snprintf(buf, sizeof(buf), "/proc/%d/exe", (int)m.pid);
 	/* The master holds capabilities we dropped, so the kernel asks for
 	 * CAP_SYS_PTRACE to show its executable; it is effective only here. */
-	(void)privs_raise(CAP_SYS_PTRACE);
+	(void)caps_raise(CAP_SYS_PTRACE);
 	n = readlink(buf, exe, sizeof(exe) - 1);
 	if (n >= 0)
 		m.exe_fd = open(buf, O_RDONLY | O_CLOEXEC);
-	(void)privs_lower(CAP_SYS_PTRACE);
+	(void)caps_lower(CAP_SYS_PTRACE);
 	if (n < 0) {
 		snprintf(err, errlen, "cannot read the executable of pid %d: %s", (int)m.pid, strerror(errno));
 		fpm_master_close(&m);

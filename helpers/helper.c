@@ -6,7 +6,7 @@
  * privileges) as `cutover-helper VERB APP WHO [CONFIG]` with a
  * SOCK_SEQPACKET socket on fd 3. It loads the root-owned config itself,
  * pins the app's directories, and then answers fixed-size requests from the
- * front end (src/proto.h). Which requests are allowed depends on the verb
+ * front end (src/common/proto.h). Which requests are allowed depends on the verb
  * it was started for and on the phase of the run: an explicit state
  * machine, default deny. A request that is not allowed ends the run.
  *
@@ -31,12 +31,13 @@
 
 #include "bind.h"
 #include "config.h"
-#include "fcgi.h"
+#include "fcgi_request.h"
 #include "cgroup.h"
 #include "fpm.h"
 #include "freeze.h"
 #include "fsops.h"
 #include "names.h"
+#include "caps.h"
 #include "privs.h"
 #include "proto.h"
 #include "release.h"
@@ -1808,7 +1809,7 @@ int main(int argc, char **argv)
 					     helper_dormant_caps, ELEMENTSOF(helper_dormant_caps));
 		if (r < 0)
 			snprintf(err, sizeof(err), "helper: cannot limit capabilities: %s", strerror(-r));
-		else if ((r = privs_seccomp_helper()) < 0)
+		else if ((r = caps_seccomp_helper()) < 0)
 			snprintf(err, sizeof(err), "helper: cannot install its seccomp filter: %s", strerror(-r));
 	}
 	reply_init(&hello, r, "%s", err);

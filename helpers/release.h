@@ -88,4 +88,13 @@ int release_remove(const struct layout *l, const char *id);
 /* Removes half-built leftovers of crashed runs. Caller holds the lock. */
 int release_recover(const struct layout *l, const char *keep_id);
 
+/*
+ * Builds the release id for creation time t (seconds since the epoch, UTC),
+ * attempt n (1 for the first, 2.. for collisions in the same second) and an
+ * optional label: 20261126T041056Z, 20261126T041056Z-2,
+ * 20261126T041056Z-v1.4.2. Returns 0 or -EINVAL/-ENAMETOOLONG.
+ */
+int release_id_format(char *dst, size_t n, int64_t t, unsigned attempt,
+		      const char *label);
+
 #endif

@@ -611,7 +611,7 @@ web_app_init()
 	mkdir -m 0755 "$WEB" "$SRCS" || fatal "cannot create $WEB and $SRCS"
 	docroot=$ROOT/current/public
 	if [[ ${IT_BIND:-0} == 1 ]]; then
-		# As at boot (helpers/cutover-mount@.service): cutover mount
+		# As at boot (dist/cutover-mount@.service): cutover mount
 		# first, which makes ROOT a shared mount, then php-fpm.
 		docroot=$ROOT/live/public
 		bind_cleanup_at_exit
@@ -995,7 +995,7 @@ etc_conf_write()
 # /etc/sudoers.d/cutover-it-RANDOM-NN (0440, checked with visudo -cf before
 # it is installed; removed at exit) that lets CI_USER run CUTOVER_BIN,
 # pinned by its sha256 so that the rule is worthless for any other file,
-# as root without a password: the verbs of helpers/sudoers.example for
+# as root without a password: the verbs of dist/sudoers.example for
 # each APP (deploy, stage, switch, rollback, prune with any arguments;
 # status, list, check). --any: the binary with any arguments, for the
 # cases that test cutover's own refusals of what a careless rule lets

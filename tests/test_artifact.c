@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/artifact.c. Archives are built here with libarchive's
+ * Unit tests for src/frontend/artifact.c. Archives are built here with libarchive's
  * write API (or byte by byte where libarchive refuses to write the hostile
  * thing), extracted into a scratch directory and the result inspected.
  */

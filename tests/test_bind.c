@@ -3,7 +3,7 @@
  * Unit tests for mode = bind: the kernel version gate (Linux 6.5 brought
  * MOVE_MOUNT_BENEATH; the tests cannot change the running kernel, so the
  * comparison is tested on release strings), the validation of live and
- * its companions in src/config.c.
+ * its companions in src/common/config.c.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/cli.c: tables of command lines for cli_parse, valid
+ * Unit tests for src/frontend/cli.c: tables of command lines for cli_parse, valid
  * (checked field by field) and invalid (checked for -EINVAL and a reason),
  * and cli_pick, which must look only at the head of the line.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/config.c: parsing and validation from memory
+ * Unit tests for src/common/config.c: parsing and validation from memory
  * (config_parse_string), the trust checks on real files in a scratch
  * directory under /tmp (config_open_trusted, config_load), and the user and
  * group lookups (config_resolve_ids). The tests run as root: the trust
@@ -373,7 +373,7 @@ static void test_parse_long_line(void **state)
 }
 
 /*
- * BUG (src/config.c:18): inih keeps a 200-byte line buffer, which must hold
+ * BUG (src/common/config.c:18): inih keeps a 200-byte line buffer, which must hold
  * the line, its '\n' and the NUL (inih's own ini.h: "3 more than the longest
  * line", counting '\r'). A line of 199 characters passes check_lines, inih
  * reads it without its '\n', counts that '\n' as one more line, and every
@@ -399,7 +399,7 @@ static void test_parse_line_number_after_199_char_line(void **state)
 }
 
 /*
- * BUG (src/config.c:348-351): inih goes on after a syntax error and reports
+ * BUG (src/common/config.c:348-351): inih goes on after a syntax error and reports
  * the first error's line, but the reason printed is the first *handler*
  * error, which may be on a later line: "config:2: keep = '0' must be ..."
  * when line 2 is the syntax error and keep is on line 3.
@@ -445,7 +445,7 @@ static void test_parse_run_inline_comment(void **state)
 }
 
 /*
- * BUG (src/config.c:297-334 check_lines / :348; inih's INI_ALLOW_MULTILINE): an
+ * BUG (src/common/config.c:297-334 check_lines / :348; inih's INI_ALLOW_MULTILINE): an
  * indented line without '=' is taken as a second value for the key above
  * it, so "root = /srv/shop" followed by "  /srv/other" silently sets root
  * to /srv/other. It must be refused like any other line that is not
@@ -742,7 +742,7 @@ static void test_load_symlink_in_dir_path(void **state)
 }
 
 /*
- * BUG (src/config.c:447): intermediate components are opened with
+ * BUG (src/common/config.c:447): intermediate components are opened with
  * O_PATH | O_NOFOLLOW, and openat2 then returns an fd for the symlink
  * itself instead of failing with ELOOP (openat2(2): "If the trailing
  * component ... is a symbolic link, how.resolve contains

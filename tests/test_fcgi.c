@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/fcgi.c: record and name-value encoding byte for byte,
+ * Unit tests for src/common/fcgi.c: record and name-value encoding byte for byte,
  * fcgi_request() against a fake FastCGI server (a thread on the other end
  * of a socketpair that replies with crafted bytes), address parsing,
  * connecting, CGI params, and an end-to-end run against a real php-fpm8.2
@@ -35,9 +35,34 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "fcgi.h"
+#include "fcgi_request.h"
+#include "fcgi_response.h"
 #include "fpm_status.h"
 #include "util.h"
+
+/* Both halves in one process: what a FastCGI client does, and what the
+ * helper and the front end do between them. One deadline for the whole
+ * exchange. */
+static int fcgi_request(int fd, const struct fcgi_param *params, size_t n_params,
+		 const void *stdin_data, size_t stdin_len, unsigned timeout_ms,
+		 size_t max_bytes, struct fcgi_response *ret)
+{
+	uint64_t deadline;
+	uint64_t left_ms;
+	int r;
+
+	if (timeout_ms == 0)
+		return -EINVAL;
+	deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	r = fcgi_send_request(fd, params, n_params, stdin_data, stdin_len, timeout_ms);
+	if (r < 0)
+		return r;
+	/* One deadline for the whole exchange. */
+	left_ms = now_ns() >= deadline ? 0 : (deadline - now_ns() + 999999) / 1000000;
+	if (left_ms == 0)
+		return -ETIMEDOUT;
+	return fcgi_read_response(fd, (unsigned)left_ms, max_bytes, ret);
+}
 
 #define MAX_BYTES (1u << 20)
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/fpm_status.c. The fixtures are real pages captured
+ * Unit tests for src/frontend/fpm_status.c. The fixtures are real pages captured
  * from php-fpm 8.2.36 (pool "t", pm = static, pm.max_children = 2) over
- * its socket with src/fcgi.c; the hostile cases are those pages with one
+ * its socket with src/common/fcgi.c; the hostile cases are those pages with one
  * line changed, so each case differs from a valid page in one way only.
  */
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/history.c: parsing the lines the helper appends to
+ * Unit tests for src/common/history.c: parsing the lines the helper appends to
  * ROOT/.cutover/history.jsonl, and finding the newest entry in a file.
  * Lines are written here literally, in the helper's format, and also by the
  * helper's own writer (history_append in helpers/release.c), so a change of
@@ -17,9 +17,9 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "history.h"
+#include "history_last.h"
 #include "util.h"
-#include "../helpers/release.h"
+#include "release.h"
 
 #define ID1 "20261126T041056Z"
 #define ID2 "20261126T051200Z-v1.4.2"

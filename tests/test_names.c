@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/names.c: the validators every name from outside goes
+ * Unit tests for src/common/names.c: the validators every name from outside goes
  * through before it may become a path component, and the release id format.
  * Tables of hostile and valid names; each row says what it exercises.
  */
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "release.h"
 #include "util.h"
 
 struct name_case {

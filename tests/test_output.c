@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/output.c (the JSON builder, build output on stderr)
- * and the text helpers of src/util.c it relies on (str_escape, sizes,
+ * Unit tests for src/frontend/output.c (the JSON builder, build output on stderr)
+ * and the text helpers of src/common/util.c it relies on (str_escape, sizes,
  * numbers). What goes to stderr or stdout is captured by pointing fd 2 or 1
  * at a file in a scratch directory and compared byte for byte.
  */
@@ -333,7 +333,7 @@ static void test_str_escape_truncates(void **state)
 }
 
 /*
- * BUG (src/util.c:57): str_escape reserves room for "..." before every
+ * BUG (src/common/util.c:57): str_escape reserves room for "..." before every
  * character, so input that fits exactly is cut and marked as truncated:
  * "abcdefg" (7 bytes) into a 10-byte buffer gives "abcdef...", longer
  * than the original and missing its last character.
@@ -377,7 +377,7 @@ static void test_format_size(void **state)
 }
 
 /*
- * BUG (src/util.c:153-158): the unit is chosen before rounding, so values
+ * BUG (src/common/util.c:153-158): the unit is chosen before rounding, so values
  * just under a unit boundary print as 1000 of the smaller unit:
  * 999999 -> "1000.0 kB", 999999999 -> "1000.0 MB".
  */
@@ -546,7 +546,7 @@ static void test_build_chunk_lines(void **state)
 }
 
 /*
- * BUG (src/output.c:73, write_indented): a C1 control is only
+ * BUG (src/frontend/output.c:73, write_indented): a C1 control is only
  * recognised when both of its bytes are in the same chunk. A build that
  * writes "\xc2" and then "\x9b" (two write(2)s, so two OP_OUTPUT chunks)
  * gets a raw CSI onto the terminal.

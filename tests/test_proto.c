@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/proto.c, the message codec between the front end and
+ * Unit tests for src/common/proto.c, the message codec between the front end and
  * the helper. Round trips go through a real SOCK_SEQPACKET socketpair, with
  * and without an fd attached; hostile records are written to the socket
  * raw (sendmsg) or handed to proto_decode as bytes, and every fd that

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # Hostile case group 1: release id arguments of switch and rollback, from
-# the CI user through sudo (the rule of helpers/sudoers.example: "switch
+# the CI user through sudo (the rule of dist/sudoers.example: "switch
 # APP *" lets any argument through). "../../etc", "/etc", "", ".", "..",
 # "a/b", an id with a newline, a 65-byte id, "--help" and "-rf" are each
 # refused as a usage error: exit 2, exactly one "cutover: " line (the

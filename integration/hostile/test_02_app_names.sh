@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # Hostile case group 2: app names from the CI user through sudo, under a
-# careless rule that lets any argument through (helpers/sudoers.example
+# careless rule that lets any argument through (dist/sudoers.example
 # would not even let sudo run these): "../x", "Shop", "a b", 64 and 300
 # bytes, a newline with an escape sequence, "-c", and a well-formed name
 # whose /etc/cutover/NAME.conf does not exist. Each is a usage or

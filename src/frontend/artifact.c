@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 
 #include "names.h"
+#include "output.h"
 #include "util.h"
 
 #define MEMBER_PATH_MAX 4096   /* whole path, including the NUL */

@@ -9,11 +9,11 @@
 #include <sys/wait.h>
 
 #include "artifact.h"
-#include "fcgi.h"
+#include "fcgi_response.h"
 #include "health.h"
 #include "migrate.h"
 #include "reload.h"
-#include "history.h"
+#include "history_last.h"
 #include "names.h"
 #include "proto.h"
 #include "util.h"

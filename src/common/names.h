@@ -24,15 +24,6 @@ bool release_id_valid(const char *s);
 bool label_valid(const char *s);
 
 /*
- * Builds the release id for creation time t (seconds since the epoch, UTC),
- * attempt n (1 for the first, 2.. for collisions in the same second) and an
- * optional label: 20261126T041056Z, 20261126T041056Z-2,
- * 20261126T041056Z-v1.4.2. Returns 0 or -EINVAL/-ENAMETOOLONG.
- */
-int release_id_format(char *dst, size_t n, int64_t t, unsigned attempt,
-		      const char *label);
-
-/*
  * A git source's URL and REF (from --from git+URL#REF), checked the same
  * way by the front end and by the helper that runs the fetch. REF ends up
  * as a refspec: only the characters of ordinary branch, tag and commit

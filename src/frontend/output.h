@@ -68,4 +68,7 @@ int json_print(struct json *j);
 /* "2026-11-26T04:10:56Z" for ns since the epoch. */
 void format_time(char *dst, size_t n, uint64_t ns);
 
+/* Formats bytes as "40.1 MB". */
+void format_size(char *dst, size_t n, unsigned long long bytes);
+
 #endif

@@ -323,3 +323,21 @@ int json_print(struct json *j)
 	fputc('\n', stdout);
 	return fflush(stdout) == 0 ? 0 : -EIO;
 }
+
+void format_size(char *dst, size_t n, unsigned long long bytes)
+{
+	static const char *const units[] = { "kB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)bytes / 1e3;
+	size_t u = 0;
+
+	if (bytes < 1000) {
+		snprintf(dst, n, "%llu B", bytes);
+		return;
+	}
+	/* Move up a unit when %.1f would round to 1000.0. */
+	while (v >= 999.95 && u + 1 < ELEMENTSOF(units)) {
+		v /= 1e3;
+		u++;
+	}
+	snprintf(dst, n, "%.1f %s", v, units[u]);
+}

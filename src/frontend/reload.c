@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fcgi.h"
+#include "fcgi_response.h"
 #include "fpm_status.h"
 #include "util.h"
 

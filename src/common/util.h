@@ -70,7 +70,4 @@ int parse_uint(const char *s, unsigned long long min, unsigned long long max,
 /* Parses a size such as 512, 64K, 10M, 2G into bytes. */
 int parse_size(const char *s, unsigned long long *ret);
 
-/* Formats bytes as "40.1 MB". */
-void format_size(char *dst, size_t n, unsigned long long bytes);
-
 #endif

@@ -20,8 +20,4 @@ struct history_entry {
 /* Parses one history line. 0, or -EINVAL if a required field is missing. */
 int history_parse_line(const char *line, struct history_entry *ret);
 
-/* Finds the newest parsable entry in the history file open at fd. Returns
- * 1 if found, 0 if the history is empty, -errno on error. */
-int history_last(int fd, struct history_entry *ret);
-
 #endif

@@ -62,8 +62,4 @@ void frontend_finish(struct frontend *fe);
  * (its socket is shut down), cleans up, and we exit with EXIT_FAILED. */
 void frontend_install_signals(struct frontend *fe);
 
-/* The source reader: answers one request for --from, opened with the
- * invoking user's credentials (see src/main.c). */
-int reader_serve(int sock, int cwd_fd);
-
 #endif

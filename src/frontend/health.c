@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fcgi.h"
+#include "fcgi_response.h"
 #include "reload.h"
 #include "util.h"
 

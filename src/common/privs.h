@@ -38,42 +38,22 @@ int privs_reset_environment(void);
  */
 int privs_drop_to(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups);
 
-/* Removes all capabilities from the bounding set (needs CAP_SETPCAP). */
-int privs_drop_bounding_set(void);
-
 /*
  * Keeps only the capabilities in keep (CAP_* numbers) in the effective and
  * permitted sets, empties inheritable, ambient and bounding sets (except
- * keep in bounding), stays uid 0. Used by the helper.
+ * keep in bounding), stays uid 0. Used by the helper, and by the source reader of a run
+ * that root started itself.
  */
 int privs_limit_caps(const int *keep, size_t n_keep);
 
 /* Like privs_limit_caps, plus capabilities kept in the permitted set only:
- * not effective until privs_raise() makes them so, briefly. */
+ * not effective until the helper raises them, briefly (helpers/caps.h). */
 int privs_limit_caps_dormant(const int *keep, size_t n_keep, const int *dormant, size_t n_dormant);
-
-/* Makes a permitted capability effective, or not effective again. */
-int privs_raise(int cap);
-int privs_lower(int cap);
 
 /* Sets a seccomp filter for unprivileged processes (front end, build
  * steps, source reader): kills non-native ABIs and fails the syscalls an
  * unprivileged build never needs (mount family, namespaces, ptrace,
  * keyctl, bpf, ...). allow_exec=false also denies execve/execveat. */
 int privs_seccomp_unprivileged(bool allow_exec);
-
-/*
- * The helper's filter: an allow-list, default action kill, non-native ABIs
- * killed. Everything the helper starts inherits it (filters cannot be
- * dropped), including the build sandbox, so the list also holds what
- * ordinary build tools use; what build steps must not do is then denied
- * by the deny-list filter they add on top. Never allowed: ptrace,
- * process_vm_*, bpf, perf_event_open, userfaultfd, io_uring, keyctl,
- * kexec, module loading, mount(2)/umount2 (the helper uses the new mount
- * API), pivot_root, chroot, setns, unshare, clone with user, network,
- * cgroup, uts or time namespace flags, and any syscall newer than this
- * list.
- */
-int privs_seccomp_helper(void);
 
 #endif

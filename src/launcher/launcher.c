@@ -9,7 +9,7 @@
  * source reader with the invoking user's credentials, and then drops for
  * good to the app's deploy user: no capabilities in any set, NoNewPrivs,
  * not dumpable, a seccomp filter. Everything else happens after that, in
- * src/frontend.c.
+ * src/frontend/frontend.c.
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -27,6 +27,7 @@
 #include "frontend.h"
 #include "output.h"
 #include "privs.h"
+#include "reader.h"
 #include "util.h"
 
 #ifndef CUTOVER_VERSION
@@ -204,7 +205,7 @@ int main(int argc, char **argv)
 	 * refuse, so that such a sudoers rule is noticed. */
 	if (getenv("LD_PRELOAD") || getenv("LD_AUDIT") || getenv("LD_LIBRARY_PATH")) {
 		static const char msg[] = "cutover: refusing to run with LD_PRELOAD, LD_AUDIT or LD_LIBRARY_PATH set "
-			"(does a sudoers rule keep them? see helpers/sudoers.example)\n";
+			"(does a sudoers rule keep them? see dist/sudoers.example)\n";
 		(void)!write(2, msg, sizeof(msg) - 1);
 		return EXIT_USAGE;
 	}
@@ -236,7 +237,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (getuid() != 0 || geteuid() != 0) {
-		out_error("must be run as root, directly or through sudo (see helpers/sudoers.example)");
+		out_error("must be run as root, directly or through sudo (see dist/sudoers.example)");
 		return EXIT_USAGE;
 	}
 	if (pick.config && inv.via_sudo) {

@@ -10,8 +10,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "reader.h"
+
 #include "artifact.h"
-#include "frontend.h"
 #include "proto.h"
 #include "util.h"
 
