@@ -47,46 +47,17 @@
 #define SOCK_FD 3
 #define DISK_CHECK_MS 20
 
-enum phase {
-	PH_START,      /* nothing done; read-only ops allowed */
-	PH_LOCKED,     /* holds the app lock */
-	PH_STAGING,    /* release created, source being imported */
-	PH_LINKED,     /* shared links made; build steps run in order */
-	PH_FROZEN,     /* release frozen */
-	PH_SWITCHED,   /* published */
-	PH_DONE,       /* aborted or finished; nothing more to change */
-};
-
-#define OPB(op) (1u << (op))
-#define FPM_OPS (OPB(OP_FPM_INSPECT) | OPB(OP_FPM_RELOAD) | OPB(OP_FPM_REQUEST))
-
-static const struct verb {
-	const char *name;
-	unsigned ops;
-} verbs[] = {
-	{ "deploy", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_FETCH_GIT) | OPB(OP_LINK_SHARED) |
-		    OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) | OPB(OP_MIGRATE) | OPB(OP_HOOK) |
-		    OPB(OP_SWITCH) | OPB(OP_ROLLBACK) | OPB(OP_PRUNE) | FPM_OPS },
-	{ "stage", OPB(OP_LOCK) | OPB(OP_STAGE_BEGIN) | OPB(OP_FETCH_GIT) | OPB(OP_LINK_SHARED) |
-		   OPB(OP_RUN_STEP) | OPB(OP_FREEZE) | OPB(OP_ABORT) },
-	{ "switch", OPB(OP_LOCK) | OPB(OP_SWITCH) | OPB(OP_HOOK) | FPM_OPS },
-	{ "rollback", OPB(OP_LOCK) | OPB(OP_ROLLBACK) | OPB(OP_HOOK) | FPM_OPS },
-	{ "prune", OPB(OP_LOCK) | OPB(OP_PRUNE) },
-	{ "mount", OPB(OP_LOCK) | OPB(OP_MOUNT) },
-	{ "list", OPB(OP_LIST) },
-	{ "status", OPB(OP_STATUS) | OPB(OP_HISTORY) },
-	{ "check", OPB(OP_CHECK) | OPB(OP_FPM_INSPECT) | OPB(OP_FPM_REQUEST) },
-};
-
 struct helper {
 	struct config cfg;
-	const struct verb *verb;
+	enum proto_verb verb;
+	const char *verb_name;
 	char who[CONFIG_USER_MAX + 1];
 	int sock;
 	struct layout l;
 	int lock_fd;
 	bool absent;                   /* ROOT not set up yet: no deploy has run */
-	enum phase phase;
+	enum proto_phase phase;
+	uint32_t used_once[(OP_REQUEST_MAX + 31) / 32];   /* OPF_ONCE ops served */
 	char id[RELEASE_ID_MAX + 1];   /* the release this run staged */
 	int tree_fd;                   /* its staging directory */
 	size_t next_step;
@@ -190,7 +161,7 @@ static int op_lock(struct helper *h, const struct proto_msg *req, struct proto_m
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(holder, sizeof(holder), "pid %d (%s by %s, since %s)\n",
-		 (int)getppid(), h->verb->name, h->who, when);
+		 (int)getppid(), h->verb_name, h->who, when);
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, holder, strlen(holder), 0) < 0) {
 		close(fd);
 		return -errno;
@@ -204,7 +175,7 @@ static int op_lock(struct helper *h, const struct proto_msg *req, struct proto_m
 		r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
 		if (r == 0)
 			r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
-		if (r == 0 && strcmp(h->verb->name, "mount") != 0)
+		if (r == 0 && strcmp(h->verb_name, "mount") != 0)
 			r = bind_repair(h, note, sizeof(note), err, sizeof(err));
 		if (r < 0) {
 			reply_init(rep, r, "%s; run 'cutover mount %s' once the cause is fixed", err, h->cfg.app);
@@ -771,7 +742,7 @@ static int op_migrate(struct helper *h, const struct proto_msg *req, struct prot
 
 	/* 0 pretend, 1 run, 2 pretend again after the run (to verify that
 	 * nothing is left pending: a failing artisan can exit 0). */
-	if (strcmp(h->verb->name, "deploy") != 0 || what > 2)
+	if (strcmp(h->verb_name, "deploy") != 0 || what > 2)
 		return -EPROTO;
 	cmd = what == 1 ? h->cfg.migrate.run : h->cfg.migrate.pretend;
 	if (!cmd[0] || (what == 0 && (h->pretended || h->migrated)) || (what == 1 && h->migrated) ||
@@ -800,7 +771,7 @@ static int op_hook(struct helper *h, const struct proto_msg *req, struct proto_m
 
 	if (req->arg[0] > 1 || req->arg[1] != *next || *next >= n)
 		return -EPROTO;
-	if (after ? h->phase != PH_SWITCHED : (h->phase != PH_FROZEN || strcmp(h->verb->name, "deploy") != 0))
+	if (after ? h->phase != PH_SWITCHED : (h->phase != PH_FROZEN || strcmp(h->verb_name, "deploy") != 0))
 		return -EPROTO;
 	snprintf(title, sizeof(title), "%s hook %zu", after ? "after_switch" : "before_switch", *next + 1);
 	(*next)++;
@@ -879,7 +850,7 @@ static int abort_staging(struct helper *h, bool keep_failed)
 
 	/* A deploy may also abandon its release after the freeze, when the
 	 * pre-switch check fails: it was never published. */
-	if (h->phase == PH_FROZEN && strcmp(h->verb->name, "deploy") == 0) {
+	if (h->phase == PH_FROZEN && strcmp(h->verb_name, "deploy") == 0) {
 		h->phase = PH_DONE;
 		return release_remove(&h->l, h->id);
 	}
@@ -1127,10 +1098,10 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 
 static int op_switch(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	if (strcmp(h->verb->name, "deploy") == 0 &&
+	if (strcmp(h->verb_name, "deploy") == 0 &&
 	    (h->phase != PH_FROZEN || strcmp(req->id, h->id) != 0))
 		return -EPROTO;
-	return do_switch(h, strcmp(h->verb->name, "deploy") == 0 ? "deploy" : "switch",
+	return do_switch(h, strcmp(h->verb_name, "deploy") == 0 ? "deploy" : "switch",
 			 req->id, req->text, req->arg[0], rep);
 }
 
@@ -1146,7 +1117,7 @@ static int op_rollback(struct helper *h, const struct proto_msg *req, struct pro
 	}
 	/* Within a deploy, only the automatic rollback of the release this
 	 * run published, to the one it replaced. */
-	if (strcmp(h->verb->name, "deploy") == 0 &&
+	if (strcmp(h->verb_name, "deploy") == 0 &&
 	    (req->id[0] || strcmp(cur, h->id) != 0 || h->rolled_back))
 		return -EPROTO;
 	h->rolled_back = true;
@@ -1181,7 +1152,7 @@ static int op_prune(struct helper *h, const struct proto_msg *req, struct proto_
 	size_t n = 0;
 	int r;
 
-	if (strcmp(h->verb->name, "deploy") == 0) {
+	if (strcmp(h->verb_name, "deploy") == 0) {
 		if (h->phase != PH_SWITCHED)
 			return -EPROTO;
 		keep = h->cfg.keep;
@@ -1430,7 +1401,7 @@ static int op_fpm_request(struct helper *h, const struct proto_msg *req, struct 
 			return -EPROTO;
 		/* Only this run's own frozen release, before it is published;
 		 * never in mode = bind, where it has no path of its own. */
-		if (strcmp(h->verb->name, "deploy") != 0 || h->phase != PH_FROZEN ||
+		if (strcmp(h->verb_name, "deploy") != 0 || h->phase != PH_FROZEN ||
 		    strcmp(req->id, h->id) != 0 || h->cfg.mode == PUBLISH_BIND)
 			return -EPROTO;
 		r = str_printf(docroot, sizeof(docroot), "%s/releases/%s/%s", h->cfg.root, req->id, h->cfg.docroot);
@@ -1666,32 +1637,36 @@ static int op_mount(struct helper *h, const struct proto_msg *req, struct proto_
 
 typedef int (*handler_fn)(struct helper *, const struct proto_msg *, struct proto_msg *);
 
-static const struct {
+/* The dispatch rows, one per request of PROTO_REQUESTS (src/common/proto.h):
+ * default deny. */
+static const struct op_row {
 	handler_fn fn;
-	unsigned phases;   /* bit per enum phase in which the op is allowed */
+	unsigned flags;
+	uint16_t phases[PV_MAX];   /* per verb: a bit per enum proto_phase */
 } ops[OP_REQUEST_MAX] = {
-	[OP_LOCK] = { op_lock, 1u << PH_START },
-	[OP_STAGE_BEGIN] = { op_stage_begin, 1u << PH_LOCKED },
-	[OP_LINK_SHARED] = { op_link_shared, 1u << PH_STAGING },
-	[OP_RUN_STEP] = { op_run_step, 1u << PH_LINKED },
-	[OP_FETCH_GIT] = { op_fetch_git, 1u << PH_STAGING },
-	[OP_MIGRATE] = { op_migrate, 1u << PH_FROZEN },
-	[OP_HOOK] = { op_hook, (1u << PH_FROZEN) | (1u << PH_SWITCHED) },
-	[OP_FREEZE] = { op_freeze, 1u << PH_LINKED },
-	[OP_ABORT] = { op_abort, (1u << PH_STAGING) | (1u << PH_LINKED) | (1u << PH_FROZEN) },
-	[OP_SWITCH] = { op_switch, (1u << PH_LOCKED) | (1u << PH_FROZEN) },
-	[OP_ROLLBACK] = { op_rollback, (1u << PH_LOCKED) | (1u << PH_SWITCHED) },
-	[OP_PRUNE] = { op_prune, (1u << PH_LOCKED) | (1u << PH_SWITCHED) },
-	[OP_LIST] = { op_list, 1u << PH_START },
-	[OP_STATUS] = { op_status, 1u << PH_START },
-	[OP_HISTORY] = { op_history, 1u << PH_START },
-	[OP_CHECK] = { op_check, 1u << PH_START },
-	[OP_FPM_INSPECT] = { op_fpm_inspect, (1u << PH_START) | (1u << PH_LOCKED) | (1u << PH_FROZEN) },
-	[OP_FPM_RELOAD] = { op_fpm_reload, 1u << PH_SWITCHED },
-	[OP_MOUNT] = { op_mount, 1u << PH_LOCKED },
-	[OP_FPM_REQUEST] = { op_fpm_request, (1u << PH_START) | (1u << PH_LOCKED) |
-					     (1u << PH_FROZEN) | (1u << PH_SWITCHED) },
+#define PROTO_X(u, name, handler, flags_, ...) \
+	[OP_##u] = { .fn = handler, .flags = flags_, .phases = { __VA_ARGS__ } },
+	PROTO_REQUESTS(PROTO_X)
+#undef PROTO_X
 };
+
+/* Is req.op allowed now? Marks a once-only op as used. */
+static bool op_permitted(struct helper *h, unsigned op)
+{
+	uint32_t bit;
+
+	if (op == OP_NONE || op >= OP_REQUEST_MAX || !ops[op].fn)
+		return false;
+	if (!(ops[op].phases[h->verb] & (1u << h->phase)))
+		return false;
+	if (ops[op].flags & OPF_ONCE) {
+		bit = 1u << (op % 32);
+		if (h->used_once[op / 32] & bit)
+			return false;
+		h->used_once[op / 32] |= bit;
+	}
+	return true;
+}
 
 static int serve(struct helper *h)
 {
@@ -1704,10 +1679,9 @@ static int serve(struct helper *h)
 			return 0;
 		if (r < 0)
 			return r;
-		if (req.op >= OP_REQUEST_MAX || !ops[req.op].fn ||
-		    !(h->verb->ops & OPB(req.op)) || !(ops[req.op].phases & (1u << h->phase))) {
+		if (!op_permitted(h, req.op)) {
 			reply_init(&rep, -EPERM, "helper: request '%s' is not allowed for '%s' at this point",
-				   proto_op_name(req.op), h->verb->name);
+				   proto_op_name(req.op), h->verb_name);
 			(void)send_msg(h, &rep, -1);
 			return -EPERM;
 		}
@@ -1724,14 +1698,6 @@ static int serve(struct helper *h)
 		if (r != 1 && send_msg(h, &rep, -1) < 0)
 			return 0;
 	}
-}
-
-static const struct verb *verb_find(const char *name)
-{
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		if (strcmp(verbs[i].name, name) == 0)
-			return &verbs[i];
-	return NULL;
 }
 
 /* The capabilities the helper's work needs; everything else is dropped
@@ -1772,8 +1738,9 @@ int main(int argc, char **argv)
 	}
 	if (privs_sanitize_process(keep, ELEMENTSOF(keep)) < 0 || privs_reset_environment() < 0)
 		return 2;
-	h.verb = verb_find(argv[1]);
-	if (!h.verb || !app_name_valid(argv[2]) || str_copy(h.who, sizeof(h.who), argv[3]) < 0)
+	h.verb = proto_verb_from_name(argv[1]);
+	h.verb_name = proto_verb_name(h.verb);
+	if (h.verb == PV_NONE || !app_name_valid(argv[2]) || str_copy(h.who, sizeof(h.who), argv[3]) < 0)
 		return 2;
 	if (argc == 5)
 		r = str_copy(cfgpath, sizeof(cfgpath), argv[4]);

@@ -32,9 +32,12 @@ int proto_decode(const void *buf, size_t n, struct proto_msg *out)
 	memcpy(&m, buf, sizeof(m));
 	if (m.magic != PROTO_MAGIC || m.version != PROTO_VERSION)
 		return -EBADMSG;
-	if (!((m.op >= OP_LOCK && m.op < OP_REQUEST_MAX) ||
-	      (m.op >= OP_REPLY && m.op < OP_REPLY_MAX)))
+	if (!((m.op > OP_NONE && m.op < OP_REQUEST_MAX) ||
+	      (m.op > OP_READER_MIN && m.op < OP_READER_MAX) ||
+	      (m.op > OP_REPLY_MIN && m.op < OP_REPLY_MAX)))
 		return -EPROTO;
+	if (m.error >= ERR_MAX || m.reserved != 0)
+		return -EBADMSG;
 	if (m.len > PROTO_TEXT_SIZE - 1)
 		return -EBADMSG;
 	m.text[PROTO_TEXT_SIZE - 1] = '\0';
@@ -141,20 +144,34 @@ int proto_recv(int sock, struct proto_msg *m, int *ret_fd)
 
 const char *proto_op_name(unsigned op)
 {
-	static const char *const names[] = {
-		[OP_LOCK] = "lock", [OP_STAGE_BEGIN] = "stage-begin",
-		[OP_LINK_SHARED] = "link-shared", [OP_RUN_STEP] = "run-step",
-		[OP_FREEZE] = "freeze", [OP_ABORT] = "abort",
-		[OP_SWITCH] = "switch", [OP_ROLLBACK] = "rollback",
-		[OP_PRUNE] = "prune", [OP_LIST] = "list",
-		[OP_STATUS] = "status", [OP_HISTORY] = "history",
-		[OP_CHECK] = "check", [OP_FPM_INSPECT] = "fpm-inspect",
-		[OP_FPM_RELOAD] = "fpm-reload", [OP_FPM_REQUEST] = "fpm-request",
-		[OP_FETCH_GIT] = "fetch-git", [OP_MIGRATE] = "migrate",
-		[OP_HOOK] = "hook", [OP_MOUNT] = "mount",
+	static const char *const names[OP_REPLY_MAX] = {
+#define PROTO_X(u, name, ...) [OP_##u] = name,
+		PROTO_REQUESTS(PROTO_X)
+		PROTO_READER_REQUESTS(PROTO_X)
+		PROTO_REPLIES(PROTO_X)
+#undef PROTO_X
 	};
 
-	if (op < sizeof(names) / sizeof(names[0]) && names[op])
+	if (op < OP_REPLY_MAX && names[op])
 		return names[op];
 	return "unknown";
+}
+
+const char *proto_verb_name(enum proto_verb v)
+{
+	static const char *const names[PV_MAX] = {
+#define PROTO_X(u, name) [PV_##u] = name,
+		PROTO_VERBS(PROTO_X)
+#undef PROTO_X
+	};
+
+	return v > PV_NONE && v < PV_MAX ? names[v] : "unknown";
+}
+
+enum proto_verb proto_verb_from_name(const char *name)
+{
+	for (int v = PV_NONE + 1; v < PV_MAX; v++)
+		if (strcmp(proto_verb_name((enum proto_verb)v), name) == 0)
+			return (enum proto_verb)v;
+	return PV_NONE;
 }

@@ -19,57 +19,205 @@
 #include "names.h"
 
 #define PROTO_MAGIC   0x30545543u   /* "CUT0" little-endian */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 #define PROTO_ID_SIZE 72            /* RELEASE_ID_MAX + NUL, padded */
 #define PROTO_TEXT_SIZE 1024
 
-enum proto_op {
-	/* Requests. */
-	OP_LOCK = 1,        /* arg[0] wait seconds -> REPLY; -EBUSY with holder in text */
-	OP_STAGE_BEGIN,     /* text label -> REPLY id, fd: staging dir (O_DIRECTORY) */
-	OP_LINK_SHARED,     /* -> REPLY */
-	OP_RUN_STEP,        /* arg[0] step index -> OUTPUT*, REPLY arg[0] wait status */
-	OP_FREEZE,          /* -> REPLY arg[0] bytes, arg[1] files */
-	OP_ABORT,           /* arg[0] 1 = keep as failed -> REPLY */
-	OP_SWITCH,          /* id target, text source, arg[0] deploy ms so far -> REPLY id2 from,
-	                       arg[1] ns until visible, arg[2] ns until durable (mode = bind:
-	                       the mount swap itself, and the whole publish with its checks),
-	                       arg[3] 1 if php-fpm's mount namespace was entered; status
-	                       -EXDEV: mode = bind, the release is recorded and partly
-	                       live (text says where) */
-	OP_ROLLBACK,        /* id target or "" for previous -> REPLY as OP_SWITCH */
-	OP_PRUNE,           /* arg[0] keep -> ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */
-	OP_LIST,            /* -> ENTRY* (see below), END */
-	OP_STATUS,          /* -> ENTRY (mode = bind: id release mounted at live, text
-	                       "OPTIONS\tROOT" of the top mount, arg[0] mounts stacked
-	                       there, arg[1] 1 if ROOT is a shared mount),
-	                       REPLY id current, id2 previous, text lock holder, arg[0] mode */
-	OP_HISTORY,         /* -> REPLY, fd: history file read-only, or none */
-	OP_CHECK,           /* -> ENTRY* (text problem), REPLY */
-	OP_FPM_INSPECT,     /* -> OUTPUT* (php-fpm -tt), REPLY arg[0] master pid; status
-	                       -EINVAL when the configuration test failed */
-	OP_FPM_RELOAD,      /* arg[0] 1 = expect new children -> REPLY arg[0] ns until
-	                       old children gone, arg[1] ns until first new child,
-	                       arg[2] old | new << 32 */
-	OP_FPM_REQUEST,     /* arg[0] enum fpm_request_kind, id: release for PRECHECK
-	                       -> REPLY, fd: socket with the request sent, write side
-	                       shut down; read the FastCGI response from it */
-	OP_FETCH_GIT,       /* text "URL#REF" -> OUTPUT*, REPLY arg[0] git's exit code */
-	OP_MIGRATE,         /* arg[0] 0 pretend, 1 run -> OUTPUT*, REPLY arg[0] exit code */
-	OP_HOOK,            /* arg[0] 0 before_switch, 1 after_switch; arg[1] index
-	                       -> OUTPUT*, REPLY arg[0] exit code */
-	OP_MOUNT,           /* mode = bind: -> REPLY id release live, text what was
-	                       repaired; arg[0] stacked mounts removed, arg[1] 1 if
-	                       a release was mounted, arg[2] 1 if inside php-fpm's
-	                       mount namespace */
-	OP_REQUEST_MAX,
+/*
+ * The verbs a helper can be started for (`cutover-helper VERB APP WHO`).
+ * Each names the rows of the op table below that it may use.
+ */
+#define PROTO_VERBS(X) \
+	X(DEPLOY, "deploy") \
+	X(STAGE, "stage") \
+	X(SWITCH, "switch") \
+	X(ROLLBACK, "rollback") \
+	X(LIST, "list") \
+	X(STATUS, "status") \
+	X(PRUNE, "prune") \
+	X(CHECK, "check") \
+	X(MOUNT, "mount")
 
-	/* Replies. */
-	OP_REPLY = 100,     /* status 0 or -errno; text: reason on failure */
-	OP_OUTPUT,          /* text[0..len): build output chunk */
-	OP_ENTRY,           /* one item of a listing */
-	OP_END,             /* end of a listing */
+enum proto_verb {
+	PV_NONE = 0,
+#define PROTO_X(u, name) PV_##u,
+	PROTO_VERBS(PROTO_X)
+#undef PROTO_X
+	PV_MAX,
+};
+
+/*
+ * The phases of a helper's run: an explicit state machine. Each op moves
+ * the run on (or not); what an op may do next is what its row allows in
+ * the phase it leaves behind.
+ */
+#define PROTO_PHASES(X) \
+	X(START)     /* nothing done; read-only ops */ \
+	X(LOCKED)    /* holds the app lock */ \
+	X(STAGING)   /* release created, source being imported */ \
+	X(LINKED)    /* shared links made; build steps run in order */ \
+	X(FROZEN)    /* release frozen */ \
+	X(SWITCHED)  /* published */ \
+	X(DONE)      /* aborted or finished; nothing more to change */
+
+enum proto_phase {
+#define PROTO_X(u) PH_##u,
+	PROTO_PHASES(PROTO_X)
+#undef PROTO_X
+	PH_MAX,
+};
+
+/* Row flags. */
+#define OPF_ONCE 1u          /* at most once per run */
+
+/* For the rows: the phases (a bit each) an op is allowed in, per verb. */
+#define PH(p) (1u << PH_##p)
+#define PERMIT(verb, phases) [PV_##verb] = (phases)
+
+/*
+ * Every request, declared once: X(NAME, "name", handler, flags,
+ * PERMIT(verb, phases)...). This makes the enum, the names, and the helper's dispatch
+ * rows (helpers/helper.c): a request is served only for a verb that has a
+ * PERMIT entry, in one of its phases, and a ONCE op only once; anything
+ * else ends the run. docs/SECURITY.md's verb x op table is checked against
+ * these rows by tests/test_dispatch.c. The comment after each row says
+ * what the request and its reply carry.
+ */
+#define PROTO_REQUESTS(X) \
+	/* arg[0] wait seconds -> REPLY; -EBUSY with holder in text */ \
+	X(LOCK, "lock", op_lock, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(START)), PERMIT(STAGE, PH(START)), PERMIT(SWITCH, PH(START)), \
+	  PERMIT(ROLLBACK, PH(START)), PERMIT(PRUNE, PH(START)), PERMIT(MOUNT, PH(START))) \
+	/* text label -> REPLY id, fd: staging dir (O_DIRECTORY) */ \
+	X(STAGE_BEGIN, "stage-begin", op_stage_begin, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(LOCKED)), PERMIT(STAGE, PH(LOCKED))) \
+	/* -> REPLY */ \
+	X(LINK_SHARED, "link-shared", op_link_shared, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(STAGING)), PERMIT(STAGE, PH(STAGING))) \
+	/* arg[0] step index -> OUTPUT*, REPLY arg[0] wait status */ \
+	X(RUN_STEP, "run-step", op_run_step, 0, \
+	  PERMIT(DEPLOY, PH(LINKED)), PERMIT(STAGE, PH(LINKED))) \
+	/* -> REPLY arg[0] bytes, arg[1] files */ \
+	X(FREEZE, "freeze", op_freeze, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(LINKED)), PERMIT(STAGE, PH(LINKED))) \
+	/* arg[0] 1 = keep as failed -> REPLY */ \
+	X(ABORT, "abort", op_abort, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(STAGING) | PH(LINKED) | PH(FROZEN)), \
+	  PERMIT(STAGE, PH(STAGING) | PH(LINKED) | PH(FROZEN))) \
+	/* id target, text source, arg[0] deploy ms so far -> REPLY id2 from, \
+	   arg[1] ns until visible, arg[2] ns until durable (mode = bind: the \
+	   mount swap itself, and the whole publish with its checks), arg[3] 1 \
+	   if php-fpm's mount namespace was entered; status -EXDEV: mode = \
+	   bind, the release is recorded and partly live (text says where) */ \
+	X(SWITCH, "switch", op_switch, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(FROZEN)), PERMIT(SWITCH, PH(LOCKED))) \
+	/* id target or "" for previous -> REPLY as SWITCH */ \
+	X(ROLLBACK, "rollback", op_rollback, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(SWITCHED)), PERMIT(ROLLBACK, PH(LOCKED))) \
+	/* arg[0] keep -> ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */ \
+	X(PRUNE, "prune", op_prune, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(SWITCHED)), PERMIT(PRUNE, PH(LOCKED))) \
+	/* -> ENTRY* (see below), END */ \
+	X(LIST, "list", op_list, OPF_ONCE, PERMIT(LIST, PH(START))) \
+	/* -> ENTRY (mode = bind: id release mounted at live, text "OPTIONS\tROOT" \
+	   of the top mount, arg[0] mounts stacked there, arg[1] 1 if ROOT is a \
+	   shared mount), REPLY id current, id2 previous, text lock holder, \
+	   arg[0] mode */ \
+	X(STATUS, "status", op_status, OPF_ONCE, PERMIT(STATUS, PH(START))) \
+	/* -> REPLY, fd: history file read-only, or none */ \
+	X(HISTORY, "history", op_history, OPF_ONCE, PERMIT(STATUS, PH(START))) \
+	/* -> ENTRY* (text problem), REPLY */ \
+	X(CHECK, "check", op_check, OPF_ONCE, PERMIT(CHECK, PH(START))) \
+	/* -> OUTPUT* (php-fpm -tt), REPLY arg[0] master pid; status -EINVAL \
+	   when the configuration test failed */ \
+	X(FPM_INSPECT, "fpm-inspect", op_fpm_inspect, 0, \
+	  PERMIT(DEPLOY, PH(START) | PH(LOCKED) | PH(FROZEN)), \
+	  PERMIT(SWITCH, PH(START) | PH(LOCKED) | PH(FROZEN)), \
+	  PERMIT(ROLLBACK, PH(START) | PH(LOCKED) | PH(FROZEN)), \
+	  PERMIT(CHECK, PH(START) | PH(LOCKED) | PH(FROZEN))) \
+	/* arg[0] 1 = expect new children -> REPLY arg[0] ns until old \
+	   children gone, arg[1] ns until first new child, arg[2] old | new << 32 */ \
+	X(FPM_RELOAD, "fpm-reload", op_fpm_reload, 0, \
+	  PERMIT(DEPLOY, PH(SWITCHED)), PERMIT(SWITCH, PH(SWITCHED)), \
+	  PERMIT(ROLLBACK, PH(SWITCHED))) \
+	/* arg[0] enum fpm_request_kind, id: release for PRECHECK -> REPLY, fd: \
+	   socket with the request sent, write side shut down; read the \
+	   FastCGI response from it */ \
+	X(FPM_REQUEST, "fpm-request", op_fpm_request, 0, \
+	  PERMIT(DEPLOY, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED)), \
+	  PERMIT(SWITCH, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED)), \
+	  PERMIT(ROLLBACK, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED)), \
+	  PERMIT(CHECK, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED))) \
+	/* text "URL#REF" -> OUTPUT*, REPLY arg[0] git's exit code */ \
+	X(FETCH_GIT, "fetch-git", op_fetch_git, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(STAGING)), PERMIT(STAGE, PH(STAGING))) \
+	/* arg[0] 0 pretend, 1 run -> OUTPUT*, REPLY arg[0] exit code */ \
+	X(MIGRATE, "migrate", op_migrate, 0, PERMIT(DEPLOY, PH(FROZEN))) \
+	/* arg[0] 0 before_switch, 1 after_switch; arg[1] index -> OUTPUT*, \
+	   REPLY arg[0] exit code */ \
+	X(HOOK, "hook", op_hook, 0, \
+	  PERMIT(DEPLOY, PH(FROZEN) | PH(SWITCHED)), PERMIT(SWITCH, PH(SWITCHED)), \
+	  PERMIT(ROLLBACK, PH(SWITCHED))) \
+	/* mode = bind: -> REPLY id release live, text what was repaired; \
+	   arg[0] stacked mounts removed, arg[1] 1 if a release was mounted, \
+	   arg[2] 1 if inside php-fpm's mount namespace */ \
+	X(MOUNT, "mount", op_mount, OPF_ONCE, PERMIT(MOUNT, PH(LOCKED)))
+
+/*
+ * The source reader's requests (front end -> reader): no verb permits them
+ * in the helper, so the helper ends a run that sends one.
+ */
+#define PROTO_READER_REQUESTS(X) \
+	/* text: --from as given -> SOURCE_FILE or SOURCE_TREE, or REPLY \
+	   with status < 0 and the reason in text */ \
+	X(SOURCE_OPEN, "source-open")
+
+/* Replies, from the helper or the reader. */
+#define PROTO_REPLIES(X) \
+	/* status 0 or -errno; on failure error (enum proto_error) and the \
+	   failing subject in text */ \
+	X(REPLY, "reply") \
+	/* text[0..len): build output chunk */ \
+	X(OUTPUT, "output") \
+	/* one item of a listing */ \
+	X(ENTRY, "entry") \
+	/* end of a listing */ \
+	X(END, "end") \
+	/* reader: fd is --from, a regular file */ \
+	X(SOURCE_FILE, "source-file") \
+	/* reader: fd is a pipe carrying --from, a directory, as a tar stream; \
+	   a REPLY follows when the stream ends */ \
+	X(SOURCE_TREE, "source-tree")
+
+enum proto_op {
+	OP_NONE = 0,
+#define PROTO_X(u, ...) OP_##u,
+	PROTO_REQUESTS(PROTO_X)
+	OP_REQUEST_MAX,
+	OP_READER_MIN = 80,
+	PROTO_READER_REQUESTS(PROTO_X)
+	OP_READER_MAX,
+	OP_REPLY_MIN = 99,
+	PROTO_REPLIES(PROTO_X)
+#undef PROTO_X
 	OP_REPLY_MAX,
+};
+
+/*
+ * Why a request failed: a REPLY with status < 0 carries one of these and
+ * the failing subject (a path, a release id, a name) in text; the front
+ * end words the sentence (src/frontend/messages.c). The helper builds no
+ * English as root.
+ */
+#define PROTO_ERRORS(X) \
+	X(NONE)          /* status is 0, or only the errno is known */ \
+	X(MESSAGE)       /* text is the whole message, already worded */
+
+enum proto_error {
+#define PROTO_X(u) ERR_##u,
+	PROTO_ERRORS(PROTO_X)
+#undef PROTO_X
+	ERR_MAX,
 };
 
 /* OP_ENTRY of OP_LIST: id; arg[0] created (ns since epoch); arg[1] bytes;
@@ -96,13 +244,15 @@ struct proto_msg {
 	uint16_t op;
 	int32_t status;
 	uint32_t len;                 /* bytes used in text (OUTPUT), else strlen */
+	uint32_t error;               /* enum proto_error of a failed REPLY */
+	uint32_t reserved;            /* 0 */
 	uint64_t arg[4];
 	char id[PROTO_ID_SIZE];
 	char id2[PROTO_ID_SIZE];
 	char text[PROTO_TEXT_SIZE];
 };
 
-_Static_assert(sizeof(struct proto_msg) == 16 + 32 + 2 * PROTO_ID_SIZE + PROTO_TEXT_SIZE,
+_Static_assert(sizeof(struct proto_msg) == 24 + 32 + 2 * PROTO_ID_SIZE + PROTO_TEXT_SIZE,
 	       "proto_msg must have no padding");
 
 /* Fills in magic/version/op and zeroes the rest. */
@@ -110,7 +260,8 @@ void proto_init(struct proto_msg *m, enum proto_op op);
 
 /*
  * Validates a received record of n bytes and copies it into out.
- * -EBADMSG: wrong size, magic or version, or a length out of range;
+ * -EBADMSG: wrong size, magic or version, a length or error code out of
+ * range, or reserved bits set;
  * -EPROTO: unknown op; -EINVAL: an id field that is not a valid release id.
  * Strings are NUL-terminated in out whatever arrived.
  */
@@ -127,5 +278,8 @@ int proto_send(int sock, const struct proto_msg *m, int fd);
 int proto_recv(int sock, struct proto_msg *m, int *ret_fd);
 
 const char *proto_op_name(unsigned op);
+const char *proto_verb_name(enum proto_verb v);
+/* PV_NONE for a name that is not a verb. */
+enum proto_verb proto_verb_from_name(const char *name);
 
 #endif
