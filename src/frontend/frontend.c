@@ -14,8 +14,9 @@
 #include "migrate.h"
 #include "reload.h"
 #include "history_last.h"
+#include "messages.h"
 #include "names.h"
-#include "proto.h"
+#include "source_client.h"
 #include "util.h"
 
 /* For the signal handler: what to stop and what to say. */
@@ -66,9 +67,7 @@ void frontend_finish(struct frontend *fe)
 		fe->sock = -1;
 		sig_sock = -1;
 	}
-	free(fe->capture);
-	fe->capture = NULL;
-	fe->capture_len = fe->capture_cap = 0;
+	client_capture_free(&fe->capture);
 	if (fe->helper_pid > 0) {
 		while (waitpid(fe->helper_pid, &status, 0) < 0 && errno == EINTR)
 			;
@@ -77,57 +76,20 @@ void frontend_finish(struct frontend *fe)
 	}
 }
 
-static void capture_add(struct frontend *fe, const char *buf, size_t len)
+/* Build output, as the helper relays it: printed under its step. */
+static void print_output(void *ctx, const char *buf, size_t len)
 {
-	/* Bounded: php-fpm -tt of a large config is a few hundred kB at most. */
-	if (fe->capture_len + len + 1 > fe->capture_cap) {
-		size_t cap = fe->capture_cap ? fe->capture_cap * 2 : 8192;
-		char *n;
-
-		while (cap < fe->capture_len + len + 1)
-			cap *= 2;
-		if (cap > 4 * 1024 * 1024 || !(n = realloc(fe->capture, cap))) {
-			fe->capture_truncated = true;
-			return;
-		}
-		fe->capture = n;
-		fe->capture_cap = cap;
-	}
-	memcpy(fe->capture + fe->capture_len, buf, len);
-	fe->capture_len += len;
-	fe->capture[fe->capture_len] = '\0';
+	out_build_chunk(ctx, buf, len);
 }
 
-int fe_request(struct frontend *fe, const struct proto_msg *req, entry_fn on_entry,
-	       void *ctx, struct proto_msg *rep, int *ret_fd)
+/* The one-line wording of a failure the helper reported. */
+static void fe_why(const struct frontend *fe, const struct helper_error *e, char *buf, size_t n)
 {
-	int r = proto_send(fe->sock, req, -1);
-
-	if (r < 0)
-		return -ECONNRESET;
-	for (;;) {
-		r = proto_recv(fe->sock, rep, ret_fd);
-		if (r < 0)
-			return r == -ECONNRESET || r == -EPIPE ? -ECONNRESET : r;
-		if (rep->op == OP_OUTPUT) {
-			if (fe->capturing)
-				capture_add(fe, rep->text, rep->len);
-			else
-				out_build_chunk(&fe->out, rep->text, rep->len);
-			continue;
-		}
-		if (rep->op == OP_ENTRY) {
-			if (on_entry && (r = on_entry(fe, rep, ctx)) < 0)
-				return r;
-			continue;
-		}
-		if (rep->op == OP_REPLY || rep->op == OP_END)
-			return 0;
-		return -EPROTO;
-	}
+	messages_format(e, fe->cfg, buf, n);
 }
 
-int fe_helper_lost(struct frontend *fe)
+/* Prints the "helper stopped" error; returns EXIT_FAILED. */
+static int fe_helper_lost(struct frontend *fe)
 {
 	if (sig_published)
 		out_error("the privileged helper stopped unexpectedly after the switch: the new release is live, "
@@ -138,65 +100,62 @@ int fe_helper_lost(struct frontend *fe)
 	return EXIT_FAILED;
 }
 
+/* What reload.c and health.c need of this run. */
+static struct reload_env fe_reload_env(struct frontend *fe)
+{
+	return (struct reload_env) { .client = &fe->client, .cfg = fe->cfg, .out = &fe->out };
+}
+
 static int do_lock(struct frontend *fe)
 {
-	struct proto_msg req, rep;
+	struct client_lock_result res;
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE];
 	uint64_t t0 = now_ns();
 	int r;
 
-	proto_init(&req, OP_LOCK);
-	req.arg[0] = fe->cli.wait;
-	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
-	if (r < 0)
+	r = client_lock(&fe->client, fe->cli.wait, &res, &e);
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (rep.status == -EBUSY) {
-		out_error("%s; try again later or pass --wait SECONDS", rep.text);
-		return EXIT_FAILED;
-	}
-	if (rep.status < 0) {
-		out_error("%s", rep.text);
+	if (r < 0) {
+		fe_why(fe, &e, why, sizeof(why));
+		if (r == -EBUSY)
+			out_error("%s; try again later or pass --wait SECONDS", why);
+		else
+			out_error("%s", why);
 		return EXIT_FAILED;
 	}
 	/* mode = bind: what the repair of live at the start of the run found */
-	out_step(&fe->out, "lock", now_ns() - t0, rep.text[0] ? rep.text : NULL);
+	out_step(&fe->out, "lock", now_ns() - t0, res.note[0] ? res.note : NULL);
 	return EXIT_OK;
 }
 
-/* ---- source reader --------------------------------------------------- */
+/* ---- importing the source ------------------------------------------ */
 
-/* Asks the source reader to open SOURCE with the caller's credentials.
- * ret_is_dir tells whether the fd is a tar stream of a directory. */
-static int reader_open(struct frontend *fe, const char *path, int *ret_fd, bool *ret_is_dir,
-		       char *err, size_t errlen)
+static int import_git(struct frontend *fe, int dirfd, struct extract_stats *st, char *err, size_t errlen)
 {
-	struct proto_msg req, rep;
+	struct helper_error e;
+	uint64_t code = 0;
 	int r;
 
-	if (fe->reader_sock < 0)
-		return -EBADF;
-	proto_init(&req, OP_REPLY);
-	if (str_copy(req.text, sizeof(req.text), path) < 0) {
-		snprintf(err, errlen, "--from path is too long");
-		return -ENAMETOOLONG;
-	}
-	req.len = (uint32_t)strlen(req.text);
-	r = proto_send(fe->reader_sock, &req, -1);
-	if (r == 0)
-		r = proto_recv(fe->reader_sock, &rep, ret_fd);
-	if (r < 0) {
-		snprintf(err, errlen, "the source reader failed: %s", strerror(-r));
+	/* The helper runs git as the deploy user in the build sandbox,
+	 * where the release has a path git can use. */
+	r = client_fetch_git(&fe->client, fe->cli.from + 4, &code, &e);
+	out_build_end(&fe->out);
+	if (client_lost(&fe->client)) {
+		snprintf(err, errlen, "the privileged helper stopped");
 		return r;
 	}
-	if (rep.status < 0) {
-		snprintf(err, errlen, "%s", rep.text);
-		return rep.status;
+	if (r < 0) {
+		fe_why(fe, &e, err, errlen);
+		return r;
 	}
-	if (*ret_fd < 0) {
-		snprintf(err, errlen, "the source reader sent no file");
-		return -EBADF;
+	if (code != 0) {
+		snprintf(err, errlen, "git fetch failed (see its output above)");
+		return -EIO;
 	}
-	*ret_is_dir = rep.arg[0] == 1;
-	return 0;
+	memset(st, 0, sizeof(*st));
+	return artifact_check_tree(dirfd, err, errlen);
 }
 
 static int import_source(struct frontend *fe, int dirfd, struct extract_stats *st,
@@ -205,58 +164,39 @@ static int import_source(struct frontend *fe, int dirfd, struct extract_stats *s
 	struct extract_limits lim = {
 		.max_bytes = fe->cfg->max_size, .max_entries = fe->cfg->max_files,
 	};
-	enum source_kind kind;
+	struct source_open_result src = { .fd = -EBADF };
 	_cleanup_close_ int fd = -EBADF;
-	bool is_dir = false;
+	enum source_kind kind;
 	int r;
 
 	r = source_detect(fe->cli.from, &kind, err, errlen);
 	if (r < 0)
 		return r;
-	if (kind == SOURCE_GIT) {
-		struct proto_msg req, rep;
-
-		/* The helper runs git as the deploy user in the build sandbox,
-		 * where the release has a path git can use. */
-		proto_init(&req, OP_FETCH_GIT);
-		if (str_copy(req.text, sizeof(req.text), fe->cli.from + 4) < 0) {
-			snprintf(err, errlen, "--from git+URL#REF is too long");
-			return -ENAMETOOLONG;
-		}
-		req.len = (uint32_t)strlen(req.text);
-		r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
-		out_build_end(&fe->out);
-		if (r < 0) {
-			snprintf(err, errlen, "the privileged helper stopped");
-			return r;
-		}
-		if (rep.status < 0 || rep.arg[0] != 0) {
-			snprintf(err, errlen, "%s", rep.status < 0 ? rep.text : "git fetch failed (see its output above)");
-			return rep.status < 0 ? rep.status : -EIO;
-		}
-		memset(st, 0, sizeof(*st));
-		return artifact_check_tree(dirfd, err, errlen);
-	}
-	r = reader_open(fe, fe->cli.from, &fd, &is_dir, err, errlen);
+	if (kind == SOURCE_GIT)
+		return import_git(fe, dirfd, st, err, errlen);
+	/* The source reader opens it with the caller's credentials. */
+	r = source_client_open(fe->reader_sock, fe->cli.from, &src, err, errlen);
 	if (r < 0)
 		return r;
-	if (kind == SOURCE_DIR && !is_dir) {
+	fd = src.fd;
+	if (kind == SOURCE_DIR && !src.is_tree) {
 		snprintf(err, errlen, "--from %s is a file but not a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz archive", fe->from_shown);
 		return -EINVAL;
 	}
-	if (kind == SOURCE_TARBALL && is_dir) {
+	if (kind == SOURCE_TARBALL && src.is_tree) {
 		snprintf(err, errlen, "--from %s is a directory, not an archive", fe->from_shown);
 		return -EINVAL;
 	}
 	r = artifact_extract_fd(fd, dirfd, &lim, st, err, errlen);
-	if (is_dir) {
+	if (src.is_tree) {
 		/* The reader reports how its walk went after the stream ends. */
-		struct proto_msg rep;
+		int walk;
+
 		closep(&fd);
-		if (proto_recv(fe->reader_sock, &rep, NULL) == 0 && rep.status < 0) {
-			snprintf(err, errlen, "%s", rep.text);
-			return rep.status;
-		}
+		fd = -EBADF;
+		walk = source_client_finish(fe->reader_sock, err, errlen);
+		if (walk < 0)
+			return walk;
 	}
 	return r;
 }
@@ -276,13 +216,11 @@ struct stage_result {
 static const char *abort_release(struct frontend *fe, const char *id)
 {
 	static char kept[512];
-	struct proto_msg req, rep;
+	bool was_kept = false;
 
-	proto_init(&req, OP_ABORT);
-	req.arg[0] = fe->cli.keep_failed ? 1 : 0;
-	if (fe_request(fe, &req, NULL, NULL, &rep, NULL) < 0 || rep.status < 0)
+	if (client_abort(&fe->client, fe->cli.keep_failed, &was_kept, NULL) < 0)
 		return "left behind (the next run removes it)";
-	if (!fe->cli.keep_failed || strcmp(rep.text, "kept") != 0)
+	if (!fe->cli.keep_failed || !was_kept)
 		return "removed";
 	snprintf(kept, sizeof(kept), "kept as failed in %s/.cutover/failed/%s", fe->cfg->root, id);
 	return kept;
@@ -290,31 +228,29 @@ static const char *abort_release(struct frontend *fe, const char *id)
 
 static int run_steps(struct frontend *fe, const char *id)
 {
-	struct proto_msg req, rep;
+	struct helper_error e;
 	char shown[160];
 
 	for (size_t i = 0; i < fe->cfg->n_build_run; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = now_ns(), code = 0;
 		char name[64];
 		int r;
 
 		out_build_begin(&fe->out, i + 1, fe->cfg->n_build_run, fe->cfg->build_run[i]);
-		proto_init(&req, OP_RUN_STEP);
-		req.arg[0] = i;
-		r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
+		r = client_run_step(&fe->client, i, &code, &e);
 		out_build_end(&fe->out);
-		if (r < 0)
+		if (client_lost(&fe->client))
 			return fe_helper_lost(fe);
 		str_escape(shown, sizeof(shown), fe->cfg->build_run[i], strlen(fe->cfg->build_run[i]));
-		if (rep.status < 0 || rep.arg[0] != 0) {
+		if (r < 0 || code != 0) {
 			if (fe->out.quiet && fe->out.tail_len)
 				out_build_tail(&fe->out);
 			char why[1100];
 
-			if (rep.status < 0)
-				snprintf(why, sizeof(why), "%s", rep.text);
+			if (r < 0)
+				fe_why(fe, &e, why, sizeof(why));
 			else
-				snprintf(why, sizeof(why), "failed with exit code %llu", (unsigned long long)rep.arg[0]);
+				snprintf(why, sizeof(why), "failed with exit code %llu", (unsigned long long)code);
 			out_error("build step %zu '%s' %s; release %s %s, the live site is unchanged",
 				  i + 1, shown, why, id, abort_release(fe, id));
 			return EXIT_FAILED;
@@ -325,18 +261,17 @@ static int run_steps(struct frontend *fe, const char *id)
 	return EXIT_OK;
 }
 
-/* One staging request without arguments; on failure the release is given
- * up and one error line printed. EXIT_OK or the exit code. */
-static int stage_request(struct frontend *fe, enum proto_op op, const char *id, struct proto_msg *rep)
+/* The end of a staging request: on failure the release is given up and one
+ * error line printed. EXIT_OK or the exit code. */
+static int stage_result(struct frontend *fe, int r, const struct helper_error *e, const char *id)
 {
-	struct proto_msg req;
+	char why[PROTO_TEXT_SIZE];
 
-	proto_init(&req, op);
-	if (fe_request(fe, &req, NULL, NULL, rep, NULL) < 0)
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (rep->status < 0) {
-		out_error("%s; release %s %s, the live site is unchanged", rep->text, id,
-			  abort_release(fe, id));
+	if (r < 0) {
+		fe_why(fe, e, why, sizeof(why));
+		out_error("%s; release %s %s, the live site is unchanged", why, id, abort_release(fe, id));
 		return EXIT_FAILED;
 	}
 	return EXIT_OK;
@@ -344,7 +279,9 @@ static int stage_request(struct frontend *fe, enum proto_op op, const char *id, 
 
 static int stage(struct frontend *fe, struct stage_result *res)
 {
-	struct proto_msg req, rep;
+	struct client_stage sb = { .dir_fd = -EBADF };
+	struct client_freeze_result fr;
+	struct helper_error e;
 	_cleanup_close_ int dirfd = -EBADF;
 	struct extract_stats st = { 0 };
 	char err[1024] = "", detail[96], size[32];
@@ -352,23 +289,22 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	int r;
 
 	t0 = now_ns();
-	proto_init(&req, OP_STAGE_BEGIN);
-	if (fe->cli.label)
-		str_copy(req.text, sizeof(req.text), fe->cli.label);
-	req.len = (uint32_t)strlen(req.text);
-	r = fe_request(fe, &req, NULL, NULL, &rep, &dirfd);
-	if (r < 0)
+	r = client_stage_begin(&fe->client, fe->cli.label, &sb, &e);
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (rep.status < 0 || dirfd < 0 || !release_id_valid(rep.id)) {
-		out_error("cannot create a release: %s", rep.text);
+	if (r < 0) {
+		fe_why(fe, &e, err, sizeof(err));
+		out_error("cannot create a release: %s", err);
 		return EXIT_FAILED;
 	}
-	str_copy(res->id, sizeof(res->id), rep.id);
+	dirfd = sb.dir_fd;
+	str_copy(res->id, sizeof(res->id), sb.id);
 	out_step(&fe->out, "create release", now_ns() - t0, res->id);
 
 	t0 = now_ns();
 	r = import_source(fe, dirfd, &st, err, sizeof(err));
 	closep(&dirfd);
+	dirfd = -EBADF;
 	if (r < 0) {
 		out_error("importing %s failed: %s; release %s %s, the live site is unchanged",
 			  fe->from_shown, err[0] ? err : strerror(-r), res->id, abort_release(fe, res->id));
@@ -379,7 +315,7 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	out_step(&fe->out, "import source", now_ns() - t0, st.files ? detail : NULL);
 
 	t0 = now_ns();
-	r = stage_request(fe, OP_LINK_SHARED, res->id, &rep);
+	r = stage_result(fe, client_link_shared(&fe->client, &e), &e, res->id);
 	if (r != EXIT_OK)
 		return r;
 	out_step(&fe->out, "link shared", now_ns() - t0, NULL);
@@ -389,49 +325,47 @@ static int stage(struct frontend *fe, struct stage_result *res)
 		return r;
 
 	t0 = now_ns();
-	r = stage_request(fe, OP_FREEZE, res->id, &rep);
+	r = stage_result(fe, client_freeze(&fe->client, &fr, &e), &e, res->id);
 	if (r != EXIT_OK)
 		return r;
-	res->bytes = rep.arg[0];
-	res->files = rep.arg[1];
+	res->bytes = fr.bytes;
+	res->files = fr.files;
 	format_size(size, sizeof(size), res->bytes);
 	snprintf(detail, sizeof(detail), "%llu files, %s", res->files, size);
 	out_step(&fe->out, "freeze", now_ns() - t0, detail);
 	return EXIT_OK;
 }
 
-static int prune_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
+static void prune_entry(void *ctx, const char *id, uint64_t bytes)
 {
 	struct json *j = ctx;
 
 	if (j)
-		json_string(j, m->id);
-	return 0;
+		json_string(j, id);
 }
 
-static int do_switch_request(struct frontend *fe, enum proto_op op, const char *id,
-			     uint64_t ms, struct proto_msg *rep)
+static int do_switch_request(struct frontend *fe, bool rollback, const char *id,
+			     uint64_t ms, struct client_switch_result *ret)
 {
-	struct proto_msg req;
+	const char *source = fe->cli.from ? fe->cli.from : fe->cli.verb_name;
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE];
 	int r;
 
-	proto_init(&req, op);
-	if (id)
-		str_copy(req.id, sizeof(req.id), id);
-	snprintf(req.text, sizeof(req.text), "%s", fe->cli.from ? fe->cli.from : fe->cli.verb_name);
-	req.len = (uint32_t)strlen(req.text);
-	req.arg[0] = ms;
-	r = fe_request(fe, &req, NULL, NULL, rep, NULL);
-	if (r < 0)
+	r = rollback ? client_rollback(&fe->client, id, source, ms, ret, &e)
+		     : client_switch(&fe->client, id, source, ms, ret, &e);
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (rep->status == -EXDEV) {
+	if (r < 0)
+		fe_why(fe, &e, why, sizeof(why));
+	if (r == -EXDEV) {
 		/* mode = bind: recorded and live here, not (yet) everywhere */
 		sig_published = 1;
-		out_error("%s", rep->text);
+		out_error("%s", why);
 		return EXIT_FAILED;
 	}
-	if (rep->status < 0) {
-		out_error("%s; the live site is unchanged", rep->text);
+	if (r < 0) {
+		out_error("%s; the live site is unchanged", why);
 		return EXIT_FAILED;
 	}
 	sig_published = 1;
@@ -439,55 +373,63 @@ static int do_switch_request(struct frontend *fe, enum proto_op op, const char *
 }
 
 /* The detail of a switch step: how long until the new release was visible. */
-static void switch_detail(const struct frontend *fe, const struct proto_msg *rep, char *buf, size_t n)
+static void switch_detail(const struct frontend *fe, const struct client_switch_result *sw, char *buf, size_t n)
 {
 	if (fe->cfg->mode == PUBLISH_BIND)
-		snprintf(buf, n, "mount swap %.3f ms, verified %.3f ms%s", (double)rep->arg[1] / 1e6,
-			 (double)rep->arg[2] / 1e6, rep->arg[3] ? ", also in php-fpm's mount namespace" : "");
+		snprintf(buf, n, "mount swap %.3f ms, verified %.3f ms%s", (double)sw->visible_ns / 1e6,
+			 (double)sw->durable_ns / 1e6, sw->fpm_entered ? ", also in php-fpm's mount namespace" : "");
 	else
 		snprintf(buf, n, "publish %.3f ms, durable %.3f ms",
-			 (double)rep->arg[1] / 1e6, (double)rep->arg[2] / 1e6);
+			 (double)sw->visible_ns / 1e6, (double)sw->durable_ns / 1e6);
 }
 
 /* ---- migrations and hooks ------------------------------------------- */
 
-/* Runs a sandboxed command through the helper (OP_HOOK or OP_MIGRATE) with
- * its output printed, or captured when capture is set. 0, or -errno after
+/* A sandboxed command the helper runs: a hook, or [migrate] in one of its modes. */
+struct remote_cmd {
+	bool hook;
+	bool after_switch;              /* hook: after_switch, else before_switch */
+	size_t index;                   /* hook: which one */
+	enum client_migrate_mode mode;  /* migrate */
+};
+
+/* Runs a sandboxed command through the helper with its output printed, or
+ * captured into fe->capture when capture is set. 0, or -errno after
  * printing why. */
-static int run_remote(struct frontend *fe, enum proto_op op, uint64_t a0, uint64_t a1,
-		      const char *title, const char *cmd, bool capture, char *err, size_t errlen)
+static int run_remote(struct frontend *fe, const struct remote_cmd *rc, const char *title,
+		      const char *cmd, bool capture, char *err, size_t errlen)
 {
-	struct proto_msg req, rep;
-	uint64_t t0 = now_ns();
-	char shown[160];
+	struct client_sink saved = fe->client.output;
+	struct helper_error e;
+	uint64_t t0 = now_ns(), code = 0;
+	char shown[160], why[PROTO_TEXT_SIZE];
 	int r;
 
 	if (!capture)
 		out_build_begin(&fe->out, 0, 0, cmd);
-	proto_init(&req, op);
-	req.arg[0] = a0;
-	req.arg[1] = a1;
-	fe->capturing = capture;
-	fe->capture_len = 0;
-	fe->capture_truncated = false;
-	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
-	fe->capturing = false;
+	client_capture_reset(&fe->capture);
+	if (capture)
+		saved = client_set_output(&fe->client, client_capture_sink(&fe->capture));
+	r = rc->hook ? client_hook(&fe->client, rc->after_switch, rc->index, &code, &e)
+		     : client_migrate(&fe->client, rc->mode, &code, &e);
+	client_set_output(&fe->client, saved);
 	out_build_end(&fe->out);
-	if (r < 0)
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe), -ECONNRESET;
 	str_escape(shown, sizeof(shown), cmd, strlen(cmd));
-	if (rep.status < 0 || rep.arg[0] != 0) {
-		if (capture && fe->capture_len) {
+	if (r < 0 || code != 0) {
+		if (capture && fe->capture.len) {
 			out_build_begin(&fe->out, 0, 0, cmd);
-			out_build_chunk(&fe->out, fe->capture, fe->capture_len);
+			out_build_chunk(&fe->out, fe->capture.buf, fe->capture.len);
 			out_build_end(&fe->out);
 		} else if (fe->out.quiet && fe->out.tail_len)
 			out_build_tail(&fe->out);
-		if (rep.status < 0)
-			snprintf(err, errlen, "%s '%s' %.300s", title, shown, rep.text);
-		else
+		if (r < 0) {
+			fe_why(fe, &e, why, sizeof(why));
+			snprintf(err, errlen, "%s '%s' %.300s", title, shown, why);
+		} else
 			snprintf(err, errlen, "%s '%s' failed with exit code %llu", title, shown,
-				 (unsigned long long)rep.arg[0]);
+				 (unsigned long long)code);
 		return -EIO;
 	}
 	out_step(&fe->out, title, now_ns() - t0, NULL);
@@ -503,7 +445,9 @@ static int run_hooks(struct frontend *fe, bool after, char *err, size_t errlen)
 		char title[64];
 
 		snprintf(title, sizeof(title), "%s hook %zu", after ? "after_switch" : "before_switch", i + 1);
-		if (run_remote(fe, OP_HOOK, after, i, title, v[i], false, err, errlen) < 0)
+		const struct remote_cmd rc = { .hook = true, .after_switch = after, .index = i };
+
+		if (run_remote(fe, &rc, title, v[i], false, err, errlen) < 0)
 			return -EIO;
 	}
 	return 0;
@@ -524,14 +468,15 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 	if (!m->run[0])
 		return 0;
 	if (m->pretend[0]) {
-		r = run_remote(fe, OP_MIGRATE, 0, 0, "migrations (pretend)", m->pretend, true, err, errlen);
+		r = run_remote(fe, &(struct remote_cmd) { .mode = CLIENT_MIGRATE_PRETEND }, "migrations (pretend)",
+			       m->pretend, true, err, errlen);
 		if (r < 0)
 			return r;
-		if (fe->capture_truncated) {
+		if (fe->capture.truncated) {
 			snprintf(err, errlen, "'%.200s' printed more than 4 MiB; its SQL cannot be vetted, nothing was migrated", m->pretend);
 			return -EFBIG;
 		}
-		migrate_scan(fe->capture ? fe->capture : "", fe->capture_len, f, ELEMENTSOF(f), &n);
+		migrate_scan(fe->capture.buf ? fe->capture.buf : "", fe->capture.len, f, ELEMENTSOF(f), &n);
 		if (n > 0 && !m->allow_destructive && !fe->cli.allow_destructive) {
 			char more[64] = "";
 
@@ -547,15 +492,17 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 			out_warn(&fe->out, "destructive migration allowed: %s runs %s: %s", f[i].migration, f[i].kind,
 				 f[i].statement);
 	}
-	r = run_remote(fe, OP_MIGRATE, 1, 0, "migrations", m->run, false, err, errlen);
+	r = run_remote(fe, &(struct remote_cmd) { .mode = CLIENT_MIGRATE_RUN }, "migrations", m->run, false,
+		       err, errlen);
 	if (r < 0 || fe->cfg->preset != PRESET_LARAVEL || !m->pretend[0])
 		return r;
 	/* artisan exits 0 when it cannot log the exception that stopped a
 	 * migration: check that nothing is left to run. */
-	r = run_remote(fe, OP_MIGRATE, 2, 0, "migrations (verify)", m->pretend, true, err, errlen);
+	r = run_remote(fe, &(struct remote_cmd) { .mode = CLIENT_MIGRATE_VERIFY }, "migrations (verify)",
+		       m->pretend, true, err, errlen);
 	if (r < 0)
 		return r;
-	if (!fe->capture || !strstr(fe->capture, "Nothing to migrate")) {
+	if (!fe->capture.buf || !strstr(fe->capture.buf, "Nothing to migrate")) {
 		snprintf(err, errlen, "migrations exited 0 but left migrations pending ('%.200s' still lists them); "
 			 "look at storage/logs/laravel.log", m->pretend);
 		return -EIO;
@@ -566,12 +513,12 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 /* ---- publishing: php-fpm, health, automatic rollback ----------------- */
 
 /* What a switch reply says about the publish step, for --json. */
-static void json_publish_fields(const struct frontend *fe, struct json *j, const struct proto_msg *rep)
+static void json_publish_fields(const struct frontend *fe, struct json *j, const struct client_switch_result *sw)
 {
-	json_kv_double(j, "publish_ms", (double)rep->arg[1] / 1e6);
-	json_kv_double(j, "durable_ms", (double)rep->arg[2] / 1e6);
+	json_kv_double(j, "publish_ms", (double)sw->visible_ns / 1e6);
+	json_kv_double(j, "durable_ms", (double)sw->durable_ns / 1e6);
 	if (fe->cfg->mode == PUBLISH_BIND)
-		json_kv_bool(j, "fpm_namespace_entered", rep->arg[3] == 1);
+		json_kv_bool(j, "fpm_namespace_entered", sw->fpm_entered);
 }
 
 static bool fpm_graceful(const struct frontend *fe)
@@ -589,7 +536,9 @@ static int before_publish(struct frontend *fe, struct fpm_facts *facts, char *er
 
 	if (!fpm_graceful(fe))
 		return 0;
-	r = reload_inspect(fe, facts, err, errlen);
+	struct reload_env env = fe_reload_env(fe);
+
+	r = reload_inspect(&env, facts, err, errlen);
 	if (r < 0)
 		return r;
 	if (facts->process_control_timeout >= 0)
@@ -609,9 +558,14 @@ static int do_reload(struct frontend *fe, const struct fpm_facts *facts, struct 
 
 	if (!fe->cfg->fpm.enabled || fe->cfg->fpm.reload == FPM_RELOAD_NONE)
 		return 0;
-	r = reload_run(fe, fpm_graceful(fe) ? facts : NULL, &rr);
-	if (r < 0)
+	struct reload_env env = fe_reload_env(fe);
+
+	r = reload_run(&env, fpm_graceful(fe) ? facts : NULL, &rr);
+	if (r < 0) {
+		if (rr.helper_lost)
+			fe_helper_lost(fe);
 		return r;
+	}
 	if (fe->cfg->fpm.reload == FPM_RELOAD_GRACEFUL)
 		snprintf(detail, sizeof(detail), "graceful; drain wait %.0f ms, pool answering after %.0f ms",
 			 (double)rr.drain_wait_ns / 1e6, (double)rr.stall_ns / 1e6);
@@ -647,24 +601,26 @@ static int do_health(struct frontend *fe, char *err, size_t errlen)
  * reloaded again, both recorded in history by the helper. */
 static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, const char *why)
 {
-	struct proto_msg req, rep;
+	struct client_switch_result sw;
+	struct helper_error e;
+	char msg[PROTO_TEXT_SIZE];
 	uint64_t t0 = now_ns();
 	int r;
 
-	proto_init(&req, OP_ROLLBACK);
-	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
-	if (r < 0)
+	r = client_rollback(&fe->client, NULL, NULL, 0, &sw, &e);
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (rep.status < 0) {
-		out_error("health check failed: %s; rolling back failed too: %s", why, rep.text);
+	if (r < 0) {
+		fe_why(fe, &e, msg, sizeof(msg));
+		out_error("health check failed: %s; rolling back failed too: %s", why, msg);
 		return EXIT_FAILED;
 	}
-	out_step(&fe->out, "rollback", now_ns() - t0, rep.id);
+	out_step(&fe->out, "rollback", now_ns() - t0, sw.to);
 	if (do_reload(fe, facts, NULL) < 0) {
-		out_error("health check failed: %s; rolled back to %s, but the php-fpm reload failed", why, rep.id);
+		out_error("health check failed: %s; rolled back to %s, but the php-fpm reload failed", why, sw.to);
 		return EXIT_FAILED;
 	}
-	out_error("health check failed: %s; rolled back to %s in %.0f ms", why, rep.id,
+	out_error("health check failed: %s; rolled back to %s in %.0f ms", why, sw.to,
 		  (double)(now_ns() - t0) / 1e6);
 	return EXIT_ROLLED_BACK;
 }
@@ -673,7 +629,9 @@ static int verb_deploy(struct frontend *fe)
 {
 	struct stage_result res = { 0 };
 	struct fpm_facts facts = { 0 };
-	struct proto_msg req, rep;
+	struct client_switch_result sw;
+	struct client_prune_result pr;
+	struct helper_error e;
 	struct json j;
 	uint64_t start = now_ns(), t0;
 	char detail[160], size[32], from[RELEASE_ID_MAX + 1], err[1600];
@@ -718,7 +676,9 @@ static int verb_deploy(struct frontend *fe)
 	if (fe->cfg->health.enabled && fe->cfg->health.precheck && fe->cfg->fpm.socket[0] &&
 	    fe->cfg->mode != PUBLISH_BIND) {
 		t0 = now_ns();
-		r = health_precheck(fe, res.id, err, sizeof(err));
+		struct reload_env env = fe_reload_env(fe);
+
+		r = health_precheck(&env, res.id, err, sizeof(err));
 		if (r < 0) {
 			out_error("pre-switch check of release %s through php-fpm %s; it was never published and was %s, the live site is unchanged",
 				  res.id, err, abort_release(fe, res.id));
@@ -728,11 +688,11 @@ static int verb_deploy(struct frontend *fe)
 	}
 
 	t0 = now_ns();
-	r = do_switch_request(fe, OP_SWITCH, res.id, (now_ns() - start) / 1000000, &rep);
+	r = do_switch_request(fe, false, res.id, (now_ns() - start) / 1000000, &sw);
 	if (r != EXIT_OK)
 		return r;
-	str_copy(from, sizeof(from), rep.id2);
-	switch_detail(fe, &rep, detail, sizeof(detail));
+	str_copy(from, sizeof(from), sw.from);
+	switch_detail(fe, &sw, detail, sizeof(detail));
 	out_step(&fe->out, "switch", now_ns() - t0, detail);
 
 	json_init(&j);
@@ -742,7 +702,7 @@ static int verb_deploy(struct frontend *fe)
 	json_kv_string(&j, "previous", from[0] ? from : NULL);
 	json_kv_uint(&j, "bytes", res.bytes);
 	json_kv_uint(&j, "files", res.files);
-	json_publish_fields(fe, &j, &rep);
+	json_publish_fields(fe, &j, &sw);
 
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
@@ -767,18 +727,23 @@ static int verb_deploy(struct frontend *fe)
 	json_key(&j, "pruned");
 	json_begin(&j, '[');
 	t0 = now_ns();
-	proto_init(&req, OP_PRUNE);
-	r = fe_request(fe, &req, prune_entry, &j, &rep, NULL);
+	/* keep 0: as the app's configuration says */
+	r = client_prune(&fe->client, 0, prune_entry, &j, &pr, &e);
 	json_end(&j, ']');
-	if (r < 0 || rep.status < 0) {
-		out_warn(&fe->out, "deployed, but pruning old releases failed: %s",
-			 r < 0 ? "helper stopped" : rep.text);
+	if (r < 0) {
+		char why[PROTO_TEXT_SIZE];
+
+		if (client_lost(&fe->client))
+			snprintf(why, sizeof(why), "helper stopped");
+		else
+			fe_why(fe, &e, why, sizeof(why));
+		out_warn(&fe->out, "deployed, but pruning old releases failed: %s", why);
 	} else {
-		format_size(size, sizeof(size), rep.arg[0]);
+		format_size(size, sizeof(size), pr.freed);
 		snprintf(detail, sizeof(detail), "%llu removed, %s freed",
-			 (unsigned long long)rep.arg[1], size);
+			 (unsigned long long)pr.removed, size);
 		out_step(&fe->out, "prune", now_ns() - t0, detail);
-		json_kv_uint(&j, "freed", rep.arg[0]);
+		json_kv_uint(&j, "freed", pr.freed);
 	}
 	json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
 	json_end(&j, '}');
@@ -795,7 +760,7 @@ static int verb_deploy(struct frontend *fe)
 static int verb_switch(struct frontend *fe)
 {
 	struct fpm_facts facts = { 0 };
-	struct proto_msg rep;
+	struct client_switch_result sw;
 	struct json j;
 	uint64_t start = now_ns();
 	char detail[160], err[1600];
@@ -809,32 +774,31 @@ static int verb_switch(struct frontend *fe)
 		out_error("%s; nothing was switched, the live site is unchanged", err);
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
-	r = do_switch_request(fe, fe->cli.verb == VERB_SWITCH ? OP_SWITCH : OP_ROLLBACK,
-			      fe->cli.release, 0, &rep);
+	r = do_switch_request(fe, fe->cli.verb != VERB_SWITCH, fe->cli.release, 0, &sw);
 	if (r != EXIT_OK)
 		return r;
-	switch_detail(fe, &rep, detail, sizeof(detail));
+	switch_detail(fe, &sw, detail, sizeof(detail));
 	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
 	json_init(&j);
 	json_begin(&j, '{');
 	json_kv_string(&j, "app", fe->cfg->app);
 	json_kv_string(&j, "verb", fe->cli.verb_name);
-	json_kv_string(&j, "from", rep.id2[0] ? rep.id2 : NULL);
-	json_kv_string(&j, "to", rep.id);
-	json_publish_fields(fe, &j, &rep);
+	json_kv_string(&j, "from", sw.from[0] ? sw.from : NULL);
+	json_kv_string(&j, "to", sw.to);
+	json_publish_fields(fe, &j, &sw);
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
-		out_error("release %s is live, but php-fpm was not reloaded (see above)", rep.id);
+		out_error("release %s is live, but php-fpm was not reloaded (see above)", sw.to);
 		return EXIT_FAILED;
 	}
 	if (do_health(fe, err, sizeof(err)) < 0) {
 		json_free(&j);
-		out_error("release %s is live, but its health check failed: %s", rep.id, err);
+		out_error("release %s is live, but its health check failed: %s", sw.to, err);
 		return EXIT_FAILED;
 	}
 	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
 		json_free(&j);
-		out_error("%s; release %s is live nonetheless", err, rep.id);
+		out_error("%s; release %s is live nonetheless", err, sw.to);
 		return EXIT_FAILED;
 	}
 	json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
@@ -844,17 +808,18 @@ static int verb_switch(struct frontend *fe)
 	else if (!fe->cli.quiet)
 		fprintf(stderr, "%s %s: now serving %s%s%s%s in %.0f ms\n",
 			fe->cli.verb == VERB_SWITCH ? "switched" : "rolled back",
-			fe->cfg->app, rep.id, rep.id2[0] ? " (was " : "", rep.id2,
-			rep.id2[0] ? ")" : "", (double)(now_ns() - start) / 1e6);
+			fe->cfg->app, sw.to, sw.from[0] ? " (was " : "", sw.from,
+			sw.from[0] ? ")" : "", (double)(now_ns() - start) / 1e6);
 	json_free(&j);
 	return EXIT_OK;
 }
 
 static int verb_prune(struct frontend *fe)
 {
-	struct proto_msg req, rep;
+	struct client_prune_result pr;
+	struct helper_error e;
+	char size[32], why[PROTO_TEXT_SIZE];
 	struct json j;
-	char size[32];
 	int r;
 
 	r = do_lock(fe);
@@ -865,34 +830,33 @@ static int verb_prune(struct frontend *fe)
 	json_kv_string(&j, "app", fe->cfg->app);
 	json_key(&j, "removed");
 	json_begin(&j, '[');
-	proto_init(&req, OP_PRUNE);
-	req.arg[0] = fe->cli.keep ? fe->cli.keep : fe->cfg->keep;
-	r = fe_request(fe, &req, prune_entry, &j, &rep, NULL);
+	r = client_prune(&fe->client, fe->cli.keep ? fe->cli.keep : fe->cfg->keep, prune_entry, &j, &pr, &e);
 	json_end(&j, ']');
-	if (r < 0) {
+	if (client_lost(&fe->client)) {
 		json_free(&j);
 		return fe_helper_lost(fe);
 	}
-	if (rep.status < 0) {
+	if (r < 0) {
 		json_free(&j);
-		out_error("%s", rep.text);
+		fe_why(fe, &e, why, sizeof(why));
+		out_error("%s", why);
 		return EXIT_FAILED;
 	}
-	json_kv_uint(&j, "freed", rep.arg[0]);
+	json_kv_uint(&j, "freed", pr.freed);
 	json_end(&j, '}');
-	format_size(size, sizeof(size), rep.arg[0]);
+	format_size(size, sizeof(size), pr.freed);
 	if (fe->cli.json)
 		json_print(&j);
 	else if (!fe->cli.quiet)
 		fprintf(stderr, "pruned %s: %llu release(s) removed, %s freed\n", fe->cfg->app,
-			(unsigned long long)rep.arg[1], size);
+			(unsigned long long)pr.removed, size);
 	json_free(&j);
 	return EXIT_OK;
 }
 
-static const char *state_name(unsigned s)
+static const char *state_name(enum release_state s)
 {
-	switch (s & 0xff) {
+	switch (s) {
 	case RELEASE_BUILDING: return "building";
 	case RELEASE_FROZEN: return "frozen";
 	case RELEASE_FAILED: return "failed";
@@ -900,46 +864,48 @@ static const char *state_name(unsigned s)
 	}
 }
 
-static int list_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
+struct list_ctx {
+	struct frontend *fe;
+	struct json *j;
+};
+
+static void list_entry(void *ctx, const struct client_release *rel)
 {
-	struct json *j = ctx;
-	unsigned flags = (unsigned)m->arg[3];
+	struct list_ctx *l = ctx;
+	struct json *j = l->j;
 	char when[32], size[32];
 
-	format_time(when, sizeof(when), m->arg[0]);
-	if (fe->cli.json) {
+	format_time(when, sizeof(when), rel->created_ns);
+	if (l->fe->cli.json) {
 		json_begin(j, '{');
-		json_kv_string(j, "id", m->id);
-		json_kv_string(j, "state", state_name(flags));
+		json_kv_string(j, "id", rel->id);
+		json_kv_string(j, "state", state_name(rel->state));
 		json_kv_string(j, "created", when);
-		json_kv_uint(j, "bytes", m->arg[1]);
-		json_kv_uint(j, "files", m->arg[2]);
-		json_kv_bool(j, "current", flags & RELEASE_FLAG_CURRENT);
-		json_kv_bool(j, "previous", flags & RELEASE_FLAG_PREVIOUS);
+		json_kv_uint(j, "bytes", rel->bytes);
+		json_kv_uint(j, "files", rel->files);
+		json_kv_bool(j, "current", rel->current);
+		json_kv_bool(j, "previous", rel->previous);
 		json_end(j, '}');
-		return 0;
+		return;
 	}
-	format_size(size, sizeof(size), m->arg[1]);
-	printf("%-40s %-9s %-21s %10s  %s\n", m->id, state_name(flags), when, size,
-	       flags & RELEASE_FLAG_CURRENT ? "current" :
-	       flags & RELEASE_FLAG_PREVIOUS ? "previous" : "");
-	return 0;
+	format_size(size, sizeof(size), rel->bytes);
+	printf("%-40s %-9s %-21s %10s  %s\n", rel->id, state_name(rel->state), when, size,
+	       rel->current ? "current" : rel->previous ? "previous" : "");
 }
 
 static int verb_list(struct frontend *fe)
 {
-	struct proto_msg req, rep;
 	struct json j;
-	int r;
+	struct list_ctx l = { .fe = fe, .j = &j };
 
 	json_init(&j);
 	json_begin(&j, '[');
 	if (!fe->cli.json)
 		printf("%-40s %-9s %-21s %10s\n", "RELEASE", "STATE", "CREATED", "SIZE");
-	proto_init(&req, OP_LIST);
-	r = fe_request(fe, &req, list_entry, &j, &rep, NULL);
+	/* A listing the helper could not finish is as far as it got. */
+	(void)client_list(&fe->client, list_entry, &l, NULL);
 	json_end(&j, ']');
-	if (r < 0) {
+	if (client_lost(&fe->client)) {
 		json_free(&j);
 		return fe_helper_lost(fe);
 	}
@@ -949,34 +915,8 @@ static int verb_list(struct frontend *fe)
 	return EXIT_OK;
 }
 
-/* mode = bind: what is mounted at live, from OP_STATUS's entry. */
-struct live_info {
-	bool known;
-	unsigned stacked;
-	bool root_shared;
-	char release[RELEASE_ID_MAX + 1];
-	char options[128];
-	char root[PROTO_TEXT_SIZE];
-};
-
-static int live_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
-{
-	struct live_info *li = ctx;
-	const char *tab = strchr(m->text, '\t');
-
-	li->known = true;
-	li->stacked = m->arg[0] > 99 ? 99 : (unsigned)m->arg[0];
-	li->root_shared = m->arg[1] == 1;
-	str_copy(li->release, sizeof(li->release), m->id);
-	if (tab) {
-		snprintf(li->options, sizeof(li->options), "%.*s", (int)(tab - m->text), m->text);
-		str_copy(li->root, sizeof(li->root), tab + 1);
-	}
-	return 0;
-}
-
 /* One line on what live shows, and whether it is what it should be. */
-static bool live_describe(const struct live_info *li, const char *current, char *buf, size_t n)
+static bool live_describe(const struct client_live *li, const char *current, char *buf, size_t n)
 {
 	if (!li->known)
 		snprintf(buf, n, "(cannot read the mount table)");
@@ -990,27 +930,30 @@ static bool live_describe(const struct live_info *li, const char *current, char 
 
 static int verb_status(struct frontend *fe)
 {
-	struct proto_msg req, rep;
+	struct client_status cs;
+	const struct client_live *li = &cs.live;
 	struct history_entry last;
 	_cleanup_close_ int hfd = -EBADF;
-	struct live_info li = { 0 };
+	struct helper_error e;
 	bool have_last = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
 	char mounted[PROTO_TEXT_SIZE + 256] = "";
 	struct json j;
 	int r;
 
-	proto_init(&req, OP_STATUS);
-	r = fe_request(fe, &req, live_entry, &li, &rep, NULL);
-	if (r < 0)
+	r = client_status(&fe->client, &cs, &e);
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (bind && rep.arg[1] != 1)
-		live_ok = live_describe(&li, rep.status == 0 ? rep.id : "", mounted, sizeof(mounted));
-	proto_init(&req, OP_HISTORY);
-	{
-		struct proto_msg hrep;
-		if (fe_request(fe, &req, NULL, NULL, &hrep, &hfd) < 0)
-			return fe_helper_lost(fe);
+	if (r < 0) {
+		fe_why(fe, &e, mounted, sizeof(mounted));
+		out_error("%s", mounted);
+		return EXIT_FAILED;
 	}
+	if (bind && cs.set_up)
+		live_ok = live_describe(li, cs.current, mounted, sizeof(mounted));
+	/* No history (nothing deployed yet, or unreadable) is "(none)". */
+	(void)client_history(&fe->client, &hfd, NULL);
+	if (client_lost(&fe->client))
+		return fe_helper_lost(fe);
 	if (hfd >= 0)
 		have_last = history_last(hfd, &last) == 1;
 	if (fe->cli.json) {
@@ -1018,25 +961,25 @@ static int verb_status(struct frontend *fe)
 		json_begin(&j, '{');
 		json_kv_string(&j, "app", fe->cfg->app);
 		json_kv_string(&j, "root", fe->cfg->root);
-		json_kv_bool(&j, "deployed", rep.arg[1] != 1);
+		json_kv_bool(&j, "deployed", cs.set_up);
 		json_kv_string(&j, "mode", bind ? "bind" : "symlink");
 		if (bind) {
 			json_kv_string(&j, "live", fe->cfg->live);
 			json_key(&j, "mount");
-			if (li.known && li.stacked > 0) {
+			if (li->known && li->stacked > 0) {
 				json_begin(&j, '{');
-				json_kv_string(&j, "release", li.release[0] ? li.release : NULL);
-				json_kv_string(&j, "root", li.root);
-				json_kv_string(&j, "options", li.options);
-				json_kv_uint(&j, "stacked", li.stacked);
-				json_kv_bool(&j, "root_shared", li.root_shared);
+				json_kv_string(&j, "release", li->release[0] ? li->release : NULL);
+				json_kv_string(&j, "root", li->root);
+				json_kv_string(&j, "options", li->options);
+				json_kv_uint(&j, "stacked", li->stacked);
+				json_kv_bool(&j, "root_shared", li->root_shared);
 				json_kv_bool(&j, "ok", live_ok);
 				json_end(&j, '}');
 			} else
 				json_string(&j, NULL);
 		}
-		json_kv_string(&j, "current", rep.id[0] ? rep.id : NULL);
-		json_kv_string(&j, "previous", rep.id2[0] ? rep.id2 : NULL);
+		json_kv_string(&j, "current", cs.current[0] ? cs.current : NULL);
+		json_kv_string(&j, "previous", cs.previous[0] ? cs.previous : NULL);
 		json_key(&j, "last_deploy");
 		if (have_last) {
 			json_begin(&j, '{');
@@ -1049,14 +992,14 @@ static int verb_status(struct frontend *fe)
 			json_end(&j, '}');
 		} else
 			json_string(&j, NULL);
-		json_kv_string(&j, "lock", rep.text[0] ? rep.text : NULL);
+		json_kv_string(&j, "lock", cs.lock_holder[0] ? cs.lock_holder : NULL);
 		json_end(&j, '}');
 		json_print(&j);
 		json_free(&j);
 	} else {
 		printf("app:         %s\n", fe->cfg->app);
 		printf("root:        %s%s\n", fe->cfg->root,
-		       rep.arg[1] == 1 ? " (not set up yet: nothing deployed)" : "");
+		       cs.set_up ? "" : " (not set up yet: nothing deployed)");
 		printf("mode:        %s\n", bind ? "bind" : "symlink");
 		if (bind) {
 			printf("live:        %s\n", fe->cfg->live);
@@ -1064,36 +1007,41 @@ static int verb_status(struct frontend *fe)
 				printf("mounted:     %s%s\n", mounted,
 				       live_ok ? "" : " -- not the current release; run 'cutover mount APP'");
 		}
-		printf("current:     %s\n", rep.status == -EUCLEAN ? "(current is not a cutover symlink!)" :
-		       rep.id[0] ? rep.id : "(none)");
-		printf("previous:    %s\n", rep.id2[0] ? rep.id2 : "(none)");
+		printf("current:     %s\n", cs.current_broken ? "(current is not a cutover symlink!)" :
+		       cs.current[0] ? cs.current : "(none)");
+		printf("previous:    %s\n", cs.previous[0] ? cs.previous : "(none)");
 		if (have_last)
 			printf("last change: %s %s %s -> %s by %s (%.1fs)\n", last.time, last.verb,
 			       last.from[0] ? last.from : "(none)", last.to, last.who,
 			       (double)last.duration_ms / 1e3);
 		else
 			printf("last change: (none)\n");
-		printf("lock:        %s\n", rep.text[0] ? rep.text : "free");
+		printf("lock:        %s\n", cs.lock_holder[0] ? cs.lock_holder : "free");
 	}
-	return rep.status == -EUCLEAN || !live_ok ? EXIT_FAILED : EXIT_OK;
+	return cs.current_broken || !live_ok ? EXIT_FAILED : EXIT_OK;
 }
 
-static int check_entry(struct frontend *fe, const struct proto_msg *m, void *ctx)
-{
-	struct json *j = ctx;
+struct check_ctx {
+	struct frontend *fe;
+	struct json *j;
+};
 
-	if (fe->cli.json)
-		json_string(j, m->text);
+static void check_entry(void *ctx, const char *problem)
+{
+	struct check_ctx *k = ctx;
+
+	if (k->fe->cli.json)
+		json_string(k->j, problem);
 	else
-		fprintf(stderr, "cutover: check: %s\n", m->text);
-	return 0;
+		fprintf(stderr, "cutover: check: %s\n", problem);
 }
 
 static int verb_check(struct frontend *fe)
 {
-	struct proto_msg req, rep;
+	struct reload_env env = fe_reload_env(fe);
 	struct fpm_facts facts;
 	struct json j;
+	struct check_ctx k = { .fe = fe, .j = &j };
 	bool ok;
 	int r;
 
@@ -1102,13 +1050,13 @@ static int verb_check(struct frontend *fe)
 	json_kv_string(&j, "app", fe->cfg->app);
 	json_key(&j, "problems");
 	json_begin(&j, '[');
-	proto_init(&req, OP_CHECK);
-	r = fe_request(fe, &req, check_entry, &j, &rep, NULL);
-	if (r < 0) {
+	/* Problems found come as entries; the reply only says there were some. */
+	r = client_check(&fe->client, check_entry, &k, NULL);
+	if (client_lost(&fe->client)) {
 		json_free(&j);
 		return fe_helper_lost(fe);
 	}
-	ok = rep.status == 0;
+	ok = r == 0;
 	if (fe->cfg->mode == PUBLISH_BIND && !(fe->cfg->fpm.enabled && fe->cfg->fpm.pid_file[0])) {
 		static const char warn[] = "mode = bind without [fpm] pid_file: cutover cannot reload php-fpm nor find its "
 					   "mount namespace, and OPcache keeps serving the old code at the same path";
@@ -1120,7 +1068,7 @@ static int verb_check(struct frontend *fe)
 	if (fe->cfg->fpm.enabled && fe->cfg->fpm.pid_file[0]) {
 		char why[600];
 
-		if (reload_inspect(fe, &facts, why, sizeof(why)) < 0) {
+		if (reload_inspect(&env, &facts, why, sizeof(why)) < 0) {
 			out_error("check: %s", why);
 			json_string(&j, why);
 			ok = false;
@@ -1135,7 +1083,7 @@ static int verb_check(struct frontend *fe)
 		struct fcgi_response resp = { 0 };
 		char err[300];
 
-		if (fpm_fetch(fe, FPM_REQ_PROBE, NULL, &resp, err, sizeof(err)) < 0) {
+		if (fpm_fetch(&env, FPM_REQ_PROBE, NULL, &resp, err, sizeof(err)) < 0) {
 			out_error("check: php-fpm at %s does not answer: %s", fe->cfg->fpm.socket, err);
 			json_string(&j, "php-fpm does not answer on [fpm] socket");
 			ok = false;
@@ -1156,7 +1104,9 @@ static int verb_check(struct frontend *fe)
 /* cutover mount: live as ROOT/current says (at boot; after a crash). */
 static int verb_mount(struct frontend *fe)
 {
-	struct proto_msg req, rep;
+	struct client_mount_result mr;
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE];
 	uint64_t t0 = now_ns();
 	struct json j;
 	int r;
@@ -1169,49 +1119,52 @@ static int verb_mount(struct frontend *fe)
 	r = do_lock(fe);
 	if (r != EXIT_OK)
 		return r;
-	proto_init(&req, OP_MOUNT);
-	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
-	if (r < 0)
+	r = client_mount(&fe->client, &mr, &e);
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (rep.status < 0) {
-		out_error("%s", rep.text);
+	if (r < 0) {
+		fe_why(fe, &e, why, sizeof(why));
+		out_error("%s", why);
 		return EXIT_FAILED;
 	}
-	out_step(&fe->out, "mount", now_ns() - t0, rep.text);
+	out_step(&fe->out, "mount", now_ns() - t0, mr.note);
 	if (fe->cli.json) {
 		json_init(&j);
 		json_begin(&j, '{');
 		json_kv_string(&j, "app", fe->cfg->app);
 		json_kv_string(&j, "live", fe->cfg->live);
-		json_kv_string(&j, "release", rep.id[0] ? rep.id : NULL);
-		json_kv_uint(&j, "unstacked", rep.arg[0]);
-		json_kv_bool(&j, "mounted", rep.arg[1] == 1);
-		json_kv_bool(&j, "fpm_namespace", rep.arg[2] == 1);
-		json_kv_string(&j, "note", rep.text);
+		json_kv_string(&j, "release", mr.release[0] ? mr.release : NULL);
+		json_kv_uint(&j, "unstacked", mr.unstacked);
+		json_kv_bool(&j, "mounted", mr.mounted);
+		json_kv_bool(&j, "fpm_namespace", mr.fpm_namespace);
+		json_kv_string(&j, "note", mr.note);
 		json_end(&j, '}');
 		json_print(&j);
 		json_free(&j);
 	} else if (!fe->cli.quiet)
-		fprintf(stderr, "mounted %s: %s\n", fe->cfg->app, rep.text);
+		fprintf(stderr, "mounted %s: %s\n", fe->cfg->app, mr.note);
 	return EXIT_OK;
 }
 
 int frontend_run(struct frontend *fe)
 {
-	struct proto_msg hello;
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE];
 	int r;
 
 	out_init(&fe->out, fe->cli.quiet, fe->cli.json);
+	client_init(&fe->client, fe->sock, (struct client_sink) { .fn = print_output, .ctx = &fe->out });
 	/* --from is the caller's text; it appears in messages only escaped. */
 	if (fe->cli.from)
 		str_escape(fe->from_shown, sizeof(fe->from_shown), fe->cli.from, strlen(fe->cli.from));
 	/* The helper says first whether it could load the config and set up
 	 * the app's directories. */
-	r = proto_recv(fe->sock, &hello, NULL);
-	if (r < 0)
+	r = client_hello(&fe->client, &e);
+	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (hello.status < 0) {
-		out_error("%s", hello.text);
+	if (r < 0) {
+		fe_why(fe, &e, why, sizeof(why));
+		out_error("%s", why);
 		return EXIT_USAGE;
 	}
 	switch (fe->cli.verb) {

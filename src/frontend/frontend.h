@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "cli.h"
+#include "client.h"
 #include "config.h"
 #include "output.h"
 
@@ -22,8 +23,6 @@ enum {
 	EXIT_ROLLED_BACK = 3,   /* deployed, failed its health check, rolled back */
 };
 
-#include "proto.h"
-
 struct frontend {
 	struct cli cli;
 	struct config *cfg;
@@ -31,26 +30,11 @@ struct frontend {
 	pid_t helper_pid;
 	int reader_sock;     /* to the source reader, or -1 */
 	struct output out;
+	struct client client;   /* on sock, from frontend_run() on */
 	char from_shown[256];   /* --from, escaped for messages */
-	/* While capturing, OUTPUT messages are collected here instead of printed. */
-	bool capturing;
-	bool capture_truncated;     /* more arrived than the capture holds */
-	char *capture;
-	size_t capture_len, capture_cap;
+	/* Output of [migrate] pretend, vetted before anything runs. */
+	struct client_capture capture;
 };
-
-typedef int (*entry_fn)(struct frontend *fe, const struct proto_msg *m, void *ctx);
-
-/*
- * Sends one request to the helper and reads until its REPLY (or END for
- * listings): build output is printed (or captured), entries go to
- * on_entry, an attached fd to ret_fd. -ECONNRESET if the helper is gone.
- */
-int fe_request(struct frontend *fe, const struct proto_msg *req, entry_fn on_entry,
-	       void *ctx, struct proto_msg *rep, int *ret_fd);
-
-/* Prints the "helper stopped" error; returns EXIT_FAILED. */
-int fe_helper_lost(struct frontend *fe);
 
 /* Runs the verb; returns the process exit code. */
 int frontend_run(struct frontend *fe);

@@ -27,15 +27,15 @@ int health_evaluate(const struct health_config *h, int status, const char *body,
 	return 0;
 }
 
-int health_precheck(struct frontend *fe, const char *id, char *err, size_t errlen)
+int health_precheck(const struct reload_env *env, const char *id, char *err, size_t errlen)
 {
 	struct fcgi_response resp = { 0 };
 	char why[300];
 	int r;
 
-	r = fpm_fetch(fe, FPM_REQ_PRECHECK, id, &resp, why, sizeof(why));
+	r = fpm_fetch(env, FPM_REQ_PRECHECK, id, &resp, why, sizeof(why));
 	if (r == 0) {
-		r = health_evaluate(&fe->cfg->health, resp.status, resp.body, resp.body_len, why, sizeof(why));
+		r = health_evaluate(&env->cfg->health, resp.status, resp.body, resp.body_len, why, sizeof(why));
 		if (r < 0 && resp.stderr_text && resp.stderr_text[0]) {
 			char shown[160];
 			str_escape(shown, sizeof(shown), resp.stderr_text, strlen(resp.stderr_text));

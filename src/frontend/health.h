@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "frontend.h"
+#include "reload.h"
 
 /* Does a response satisfy [health]? On failure writes why into why. */
 int health_evaluate(const struct health_config *h, int status, const char *body,
@@ -18,7 +18,7 @@ int health_evaluate(const struct health_config *h, int status, const char *body,
 
 /* Runs [health] url's request in the pool against release id, before it
  * is published. 0, or -errno with a one-line reason in err. */
-int health_precheck(struct frontend *fe, const char *id, char *err, size_t errlen);
+int health_precheck(const struct reload_env *env, const char *id, char *err, size_t errlen);
 
 /* GETs [health] url up to `retries` times; 0, or -errno with a reason
  * ("GET http://127.0.0.1/up returned 500 after 3 tries"). */

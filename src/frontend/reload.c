@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "fcgi_response.h"
+#include "messages.h"
 #include "fpm_status.h"
 #include "util.h"
 
@@ -100,82 +101,90 @@ void fpm_facts_warning(const struct fpm_facts *f, char *buf, size_t n)
 			 f->process_control_timeout, f->max_request_terminate, f->config, f->max_request_terminate);
 }
 
-int reload_inspect(struct frontend *fe, struct fpm_facts *ret, char *err, size_t errlen)
+/* The helper's failure as one line, the way every front-end message is worded. */
+static void reload_error(const struct reload_env *env, const struct helper_error *e, char *buf, size_t n)
 {
-	struct proto_msg req, rep;
+	messages_format(e, env->cfg, buf, n);
+}
+
+int reload_inspect(const struct reload_env *env, struct fpm_facts *ret, char *err, size_t errlen)
+{
+	struct client_capture dump = { 0 };
+	struct client_fpm_inspect_result res;
+	struct client_sink saved;
+	struct helper_error e;
 	char warn[600];
 	int r;
 
-	proto_init(&req, OP_FPM_INSPECT);
-	fe->capturing = true;
-	fe->capture_len = 0;
-	r = fe_request(fe, &req, NULL, NULL, &rep, NULL);
-	fe->capturing = false;
-	if (r < 0) {
+	/* php-fpm -tt's dump is for us to read, not for the terminal. */
+	saved = client_set_output(env->client, client_capture_sink(&dump));
+	r = client_fpm_inspect(env->client, &res, &e);
+	client_set_output(env->client, saved);
+	if (client_lost(env->client)) {
+		client_capture_free(&dump);
 		snprintf(err, errlen, "the privileged helper stopped");
 		return -ECONNRESET;
 	}
-	if (rep.status < 0) {
-		snprintf(err, errlen, "%s", rep.text);
+	if (r < 0) {
+		client_capture_free(&dump);
+		reload_error(env, &e, err, errlen);
 		/* A pid file we cannot trust is a configuration error; a pool
 		 * whose own configuration test fails is an operation failure. */
-		return rep.status == -EIO ? -EIO : -EPERM;
+		return r == -EIO ? -EIO : -EPERM;
 	}
-	if (fpm_facts_parse(fe->capture ? fe->capture : "", fe->capture_len, ret) < 0) {
+	r = fpm_facts_parse(dump.buf ? dump.buf : "", dump.len, ret);
+	client_capture_free(&dump);
+	if (r < 0) {
 		/* The configuration is valid (php-fpm -t passed) but its dump
 		 * is hidden: php-fpm prints it at log level notice. */
 		*ret = (struct fpm_facts){ .process_control_timeout = -1 };
-		str_copy(ret->config, sizeof(ret->config), rep.text);
-		out_warn(&fe->out, "cannot read process_control_timeout from %s: php-fpm -tt prints its settings only at "
-			 "log_level = notice or more verbose; make sure it is at least as long as your longest request", rep.text);
+		str_copy(ret->config, sizeof(ret->config), res.config);
+		out_warn(env->out, "cannot read process_control_timeout from %s: php-fpm -tt prints its settings only at "
+			 "log_level = notice or more verbose; make sure it is at least as long as your longest request", res.config);
 		return 0;
 	}
-	str_copy(ret->config, sizeof(ret->config), rep.text);
+	str_copy(ret->config, sizeof(ret->config), res.config);
 	fpm_facts_warning(ret, warn, sizeof(warn));
 	if (warn[0])
-		out_warn(&fe->out, "%s", warn);
+		out_warn(env->out, "%s", warn);
 	return 0;
 }
 
 /* Asks the helper to send a FastCGI request of one of the fixed kinds and
  * reads the answer from the socket it hands over. */
-int fpm_fetch(struct frontend *fe, enum fpm_request_kind kind, const char *id,
+int fpm_fetch(const struct reload_env *env, enum fpm_request_kind kind, const char *id,
 	      struct fcgi_response *resp, char *err, size_t errlen)
 {
-	struct proto_msg req, rep;
 	_cleanup_close_ int fd = -EBADF;
+	struct helper_error e;
 	int r;
 
-	proto_init(&req, OP_FPM_REQUEST);
-	req.arg[0] = kind;
-	if (id)
-		str_copy(req.id, sizeof(req.id), id);
-	r = fe_request(fe, &req, NULL, NULL, &rep, &fd);
-	if (r < 0) {
+	r = client_fpm_request(env->client, kind, id, &fd, &e);
+	if (client_lost(env->client)) {
 		snprintf(err, errlen, "the privileged helper stopped");
 		return -ECONNRESET;
 	}
-	if (rep.status < 0 || fd < 0) {
-		snprintf(err, errlen, "%s", rep.text);
-		return rep.status < 0 ? rep.status : -EBADF;
+	if (r < 0) {
+		reload_error(env, &e, err, errlen);
+		return r;
 	}
-	r = fcgi_read_response(fd, fe->cfg->fpm.timeout * 1000, FPM_MAX_RESPONSE, resp);
+	r = fcgi_read_response(fd, env->cfg->fpm.timeout * 1000, FPM_MAX_RESPONSE, resp);
 	if (r < 0)
 		snprintf(err, errlen, "reading php-fpm's answer failed: %s", strerror(-r));
 	return r;
 }
 
 /* The longest request in flight, not counting our own status request. */
-static int longest_inflight(struct frontend *fe, uint64_t *ret_us)
+static int longest_inflight(const struct reload_env *env, uint64_t *ret_us)
 {
 	struct fcgi_response resp = { 0 };
 	struct fpm_status st = { 0 };
-	const char *sp = fe->cfg->fpm.status_path;
+	const char *sp = env->cfg->fpm.status_path;
 	uint64_t longest = 0;
 	char err[300];
 	int r;
 
-	r = fpm_fetch(fe, FPM_REQ_STATUS, NULL, &resp, err, sizeof(err));
+	r = fpm_fetch(env, FPM_REQ_STATUS, NULL, &resp, err, sizeof(err));
 	if (r < 0)
 		return r;
 	if (resp.status != 200) {
@@ -204,20 +213,20 @@ static int longest_inflight(struct frontend *fe, uint64_t *ret_us)
 /* Waits until no request has been running longer than max_inflight_ms,
  * up to [fpm] timeout: a reload makes new requests wait for the longest
  * one in flight, so signal when that wait is short. */
-static void wait_drain(struct frontend *fe, struct reload_report *rep)
+static void wait_drain(const struct reload_env *env, struct reload_report *rep)
 {
-	uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)fe->cfg->fpm.timeout * 1000000000ull;
-	uint64_t limit_us = (uint64_t)fe->cfg->fpm.max_inflight_ms * 1000, us = 0;
+	uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)env->cfg->fpm.timeout * 1000000000ull;
+	uint64_t limit_us = (uint64_t)env->cfg->fpm.max_inflight_ms * 1000, us = 0;
 
-	if (!fe->cfg->fpm.status_path[0])
+	if (!env->cfg->fpm.status_path[0])
 		return;
 	for (;;) {
-		if (longest_inflight(fe, &us) < 0)
+		if (longest_inflight(env, &us) < 0)
 			break;   /* no status page answer: do not wait on it */
 		if (us <= limit_us)
 			break;
 		if (now_ns() > deadline) {
-			out_warn(&fe->out, "a request has been running for %.1f s; reloading anyway (it can finish within process_control_timeout)",
+			out_warn(env->out, "a request has been running for %.1f s; reloading anyway (it can finish within process_control_timeout)",
 				 (double)us / 1e6);
 			break;
 		}
@@ -229,15 +238,15 @@ static void wait_drain(struct frontend *fe, struct reload_report *rep)
 
 /* Until the pool answers again: its status page if it has one, else a
  * request for a script that does not exist (any answer will do). */
-static int wait_answering(struct frontend *fe, uint64_t start, uint64_t *ret_ns)
+static int wait_answering(const struct reload_env *env, uint64_t start, uint64_t *ret_ns)
 {
-	uint64_t deadline = start + (uint64_t)fe->cfg->fpm.timeout * 1000000000ull;
-	enum fpm_request_kind kind = fe->cfg->fpm.status_path[0] ? FPM_REQ_STATUS : FPM_REQ_PROBE;
+	uint64_t deadline = start + (uint64_t)env->cfg->fpm.timeout * 1000000000ull;
+	enum fpm_request_kind kind = env->cfg->fpm.status_path[0] ? FPM_REQ_STATUS : FPM_REQ_PROBE;
 	char err[300] = "";
 
 	for (;;) {
 		struct fcgi_response resp = { 0 };
-		int r = fpm_fetch(fe, kind, NULL, &resp, err, sizeof(err));
+		int r = fpm_fetch(env, kind, NULL, &resp, err, sizeof(err));
 
 		if (r == 0) {
 			bool ok = kind == FPM_REQ_PROBE || resp.status == 200;
@@ -250,29 +259,30 @@ static int wait_answering(struct frontend *fe, uint64_t start, uint64_t *ret_ns)
 		if (r == -ECONNRESET && strstr(err, "helper"))
 			return r;
 		if (now_ns() > deadline) {
-			out_error("php-fpm did not answer within %u s after the reload: %s", fe->cfg->fpm.timeout, err);
+			out_error("php-fpm did not answer within %u s after the reload: %s", env->cfg->fpm.timeout, err);
 			return -ETIMEDOUT;
 		}
 		usleep(5 * 1000);
 	}
 }
 
-int reload_run(struct frontend *fe, const struct fpm_facts *facts, struct reload_report *ret)
+int reload_run(const struct reload_env *env, const struct fpm_facts *facts, struct reload_report *ret)
 {
 	struct reload_report rep = { 0 };
-	struct proto_msg req, hrep;
+	struct helper_error e;
 	uint64_t t0;
-	char err[300];
+	char err[300], msg[PROTO_TEXT_SIZE];
 	int r;
 
-	switch (fe->cfg->fpm.reload) {
+	ret->helper_lost = false;
+	switch (env->cfg->fpm.reload) {
 	case FPM_RELOAD_NONE:
 		*ret = rep;
 		return 0;
 	case FPM_RELOAD_OPCACHE_RESET: {
 		struct fcgi_response resp = { 0 };
 		t0 = now_ns();
-		r = fpm_fetch(fe, FPM_REQ_OPCACHE_RESET, NULL, &resp, err, sizeof(err));
+		r = fpm_fetch(env, FPM_REQ_OPCACHE_RESET, NULL, &resp, err, sizeof(err));
 		if (r == 0 && (resp.status != 200 || !resp.body || !strstr(resp.body, "OK"))) {
 			snprintf(err, sizeof(err), "the opcache reset script answered %d: %.100s", resp.status,
 				 resp.body ? resp.body : "");
@@ -290,20 +300,21 @@ int reload_run(struct frontend *fe, const struct fpm_facts *facts, struct reload
 	case FPM_RELOAD_GRACEFUL:
 		break;
 	}
-	wait_drain(fe, &rep);
+	wait_drain(env, &rep);
 	t0 = now_ns();
-	proto_init(&req, OP_FPM_RELOAD);
 	/* Unknown pools (no dump): do not wait for children that an ondemand
 	 * pool never starts; the pool answering is confirmed below anyway. */
-	req.arg[0] = facts && facts->pools > facts->ondemand_pools ? 1 : 0;
-	r = fe_request(fe, &req, NULL, NULL, &hrep, NULL);
-	if (r < 0)
-		return fe_helper_lost(fe), -ECONNRESET;
-	if (hrep.status < 0) {
-		out_error("%s", hrep.text);
-		return hrep.status;
+	r = client_fpm_reload(env->client, facts && facts->pools > facts->ondemand_pools, &rep.fpm, &e);
+	if (client_lost(env->client)) {
+		ret->helper_lost = true;
+		return -ECONNRESET;
 	}
-	r = wait_answering(fe, t0, &rep.stall_ns);
+	if (r < 0) {
+		reload_error(env, &e, msg, sizeof(msg));
+		out_error("%s", msg);
+		return r;
+	}
+	r = wait_answering(env, t0, &rep.stall_ns);
 	if (r < 0)
 		return r;
 	rep.reload_ns = now_ns() - t0;

@@ -16,23 +16,33 @@
 #include "proto.h"
 #include "util.h"
 
-static int reply(int sock, int status, unsigned kind, int fd, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static int reply(int sock, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static int reply(int sock, int status, unsigned kind, int fd, const char *fmt, ...)
+/* A REPLY: a refusal (status < 0, the reason in text), or how the walk of
+ * a directory went once its stream ended. */
+static int reply(int sock, int status, const char *fmt, ...)
 {
 	struct proto_msg m;
 	va_list ap;
 
 	proto_init(&m, OP_REPLY);
 	m.status = status;
-	m.arg[0] = kind;
 	if (fmt) {
 		va_start(ap, fmt);
 		vsnprintf(m.text, sizeof(m.text), fmt, ap);
 		va_end(ap);
 	}
 	m.len = (uint32_t)strlen(m.text);
+	return proto_send(sock, &m, -1);
+}
+
+/* OP_SOURCE_FILE or OP_SOURCE_TREE with the fd to read. */
+static int reply_source(int sock, enum proto_op op, int fd)
+{
+	struct proto_msg m;
+
+	proto_init(&m, op);
 	return proto_send(sock, &m, fd);
 }
 
@@ -47,24 +57,27 @@ int reader_serve(int sock, int cwd_fd)
 	r = proto_recv(sock, &req, NULL);
 	if (r < 0)
 		return r == -ECONNRESET ? 0 : r;   /* not needed after all */
+	if (req.op != OP_SOURCE_OPEN)
+		return reply(sock, -EPROTO, "the source reader serves only '%s', not '%s'",
+			     proto_op_name(OP_SOURCE_OPEN), proto_op_name(req.op));
 	str_escape(shown, sizeof(shown), req.text, strlen(req.text));
 	fd = openat(cwd_fd, req.text, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
-		return reply(sock, r, 0, -1, "cannot open %s as the invoking user: %s", shown, strerror(-r));
+		return reply(sock, r, "cannot open %s as the invoking user: %s", shown, strerror(-r));
 	}
 	if (fstat(fd, &st) < 0)
-		return reply(sock, -errno, 0, -1, "cannot stat %s: %s", shown, strerror(errno));
+		return reply(sock, -errno, "cannot stat %s: %s", shown, strerror(errno));
 	if (S_ISREG(st.st_mode)) {
 		if (fcntl(fd, F_SETFL, 0) < 0)
 			return -errno;
-		return reply(sock, 0, 2, fd, NULL);
+		return reply_source(sock, OP_SOURCE_FILE, fd);
 	}
 	if (!S_ISDIR(st.st_mode))
-		return reply(sock, -EINVAL, 0, -1, "%s is neither a directory nor a regular file", shown);
+		return reply(sock, -EINVAL, "%s is neither a directory nor a regular file", shown);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
-	r = reply(sock, 0, 1, pipefd[0], NULL);
+	r = reply_source(sock, OP_SOURCE_TREE, pipefd[0]);
 	close(pipefd[0]);
 	if (r < 0) {
 		close(pipefd[1]);
@@ -73,5 +86,5 @@ int reader_serve(int sock, int cwd_fd)
 	err[0] = '\0';
 	r = artifact_stream_dir(fd, pipefd[1], err, sizeof(err));
 	close(pipefd[1]);
-	return reply(sock, r < 0 ? r : 0, 1, -1, "%s", r < 0 ? (err[0] ? err : strerror(-r)) : "");
+	return reply(sock, r < 0 ? r : 0, "%s", r < 0 ? (err[0] ? err : strerror(-r)) : "");
 }

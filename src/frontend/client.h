@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The front end's typed client of the privileged helper. This is the only
+ * code in src/frontend that builds or reads a struct proto_msg for the
+ * helper: every request is a function with typed arguments and a typed
+ * result, and every failure the helper reports is a struct helper_error
+ * (worded by messages_format()).
+ *
+ * Each call returns 0, or < 0 when it failed:
+ * - the helper answered with a failure: its status (-errno), with err
+ *   filled by helper_error_from_reply();
+ * - the conversation broke (helper gone, or a reply it must not send):
+ *   -ECONNRESET or -EPROTO, and client_lost() is true from then on. Both
+ *   mean the same to a caller: the helper is no longer there to finish
+ *   the run.
+ *
+ * Build output (OP_OUTPUT) of any request goes to the client's output
+ * sink, which the caller sets (printed, captured, dropped).
+ */
+#ifndef CUTOVER_CLIENT_H
+#define CUTOVER_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "messages.h"
+#include "names.h"
+#include "proto.h"
+
+typedef void (*client_output_fn)(void *ctx, const char *buf, size_t len);
+
+struct client_sink {
+	client_output_fn fn;     /* NULL drops the output */
+	void *ctx;
+};
+
+enum client_state {
+	CLIENT_OK = 0,
+	CLIENT_LOST,             /* the helper closed the socket or sent garbage */
+	CLIENT_PROTOCOL_ERROR,   /* a reply op that does not answer the request */
+};
+
+struct client {
+	int sock;
+	struct client_sink output;
+	enum client_state state;
+};
+
+void client_init(struct client *c, int sock, struct client_sink output);
+/* Sets the output sink; returns the one it replaces, to put back later. */
+struct client_sink client_set_output(struct client *c, struct client_sink output);
+/* Has the conversation with the helper broken (helper lost, protocol)? */
+bool client_lost(const struct client *c);
+
+/* Build output collected in memory instead of printed (bounded: 4 MiB). */
+struct client_capture {
+	char *buf;               /* NUL-terminated, or NULL before any output */
+	size_t len, cap;
+	bool truncated;          /* more arrived than it holds */
+};
+/* A sink that appends to cap (cleared first by the caller if need be). */
+struct client_sink client_capture_sink(struct client_capture *cap);
+void client_capture_reset(struct client_capture *cap);
+void client_capture_free(struct client_capture *cap);
+
+/* The helper's first message: could it load the config and set up. */
+int client_hello(struct client *c, struct helper_error *err);
+
+struct client_lock_result {
+	char note[PROTO_TEXT_SIZE];   /* mode = bind: what the repair of live found, or "" */
+};
+/* -EBUSY: someone holds the lock (err says who). */
+int client_lock(struct client *c, unsigned wait_s, struct client_lock_result *ret,
+		struct helper_error *err);
+
+struct client_stage {
+	char id[RELEASE_ID_MAX + 1];
+	int dir_fd;                   /* the staging directory, the caller's to close */
+};
+/* label may be NULL. -EBADMSG if the reply lacks a valid id or the fd. */
+int client_stage_begin(struct client *c, const char *label, struct client_stage *ret,
+		       struct helper_error *err);
+int client_link_shared(struct client *c, struct helper_error *err);
+/* ret_exit: the step's exit code (128 when killed by a signal). */
+int client_run_step(struct client *c, size_t index, uint64_t *ret_exit, struct helper_error *err);
+
+struct client_freeze_result {
+	uint64_t bytes, files;
+};
+int client_freeze(struct client *c, struct client_freeze_result *ret, struct helper_error *err);
+/* ret_kept: the release was kept as failed rather than removed. */
+int client_abort(struct client *c, bool keep, bool *ret_kept, struct helper_error *err);
+
+struct client_switch_result {
+	char to[RELEASE_ID_MAX + 1];      /* now current */
+	char from[RELEASE_ID_MAX + 1];    /* was current, or "" */
+	uint64_t visible_ns;              /* until the new release was visible */
+	uint64_t durable_ns;              /* until it was durable (bind: verified) */
+	bool fpm_entered;                 /* mode = bind: also in php-fpm's mount namespace */
+	bool partial;                     /* -EXDEV: recorded and partly live (err says where) */
+};
+/* id: the release to publish; source: what history records as its origin;
+ * ms: the run's duration so far. -EXDEV: see partial (ret is filled). */
+int client_switch(struct client *c, const char *id, const char *source, uint64_t ms,
+		  struct client_switch_result *ret, struct helper_error *err);
+/* id NULL or "": the previous release. Otherwise as client_switch. */
+int client_rollback(struct client *c, const char *id, const char *source, uint64_t ms,
+		    struct client_switch_result *ret, struct helper_error *err);
+
+typedef void (*client_pruned_fn)(void *ctx, const char *id, uint64_t bytes);
+struct client_prune_result {
+	uint64_t freed;               /* bytes */
+	uint64_t removed;             /* releases */
+};
+/* keep 0: the app's configured keep. on_pruned is called per removed release. */
+int client_prune(struct client *c, unsigned keep, client_pruned_fn on_pruned, void *ctx,
+		 struct client_prune_result *ret, struct helper_error *err);
+
+struct client_release {
+	char id[RELEASE_ID_MAX + 1];
+	uint64_t created_ns;          /* since the epoch */
+	uint64_t bytes, files;
+	enum release_state state;     /* or another value the helper knows and we do not */
+	bool current, previous;
+};
+typedef void (*client_release_fn)(void *ctx, const struct client_release *r);
+int client_list(struct client *c, client_release_fn on_release, void *ctx, struct helper_error *err);
+
+/* mode = bind: what is mounted at live. */
+struct client_live {
+	bool known;                   /* the helper said (else: no mount table read) */
+	unsigned stacked;             /* mounts stacked at live (at most 99) */
+	bool root_shared;             /* ROOT is a shared mount */
+	char release[RELEASE_ID_MAX + 1];   /* the top mount's release, or "" */
+	char options[128];            /* of the top mount */
+	char root[PROTO_TEXT_SIZE];   /* the top mount's root */
+};
+
+struct client_status {
+	char current[RELEASE_ID_MAX + 1];
+	char previous[RELEASE_ID_MAX + 1];
+	char lock_holder[PROTO_TEXT_SIZE];  /* "" when free */
+	unsigned mode;                /* enum publish_mode */
+	bool set_up;                  /* ROOT exists (false: nothing deployed yet) */
+	bool current_broken;          /* ROOT/current is not a cutover symlink */
+	struct client_live live;
+};
+int client_status(struct client *c, struct client_status *ret, struct helper_error *err);
+/* ret_fd: the history file, read-only, or -EBADF when there is none. */
+int client_history(struct client *c, int *ret_fd, struct helper_error *err);
+
+typedef void (*client_problem_fn)(void *ctx, const char *problem);
+/* -EINVAL when problems were found (each passed to on_problem). */
+int client_check(struct client *c, client_problem_fn on_problem, void *ctx, struct helper_error *err);
+
+struct client_fpm_inspect_result {
+	long master_pid;
+	char config[PROTO_TEXT_SIZE];  /* the master's configuration file */
+};
+/* php-fpm -tt's output goes to the output sink. -EIO: the configuration
+ * test failed; other failures: the master cannot be trusted. */
+int client_fpm_inspect(struct client *c, struct client_fpm_inspect_result *ret, struct helper_error *err);
+
+struct client_fpm_reload_result {
+	uint64_t old_gone_ns;         /* until the old children were gone */
+	uint64_t new_child_ns;        /* until the first new child */
+	uint32_t old_children, new_children;
+};
+/* ret is filled on failure too (as far as the reload got). */
+int client_fpm_reload(struct client *c, bool expect_new, struct client_fpm_reload_result *ret,
+		      struct helper_error *err);
+/* id: the release for FPM_REQ_PRECHECK, else NULL. ret_fd: a socket to read
+ * the FastCGI response from. */
+int client_fpm_request(struct client *c, enum fpm_request_kind kind, const char *id, int *ret_fd,
+		       struct helper_error *err);
+
+/* url_ref: "URL#REF" (-ENAMETOOLONG if it does not fit a request). */
+int client_fetch_git(struct client *c, const char *url_ref, uint64_t *ret_exit, struct helper_error *err);
+
+enum client_migrate_mode {
+	CLIENT_MIGRATE_PRETEND = 0,
+	CLIENT_MIGRATE_RUN = 1,
+	CLIENT_MIGRATE_VERIFY = 2,    /* [migrate] pretend again, after the run */
+};
+int client_migrate(struct client *c, enum client_migrate_mode mode, uint64_t *ret_exit,
+		   struct helper_error *err);
+int client_hook(struct client *c, bool after_switch, size_t index, uint64_t *ret_exit,
+		struct helper_error *err);
+
+struct client_mount_result {
+	char release[RELEASE_ID_MAX + 1];   /* live now, or "" */
+	char note[PROTO_TEXT_SIZE];   /* what was repaired */
+	uint64_t unstacked;           /* stacked mounts removed */
+	bool mounted;                 /* a release was mounted */
+	bool fpm_namespace;           /* also inside php-fpm's mount namespace */
+};
+int client_mount(struct client *c, struct client_mount_result *ret, struct helper_error *err);
+
+#endif
