@@ -583,15 +583,15 @@ IT_TMP=$(mktemp -d "$IT_SCRATCH_BASE/cutover-it-lib.XXXXXXXX") || fatal "mktemp 
 # ---- web stack helpers (fpm tests) ----
 #
 # For integration/test_fpm_*.sh: a private nginx + php-fpm stack on
-# loopback (bench/web.sh) serving ROOT/current/public, releases of the
-# bench test app (bench/testapp/make.sh) deployed into ROOT by cutover,
+# loopback (lib/web.sh) serving ROOT/current/public, releases of the
+# bench test app (integration/testapp/make.sh) deployed into ROOT by cutover,
 # and build/loadgen counting what visitors saw. Each release is made with
 # a label (v1, v2, ...) that the app prints ("a=v1 b=v1 i=v1") and that
 # cutover appends to its release id (...-v1); loadgen only knows the
 # labels, so the switch log names labels, never cutover's ids.
 
-# shellcheck source=../bench/web.sh
-. "$REPO_ROOT/bench/web.sh"
+# shellcheck source=lib/web.sh
+. "$IT_DIR/lib/web.sh"
 LOADGEN_BIN=${LOADGEN_BIN:-$REPO_ROOT/build/loadgen}
 LOAD_SUMMARY=''   # the summary line of the last load_stop
 
@@ -676,13 +676,13 @@ web_app_config()
 }
 
 # app_version LABEL [MAKE_OPTION...]: the test app's source SRCS/LABEL,
-# printing LABEL (bench/testapp/make.sh options: --size N, --slow-ms N).
+# printing LABEL (integration/testapp/make.sh options: --size N, --slow-ms N).
 app_version()
 {
 	local label=$1 out
 
 	shift
-	out=$("$REPO_ROOT/bench/testapp/make.sh" "$SRCS/$label" "$label" "$@" 2>&1) ||
+	out=$("$IT_DIR/testapp/make.sh" "$SRCS/$label" "$label" "$@" 2>&1) ||
 		fatal "make.sh $label $* failed" "$out"
 }
 
@@ -695,7 +695,7 @@ deploy_version()
 
 	shift
 	if [[ ! -d $SRCS/$label ]]; then
-		"$REPO_ROOT/bench/testapp/make.sh" "$SRCS/$label" "$label" >/dev/null || return 1
+		"$IT_DIR/testapp/make.sh" "$SRCS/$label" "$label" >/dev/null || return 1
 	fi
 	co "$@" deploy --from "$SRCS/$label" --label "$label"
 }
@@ -1317,7 +1317,7 @@ mktar_build()
 # For integration/test_laravel_*.sh: the bundled Laravel 8 app
 # (examples/laravel, on Debian's php-laravel-framework) deployed by
 # cutover with preset = laravel into ROOT and served by the stack of the
-# fpm tests (bench/web.sh, with the PHP extensions the app needs: its
+# fpm tests (lib/web.sh, with the PHP extensions the app needs: its
 # php.ini is its own). Set up as examples/demo.sh does it: before the
 # first deploy the administrator prepares the shared .env (config:cache
 # bakes it in at build time) and the SQLite database DB in ROOT/shared/db,
