@@ -123,7 +123,10 @@ $(BUILD)/loadgen: bench/loadgen.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-integration: all $(BUILD)/loadgen
+# The integration tests' own tools (integration/tools/*.c).
+include integration/tools.mk
+
+integration: all $(BUILD)/loadgen integration-tools
 	@BUILD=$(BUILD) bash integration/run.sh
 
 test: unit integration

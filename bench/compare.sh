@@ -12,7 +12,7 @@
 # script runs cutover with `-c` and its own configuration files, which
 # cutover accepts only from root, never through sudo.
 #
-# Every method gets a fresh private nginx + php-fpm stack (bench/web.sh) on
+# Every method gets a fresh private nginx + php-fpm stack (integration/lib/web.sh) on
 # 127.0.0.1, a fresh root, and the same open-loop load: loadgen with 16
 # keep-alive connections sending RATE requests/s to the test app's `/`
 # (20 ms a request). Open-loop, so a method that answers fast with errors
@@ -55,8 +55,9 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=bench/web.sh
-source "$top/bench/web.sh"
+# The web stack of the integration tests (functions only).
+# shellcheck source=integration/lib/web.sh
+source "$top/integration/lib/web.sh"
 
 QUICK=${QUICK:-0}
 case ${1:-} in
@@ -193,7 +194,7 @@ new_stack()
 }
 
 # make_release DIR ID [make.sh options]
-make_release() { "$top/bench/testapp/make.sh" "$@" > /dev/null; }
+make_release() { "$top/integration/testapp/make.sh" "$@" > /dev/null; }
 
 # warm URL: 16 requests at once, so the measured ones do not compile.
 warm()

@@ -27,8 +27,8 @@ done
 [[ -f /usr/share/php/Illuminate/autoload.php ]] ||
 	{ echo "demo: Debian's php-laravel-framework is missing; run 'bash .ci/deps.sh'" >&2; exit 1; }
 
-# shellcheck source=../bench/web.sh
-source "$top/bench/web.sh"
+# shellcheck source=../integration/lib/web.sh
+source "$top/integration/lib/web.sh"
 
 S=$(mktemp -d /tmp/cutover-demo.XXXXXX)
 chmod 755 "$S"

@@ -29,7 +29,7 @@ break_up()
 	app_version "$1"
 	sed -i 's|^\techo "OK\\n";$|\thttp_response_code(500);\n\techo "DOWN\\n";|' "$SRCS/$1/public/index.php"
 	grep -q 'http_response_code(500)' "$SRCS/$1/public/index.php" ||
-		fatal "could not make /up of $1 answer 500 (has bench/testapp/make.sh changed?)"
+		fatal "could not make /up of $1 answer 500 (has integration/testapp/make.sh changed?)"
 }
 
 web_app_init

@@ -14,7 +14,7 @@
 #    holds every script of the live release, and a request for it is
 #    served from the cache alone (no miss).
 #
-# Numbers from bench/testapp/make.sh: about 26 KB of OPcache per class
+# Numbers from integration/testapp/make.sh: about 26 KB of OPcache per class
 # here, so SIZE = 250 is about 6.5 MB a release against 16 MB.
 . "$(dirname "$0")/lib.sh"
 

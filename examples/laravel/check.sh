@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # examples/laravel/check.sh: deploys the example Laravel app by hand the way
-# cutover lays releases out, serves it with bench/web.sh (nginx + php-fpm as
+# cutover lays releases out, serves it with integration/lib/web.sh (nginx + php-fpm as
 # www-data on 127.0.0.1, $realpath_root) and checks what the demo and the
 # tests rely on. Prints every build step's output, then one line per check
 # and "N passed, N failed". Needs root and the packages in README.md.
@@ -39,8 +39,8 @@ for f in /usr/share/php/Illuminate/autoload.php /usr/share/php/Doctrine/DBAL/aut
 		exit 1
 	fi
 done
-# shellcheck source=../../bench/web.sh
-source "$top/bench/web.sh"
+# shellcheck source=../../integration/lib/web.sh
+source "$top/integration/lib/web.sh"
 
 # PHP-FPM under web.sh reads only its own php.ini (PHP_INI_SCAN_DIR=""), so
 # the extensions Debian enables through conf.d must be loaded here.

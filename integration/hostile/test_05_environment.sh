@@ -43,7 +43,8 @@ markers=$S/markers
 mkdir -m 0777 "$markers"
 
 step "the hostile files"
-tool_build marker.so "-DMARKER_DIR=\"$markers\""
+# marker.so leaves its markers in "markers" beside itself: $S/markers.
+tool_build marker.so "$S"
 PRELOAD=$TOOL
 fake=$S/fakebin
 mkdir -m 0755 "$fake"

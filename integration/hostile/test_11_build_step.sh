@@ -43,11 +43,8 @@ assert_eq "daemon:www-data 640" "$(stat -c '%U:%G %a' "$B_ROOT/shared/.env")" "t
 B_BEFORE=$(tree_snapshot "$B_ROOT")
 
 hostile_app_prepare 'run = sh attack.sh'
-if gcc -static -O2 -o /dev/null -x c - <<<'int main(void){return 0;}' 2>/dev/null; then
-	tool_build trysys -static
-else
-	tool_build trysys
-fi
+# Static when the toolchain allows (integration/tools.mk).
+tool_build trysys
 install -m 0755 "$TOOL" "$SRC/bin/trysys"
 tag=cutover-it-$(random_hex 8)
 cat >"$SRC/attack.sh" <<ATTACK

@@ -19,7 +19,7 @@
  *   many     PREFIX COUNT PER_DIR     COUNT empty files PREFIX/dJ/fI (the
  *                                     directories are implied, not listed)
  *
- * Build: gcc -O2 -o mktar mktar.c
+ * Built by make (integration/tools.mk) into build/tools/mktar.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -15,9 +15,8 @@
  * the last line, "attempts=N ok=N" followed by a count per errno name;
  * SIGTERM or SIGINT ends the run early, with the same summary.
  *
- * Build: gcc -O2 -o swapper swapper.c
+ * Built by make (integration/tools.mk) into build/tools/swapper.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -21,9 +21,9 @@
  * trysys --bomb: a fork bomb (every process forks for ever). Only for a
  * sandbox whose process limit and timeout are under test.
  *
- * Build: gcc -static -O2 -o trysys trysys.c (or without -static).
+ * Built by make (integration/tools.mk) into build/tools/trysys, linked
+ * statically when the toolchain can (it runs inside the build sandbox).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>

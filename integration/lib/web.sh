@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 #
-# bench/web.sh: a private nginx + php-fpm stack on loopback, for the
-# integration tests and `make bench`. Source it; it defines functions only
-# and changes no shell option.
+# integration/lib/web.sh: a private nginx + php-fpm stack on loopback, for
+# the integration tests (integration/lib.sh loads it), `make bench` and the
+# examples. Source it; it defines functions only and changes no shell
+# option, so scripts outside the test suite can use it alone.
 #
 #   web_start DIR DOCROOT [NAME=VALUE...]  write configs into DIR, start both, wait
 #   web_stop DIR                           stop both; safe twice and in an EXIT trap
@@ -164,7 +165,7 @@ web__write_php_ini()
 	local dir=$1
 
 	cat > "$dir/php.ini" <<-EOF
-	; written by bench/web.sh
+	; written by integration/lib/web.sh
 	zend_extension=opcache
 	opcache.enable=${WEB__OPT[opcache]}
 	opcache.enable_cli=0
@@ -191,7 +192,7 @@ web__write_fpm_conf()
 	max=${WEB__OPT[max_spare_servers]:-$(((n + 1) / 2))}
 	{
 		cat <<-EOF
-		; written by bench/web.sh
+		; written by integration/lib/web.sh
 		[global]
 		pid = $dir/fpm.pid
 		error_log = $dir/fpm.log
@@ -270,7 +271,7 @@ web__write_nginx_conf()
 	[[ ${WEB__OPT[access_log]} == on ]] && access="access_log $dir/nginx-access.log;"
 	params=$(web__fastcgi_params "$root" | sed 's/^/            /')
 	cat > "$dir/nginx.conf" <<-EOF
-	# written by bench/web.sh
+	# written by integration/lib/web.sh
 	user ${WEB__OPT[user]} ${WEB__OPT[group]};
 	worker_processes ${WEB__OPT[nginx_workers]};
 	daemon on;

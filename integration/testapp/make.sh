@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# bench/testapp/make.sh OUTDIR ID [--slow-ms N] [--size N]
+# integration/testapp/make.sh OUTDIR ID [--slow-ms N] [--size N]
 #
 # Writes one release of the test app into OUTDIR (made if missing; refused
 # if it holds anything): every PHP file carries ID as a literal, so a
@@ -95,7 +95,7 @@ fi
 
 cat > "$out/public/index.php" <<EOF
 <?php
-// Test app release $id, written by bench/testapp/make.sh. The two ids come
+// Test app release $id, written by integration/testapp/make.sh. The two ids come
 // from two files included some milliseconds apart through __DIR__, as a
 // framework loads its code: if they differ the response is torn; if they
 // are not the live release it is stale.
