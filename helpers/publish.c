@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The helper's release lifecycle: the app lock, staging a release, freezing
+ * or abandoning it, publishing it (switch, rollback), pruning old ones, and
+ * the read-only views (list, status, history, check).
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bind.h"
+#include "freeze.h"
+#include "fsops.h"
+#include "release.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+/* ---- lock ---------------------------------------------------------- */
+
+static void lock_holder(struct helper *h, int fd, char *buf, size_t n)
+{
+	ssize_t got = pread(fd, buf, n - 1, 0);
+
+	buf[got > 0 ? got : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!buf[0])
+		snprintf(buf, n, "another cutover run");
+}
+
+static struct flock whole_file(short type)
+{
+	return (struct flock){ .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+}
+
+int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	uint64_t deadline = now_ns() + req->arg[0] * 1000000000ull;
+	char holder[256], when[32], err[600];
+	struct flock fl;
+	time_t t;
+	struct tm tm;
+	int fd, r;
+
+	if (req->arg[0] > 86400) {
+		reply_init(rep, -EINVAL, "--wait must be at most 86400 seconds");
+		return 0;
+	}
+	/* The first change of any run: only now is ROOT created or repaired. */
+	layout_close(&h->l);
+	r = layout_open(&h->l, &h->cfg, true, err, sizeof(err));
+	if (r < 0) {
+		reply_init(rep, r, "%s", err);
+		return 0;
+	}
+	h->absent = false;
+	fd = openat(h->l.meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* An open-file-description lock goes away with the last fd of its
+	 * holder, so a crashed run can never leave the app locked; unlike
+	 * flock, it can be tested without being taken (F_OFD_GETLK). */
+	for (;;) {
+		fl = whole_file(F_WRLCK);
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			break;
+		if (errno != EAGAIN && errno != EACCES) {
+			close(fd);
+			return -errno;
+		}
+		if (now_ns() >= deadline) {
+			lock_holder(h, fd, holder, sizeof(holder));
+			close(fd);
+			reply_init(rep, -EBUSY, "%s is locked by %s", h->cfg.app, holder);
+			return 0;
+		}
+		usleep(50 * 1000);
+	}
+	t = time(NULL);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(holder, sizeof(holder), "pid %d (%s by %s, since %s)\n",
+		 (int)getppid(), h->verb_name, h->who, when);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, holder, strlen(holder), 0) < 0) {
+		close(fd);
+		return -errno;
+	}
+	h->lock_fd = fd;
+	if (h->cfg.mode == PUBLISH_BIND) {
+		char note[640] = "";
+
+		/* Every locked run starts from live as the record says: a
+		 * crash of an earlier one is repaired before anything else. */
+		r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
+		if (r == 0)
+			r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
+		if (r == 0 && strcmp(h->verb_name, "mount") != 0)
+			r = bind_repair(h, note, sizeof(note), err, sizeof(err));
+		if (r < 0) {
+			reply_init(rep, r, "%s; run 'cutover mount %s' once the cause is fixed", err, h->cfg.app);
+			return 0;
+		}
+		h->phase = PH_LOCKED;
+		reply_init(rep, 0, "%s", note);
+		return 0;
+	}
+	h->phase = PH_LOCKED;
+	reply_init(rep, 0, NULL);
+	return 0;
+}
+
+/* ---- staging ------------------------------------------------------- */
+
+int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	const char *label = req->text[0] ? req->text : NULL;
+	char log[RELEASE_ID_MAX + 8];
+	time_t t = time(NULL);
+	int r, fd;
+
+	if (label && !label_valid(label)) {
+		reply_init(rep, -EINVAL, "--label may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit)");
+		return 0;
+	}
+	r = release_recover(&h->l, "");
+	if (r < 0) {
+		reply_init(rep, r, "cannot clean up leftovers of an earlier run: %s", strerror(-r));
+		return 0;
+	}
+	/* The placeholder in releases/ reserves the id; mkdir is atomic. */
+	for (unsigned attempt = 1;; attempt++) {
+		struct release_info old;
+
+		if (attempt > 1000)
+			return -EEXIST;
+		r = release_id_format(h->id, sizeof(h->id), t, attempt, label);
+		if (r < 0) {
+			reply_init(rep, r, "label is too long for a release id");
+			return 0;
+		}
+		if (state_read(&h->l, h->id, &old) == 0)
+			continue;
+		if (mkdirat(h->l.releases_fd, h->id, 0) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	h->info = (struct release_info){ .state = RELEASE_BUILDING, .created_ns = wall_ns() };
+	str_copy(h->info.id, sizeof(h->info.id), h->id);
+	r = state_write(&h->l, &h->info);
+	if (r < 0)
+		return r;
+	h->phase = PH_STAGING;
+	h->tree_fd = fs_ensure_dir(h->l.staging_fd, h->id, 0755, h->cfg.uid, h->cfg.gid);
+	if (h->tree_fd < 0)
+		return h->tree_fd;
+	snprintf(log, sizeof(log), "%s.log", h->id);
+	fd = openat(h->l.logs_fd, log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	reply_init(rep, 0, NULL);
+	str_copy(rep->id, sizeof(rep->id), h->id);
+	return helper_send(h, rep, h->tree_fd) < 0 ? -EPIPE : 1;
+}
+
+/* ---- freeze -------------------------------------------------------- */
+
+int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char tmp[RELEASE_ID_MAX + 16], man[RELEASE_ID_MAX + 16], err[600];
+	_cleanup_close_ int mfd = -EBADF;
+	struct freeze_stats st = { 0 };
+	int r;
+
+	if (h->next_step != h->cfg.n_build_run)
+		return -EPROTO;
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_check_mount_points(h->tree_fd, &h->cfg, err, sizeof(err));
+		if (r < 0) {
+			reply_init(rep, r, "%s", err);
+			return 0;
+		}
+	}
+	snprintf(tmp, sizeof(tmp), ".%s.sha256.tmp", h->id);
+	snprintf(man, sizeof(man), "%s.sha256", h->id);
+	(void)unlinkat(h->l.manifest_fd, tmp, 0);
+	mfd = openat(h->l.manifest_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (mfd < 0)
+		return -errno;
+	char shared_prefix[PATH_MAX];
+
+	r = str_printf(shared_prefix, sizeof(shared_prefix), "%s/shared/", h->cfg.root);
+	if (r < 0)
+		return r;
+	r = freeze_tree(h->tree_fd, h->cfg.web_gid, shared_prefix, mfd, &st, err, sizeof(err));
+	if (r < 0) {
+		(void)unlinkat(h->l.manifest_fd, tmp, 0);
+		reply_init(rep, r, "%s", err);
+		return 0;
+	}
+	if (st.bytes > h->cfg.max_size || st.files + st.dirs + st.symlinks > h->cfg.max_files) {
+		(void)unlinkat(h->l.manifest_fd, tmp, 0);
+		reply_init(rep, -EFBIG, "the built release holds %llu bytes in %llu entries, more than max_size/max_files in [build] allow",
+			   st.bytes, st.files + st.dirs + st.symlinks);
+		return 0;
+	}
+	if (fsync(mfd) < 0 || renameat(h->l.manifest_fd, tmp, h->l.manifest_fd, man) < 0)
+		return -errno;
+	/* The frozen tree replaces its empty placeholder in releases/ in one
+	 * rename; only then is it recorded as frozen. A crash in between
+	 * leaves state "building", which the next run cleans up. */
+	if (renameat(h->l.staging_fd, h->id, h->l.releases_fd, h->id) < 0)
+		return -errno;
+	if (fsync(h->l.releases_fd) < 0)
+		return -errno;
+	h->info.state = RELEASE_FROZEN;
+	h->info.bytes = st.bytes;
+	h->info.files = st.files;
+	r = state_write(&h->l, &h->info);
+	if (r < 0)
+		return r;
+	h->phase = PH_FROZEN;
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = st.bytes;
+	rep->arg[1] = st.files;
+	str_copy(rep->id, sizeof(rep->id), h->id);
+	return 0;
+}
+
+int abort_staging(struct helper *h, bool keep_failed)
+{
+	int r;
+
+	/* A deploy may also abandon its release after the freeze, when the
+	 * pre-switch check fails: it was never published. */
+	if (h->phase == PH_FROZEN && strcmp(h->verb_name, "deploy") == 0) {
+		h->phase = PH_DONE;
+		return release_remove(&h->l, h->id);
+	}
+	if (h->phase != PH_STAGING && h->phase != PH_LINKED)
+		return 0;
+	h->phase = PH_DONE;
+	if (keep_failed && renameat(h->l.staging_fd, h->id, h->l.failed_fd, h->id) == 0) {
+		(void)unlinkat(h->l.releases_fd, h->id, AT_REMOVEDIR);
+		h->info.state = RELEASE_FAILED;
+		r = state_write(&h->l, &h->info);
+		return r < 0 ? r : 1;
+	}
+	r = release_remove(&h->l, h->id);
+	return r;
+}
+
+int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	int r = abort_staging(h, req->arg[0] == 1);
+
+	if (r < 0)
+		reply_init(rep, r, "cleaning up release %s failed: %s", h->id, strerror(-r));
+	else
+		reply_init(rep, 0, "%s", r == 1 ? "kept" : "removed");
+	return 0;
+}
+
+/* ---- switch, rollback, prune --------------------------------------- */
+
+static int do_switch(struct helper *h, const char *verb, const char *id,
+		     const char *source, uint64_t ms, struct proto_msg *rep)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char cur[RELEASE_ID_MAX + 1], partial[900] = "";
+	struct release_info ri;
+	uint64_t visible_ns = 0, durable_ns = 0;
+	struct stat st;
+	int r;
+
+	if (!release_id_valid(id))
+		return -EINVAL;
+	r = state_read(&h->l, id, &ri);
+	if (r < 0 || ri.state != RELEASE_FROZEN) {
+		reply_init(rep, -ENOENT, "release %s is not a frozen release of %s; run 'cutover list %s' to see the releases",
+			   id, h->cfg.app, h->cfg.app);
+		return 0;
+	}
+	fd = fs_open_beneath(h->l.releases_fd, id, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 0222)) {
+		reply_init(rep, -EUCLEAN, "releases/%s is missing or no longer frozen (not root-owned read-only); refusing to publish it", id);
+		return 0;
+	}
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r == -EUCLEAN) {
+		reply_init(rep, r, "%s/current is not a symlink to releases/<id>; refusing to replace it (move it away by hand)", h->cfg.root);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (strcmp(cur, id) == 0) {
+		reply_init(rep, -EALREADY, "release %s is already current", id);
+		return 0;
+	}
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_publish(h, id, cur, &visible_ns, &durable_ns, partial, sizeof(partial), rep);
+		if (r <= 0)
+			return r;   /* nothing published; the error is in rep */
+	} else {
+		r = current_publish(&h->l, id, &visible_ns, &durable_ns);
+		if (r < 0)
+			return r;
+	}
+	h->phase = PH_SWITCHED;
+	str_copy(h->published, sizeof(h->published), id);
+	/* A new release is live: its after_switch hooks run from the start. */
+	h->next_hook[1] = 0;
+	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
+	if (partial[0])
+		reply_init(rep, -EXDEV, "%s", partial);
+	else
+		reply_init(rep, 0, r < 0 ? "warning: history not recorded" : NULL);
+	str_copy(rep->id, sizeof(rep->id), id);
+	str_copy(rep->id2, sizeof(rep->id2), cur);
+	rep->arg[1] = visible_ns;
+	rep->arg[2] = durable_ns;
+	rep->arg[3] = h->fpm_entered;
+	return 0;
+}
+
+int op_switch(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	if (strcmp(h->verb_name, "deploy") == 0 &&
+	    (h->phase != PH_FROZEN || strcmp(req->id, h->id) != 0))
+		return -EPROTO;
+	return do_switch(h, strcmp(h->verb_name, "deploy") == 0 ? "deploy" : "switch",
+			 req->id, req->text, req->arg[0], rep);
+}
+
+int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1], prev[RELEASE_ID_MAX + 1];
+	int r;
+
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r < 0 || !cur[0]) {
+		reply_init(rep, r < 0 ? r : -ENOENT, "%s has no current release to roll back from", h->cfg.app);
+		return 0;
+	}
+	/* Within a deploy, only the automatic rollback of the release this
+	 * run published, to the one it replaced. */
+	if (strcmp(h->verb_name, "deploy") == 0 &&
+	    (req->id[0] || strcmp(cur, h->id) != 0 || h->rolled_back))
+		return -EPROTO;
+	h->rolled_back = true;
+	if (req->id[0])
+		return do_switch(h, "rollback", req->id, "rollback", 0, rep);
+	r = previous_of(&h->l, cur, prev, sizeof(prev));
+	if (r < 0)
+		return r;
+	if (!prev[0]) {
+		reply_init(rep, -ENOENT, "release %s has no previous release to roll back to", cur);
+		return 0;
+	}
+	return do_switch(h, "rollback", prev, "rollback", 0, rep);
+}
+
+/* mode = bind: is release id mounted in some process's mount table? */
+static bool mounted_somewhere(char (*mounted)[RELEASE_ID_MAX + 1], size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(mounted[i], id) == 0)
+			return true;
+	return false;
+}
+
+int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_free_ char (*mounted)[RELEASE_ID_MAX + 1] = NULL;
+	size_t n_mounted = 0;
+	_cleanup_free_ struct release_info *v = NULL;
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	unsigned long long keep, freed = 0, removed = 0, frozen_seen = 0;
+	size_t n = 0;
+	int r;
+
+	if (strcmp(h->verb_name, "deploy") == 0) {
+		if (h->phase != PH_SWITCHED)
+			return -EPROTO;
+		keep = h->cfg.keep;
+	} else {
+		keep = req->arg[0];
+		if (keep < 1 || keep > 1000) {
+			reply_init(rep, -EINVAL, "--keep must be from 1 to 1000");
+			return 0;
+		}
+	}
+	r = release_recover(&h->l, "");
+	if (r < 0)
+		return r;
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r < 0) {
+		reply_init(rep, r, "%s/current is not a symlink to releases/<id>; not pruning anything", h->cfg.root);
+		return 0;
+	}
+	r = previous_of(&h->l, cur, prev, sizeof(prev));
+	if (r < 0)
+		return r;
+	r = release_list(&h->l, &v, &n);
+	if (r < 0)
+		return r;
+	/* A release some namespace still has mounted (php-fpm's, before it
+	 * caught up; a process that entered one) is in use: kept. */
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_mounted_releases(&h->l, &mounted, &n_mounted);
+		if (r < 0) {
+			reply_init(rep, r, "cannot tell which releases are mounted: %s; not pruning anything", strerror(-r));
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct proto_msg e;
+
+		if (v[i].state == RELEASE_FROZEN && ++frozen_seen <= keep)
+			continue;
+		if (strcmp(v[i].id, cur) == 0 || strcmp(v[i].id, prev) == 0 ||
+		    strcmp(v[i].id, h->id) == 0 || mounted_somewhere(mounted, n_mounted, v[i].id))
+			continue;
+		r = release_remove(&h->l, v[i].id);
+		if (r < 0) {
+			reply_init(rep, r, "removing release %s failed: %s", v[i].id, strerror(-r));
+			return 0;
+		}
+		freed += v[i].bytes;
+		removed++;
+		proto_init(&e, OP_ENTRY);
+		str_copy(e.id, sizeof(e.id), v[i].id);
+		e.arg[0] = v[i].bytes;
+		e.arg[3] = v[i].state;
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = freed;
+	rep->arg[1] = removed;
+	return 0;
+}
+
+/* ---- read-only ----------------------------------------------------- */
+
+int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_free_ struct release_info *v = NULL;
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	size_t n = 0;
+	int r;
+
+	if (h->absent) {
+		proto_init(rep, OP_END);
+		return 0;
+	}
+	(void)current_read(&h->l, cur, sizeof(cur));
+	(void)previous_of(&h->l, cur, prev, sizeof(prev));
+	r = release_list(&h->l, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct proto_msg e;
+
+		proto_init(&e, OP_ENTRY);
+		str_copy(e.id, sizeof(e.id), v[i].id);
+		e.arg[0] = v[i].created_ns;
+		e.arg[1] = v[i].bytes;
+		e.arg[2] = v[i].files;
+		e.arg[3] = v[i].state |
+			   (strcmp(v[i].id, cur) == 0 ? RELEASE_FLAG_CURRENT : 0) |
+			   (strcmp(v[i].id, prev) == 0 ? RELEASE_FLAG_PREVIOUS : 0);
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	proto_init(rep, OP_END);
+	return 0;
+}
+
+int op_status(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (h->absent) {
+		reply_init(rep, 0, NULL);
+		rep->arg[0] = h->cfg.mode;
+		rep->arg[1] = 1;   /* not set up yet */
+		return 0;
+	}
+	if (h->cfg.mode == PUBLISH_BIND) {
+		struct live_stack s;
+		struct proto_msg e;
+
+		proto_init(&e, OP_ENTRY);
+		if (bind_stack_read(&h->l, &h->cfg, 0, &s) == 0) {
+			const struct live_mount *top = s.n ? &s.m[s.n - 1] : NULL;
+
+			e.arg[0] = s.n;
+			e.arg[1] = s.root_shared;
+			if (top) {
+				str_copy(e.id, sizeof(e.id), top->release);
+				snprintf(e.text, sizeof(e.text), "%s\t%s", top->options, top->root);
+			}
+		}
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	r = current_read(&h->l, cur, sizeof(cur));
+	reply_init(rep, 0, NULL);
+	if (r == -EUCLEAN)
+		rep->status = -EUCLEAN;
+	(void)previous_of(&h->l, cur, prev, sizeof(prev));
+	str_copy(rep->id, sizeof(rep->id), cur);
+	str_copy(rep->id2, sizeof(rep->id2), prev);
+	rep->arg[0] = h->cfg.mode;
+	fd = openat(h->l.meta_fd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		struct flock fl = whole_file(F_WRLCK);
+
+		if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+			lock_holder(h, fd, rep->text, sizeof(rep->text));
+	}
+	return 0;
+}
+
+int op_history(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	if (!h->absent)
+		fd = openat(h->l.meta_fd, "history.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	reply_init(rep, 0, NULL);
+	return helper_send(h, rep, fd) < 0 ? -EPIPE : 1;
+}
+
+int op_check(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1];
+	struct proto_msg e;
+	int r, problems = 0;
+
+	r = h->absent ? 0 : current_read(&h->l, cur, sizeof(cur));
+	if (r < 0) {
+		proto_init(&e, OP_ENTRY);
+		snprintf(e.text, sizeof(e.text), "%s/current is not a symlink to releases/<id>; switch will refuse to replace it", h->cfg.root);
+		problems++;
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	if (h->cfg.mode == PUBLISH_BIND && !h->absent && r == 0 && cur[0]) {
+		struct live_stack s;
+		char why[300];
+
+		proto_init(&e, OP_ENTRY);
+		if (bind_probe(&h->l, &h->cfg, why, sizeof(why)) < 0)
+			snprintf(e.text, sizeof(e.text), "%s", why);
+		else if (bind_stack_read(&h->l, &h->cfg, 0, &s) < 0)
+			snprintf(e.text, sizeof(e.text), "cannot read the mount table");
+		else if (bind_stack_check(&s, cur, why, sizeof(why)) < 0)
+			snprintf(e.text, sizeof(e.text), "%s does not serve the current release %s: %s; run 'cutover mount %s'",
+				 h->cfg.live, cur, why, h->cfg.app);
+		else if (!s.root_shared)
+			snprintf(e.text, sizeof(e.text), "%s is not a shared mount of its own: a switch would not reach php-fpm "
+				 "in another mount namespace; run 'cutover mount %s'", h->cfg.root, h->cfg.app);
+		if (e.text[0]) {
+			problems++;
+			if (helper_send(h, &e, -1) < 0)
+				return -EPIPE;
+		}
+	}
+	if (access("/bin/sh", X_OK) < 0) {
+		proto_init(&e, OP_ENTRY);
+		snprintf(e.text, sizeof(e.text), "/bin/sh is missing: build steps cannot run");
+		problems++;
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	reply_init(rep, problems ? -EINVAL : 0, NULL);
+	return 0;
+}
