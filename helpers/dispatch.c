@@ -54,6 +54,11 @@ static const struct op_row {
 #undef PROTO_X
 };
 
+bool helper_permits(const struct helper *h, enum proto_op op, enum proto_phase phase)
+{
+	return op > OP_NONE && op < OP_REQUEST_MAX && (ops[op].phases[h->verb] & (1u << phase));
+}
+
 /* Is req.op allowed now? Marks a once-only op as used. */
 static bool op_permitted(struct helper *h, unsigned op)
 {
@@ -99,7 +104,7 @@ int helper_serve(struct helper *h)
 			return 0;
 		if (r < 0)
 			reply_init(&rep, r, "%s failed: %s", proto_op_name(req.op), strerror(-r));
-		if (r != 1 && helper_send(h, &rep, -1) < 0)
+		if (r != HANDLER_SENT && helper_send(h, &rep, -1) < 0)
 			return 0;
 	}
 }

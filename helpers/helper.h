@@ -34,14 +34,27 @@ struct helper {
 	int tree_fd;                   /* its staging directory */
 	size_t next_step;
 	struct release_info info;
-	bool rolled_back;
-	bool git_fetched;
-	bool pretended, migrated, verified;
+	enum { MIGRATE_NONE, MIGRATE_PRETENDED, MIGRATE_RAN, MIGRATE_VERIFIED } migrate_stage;
 	size_t next_hook[2];           /* before_switch, after_switch */
 	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
 	bool fpm_entered;              /* mode = bind: the last publish entered php-fpm's namespace */
 	struct bind_actions repair;    /* mode = bind: what the last repair did */
 };
+
+/*
+ * The handlers' return convention (helpers/dispatch.c):
+ *   0             the reply is in rep (its status may be < 0: a refusal
+ *                 or failure the front end reports); the dispatcher sends it
+ *   HANDLER_SENT  the handler sent its final message itself (a reply with
+ *                 an fd attached); the dispatcher sends nothing
+ *   -EPROTO       the request is out of order: the run ends
+ *   -EPIPE, -ECONNRESET  the front end is gone: the run ends quietly
+ *   other < 0     an internal failure; the dispatcher words the reply
+ */
+#define HANDLER_SENT 1
+
+/* Does the dispatch row of op permit it for this run's verb in phase? */
+bool helper_permits(const struct helper *h, enum proto_op op, enum proto_phase phase);
 
 void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -99,7 +99,10 @@ int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 		r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
 		if (r == 0)
 			r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
-		if (r == 0 && strcmp(h->verb_name, "mount") != 0)
+		/* The table cannot say this: every locking verb takes the
+		 * same lock, but cutover mount repairs in its own op, which
+		 * reports what it did. */
+		if (r == 0 && h->verb != PV_MOUNT)
 			r = bind_repair(h, note, sizeof(note), err, sizeof(err));
 		if (r < 0) {
 			reply_init(rep, r, "%s; run 'cutover mount %s' once the cause is fixed", err, h->cfg.app);
@@ -165,7 +168,7 @@ int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_m
 		close(fd);
 	reply_init(rep, 0, NULL);
 	str_copy(rep->id, sizeof(rep->id), h->id);
-	return helper_send(h, rep, h->tree_fd) < 0 ? -EPIPE : 1;
+	return helper_send(h, rep, h->tree_fd) < 0 ? -EPIPE : HANDLER_SENT;
 }
 
 /* ---- freeze -------------------------------------------------------- */
@@ -236,9 +239,11 @@ int abort_staging(struct helper *h, bool keep_failed)
 {
 	int r;
 
-	/* A deploy may also abandon its release after the freeze, when the
-	 * pre-switch check fails: it was never published. */
-	if (h->phase == PH_FROZEN && strcmp(h->verb_name, "deploy") == 0) {
+	/* A run that publishes its own frozen release (its row of SWITCH
+	 * permits FROZEN: deploy) may also abandon it after the freeze, when
+	 * the pre-switch check fails: it was never published. A staged
+	 * release is what stage leaves behind. */
+	if (h->phase == PH_FROZEN && helper_permits(h, OP_SWITCH, PH_FROZEN)) {
 		h->phase = PH_DONE;
 		return release_remove(&h->l, h->id);
 	}
@@ -330,10 +335,10 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 
 int op_switch(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	if (strcmp(h->verb_name, "deploy") == 0 &&
-	    (h->phase != PH_FROZEN || strcmp(req->id, h->id) != 0))
+	/* This run staged a release: the switch must name it. */
+	if (h->id[0] && strcmp(req->id, h->id) != 0)
 		return -EPROTO;
-	return do_switch(h, strcmp(h->verb_name, "deploy") == 0 ? "deploy" : "switch",
+	return do_switch(h, h->verb_name,
 			 req->id, req->text, req->arg[0], rep);
 }
 
@@ -347,12 +352,10 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 		reply_init(rep, r < 0 ? r : -ENOENT, "%s has no current release to roll back from", h->cfg.app);
 		return 0;
 	}
-	/* Within a deploy, only the automatic rollback of the release this
-	 * run published, to the one it replaced. */
-	if (strcmp(h->verb_name, "deploy") == 0 &&
-	    (req->id[0] || strcmp(cur, h->id) != 0 || h->rolled_back))
+	/* A run that published a release (a deploy) may only roll back
+	 * that release, to the one it replaced (ROLLBACK is once-only). */
+	if (h->published[0] && (req->id[0] || strcmp(cur, h->published) != 0))
 		return -EPROTO;
-	h->rolled_back = true;
 	if (req->id[0])
 		return do_switch(h, "rollback", req->id, "rollback", 0, rep);
 	r = previous_of(&h->l, cur, prev, sizeof(prev));
@@ -384,9 +387,8 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	size_t n = 0;
 	int r;
 
-	if (strcmp(h->verb_name, "deploy") == 0) {
-		if (h->phase != PH_SWITCHED)
-			return -EPROTO;
+	/* A run that published (a deploy) prunes as [publish] keep says. */
+	if (h->published[0]) {
 		keep = h->cfg.keep;
 	} else {
 		keep = req->arg[0];
@@ -537,7 +539,7 @@ int op_history(struct helper *h, const struct proto_msg *req, struct proto_msg *
 	if (!h->absent)
 		fd = openat(h->l.meta_fd, "history.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	reply_init(rep, 0, NULL);
-	return helper_send(h, rep, fd) < 0 ? -EPIPE : 1;
+	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
 }
 
 int op_check(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)

@@ -297,9 +297,6 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 	char *args[3];
 	const char *problem;
 
-	if (h->git_fetched)
-		return -EPROTO;
-	h->git_fetched = true;
 	str_copy(buf, sizeof(buf), req->text);
 	hash = strchr(buf, '#');
 	if (!hash)
@@ -337,18 +334,16 @@ int op_migrate(struct helper *h, const struct proto_msg *req, struct proto_msg *
 
 	/* 0 pretend, 1 run, 2 pretend again after the run (to verify that
 	 * nothing is left pending: a failing artisan can exit 0). */
-	if (strcmp(h->verb_name, "deploy") != 0 || what > 2)
+	if (what > 2)
 		return -EPROTO;
 	cmd = what == 1 ? h->cfg.migrate.run : h->cfg.migrate.pretend;
-	if (!cmd[0] || (what == 0 && (h->pretended || h->migrated)) || (what == 1 && h->migrated) ||
-	    (what == 2 && (!h->migrated || h->verified)))
+	/* In order, each once: pretend only first, the run once, the
+	 * verification only right after the run. */
+	if (!cmd[0] || (what == 0 && h->migrate_stage != MIGRATE_NONE) ||
+	    (what == 1 && h->migrate_stage > MIGRATE_PRETENDED) ||
+	    (what == 2 && h->migrate_stage != MIGRATE_RAN))
 		return -EPROTO;
-	if (what == 0)
-		h->pretended = true;
-	else if (what == 1)
-		h->migrated = true;
-	else
-		h->verified = true;
+	h->migrate_stage = what == 0 ? MIGRATE_PRETENDED : what == 1 ? MIGRATE_RAN : MIGRATE_VERIFIED;
 	return run_sandboxed(h, h->id, -1, true, titles[what], cmd, NULL, NULL, rep);
 }
 
@@ -366,7 +361,7 @@ int op_hook(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 
 	if (req->arg[0] > 1 || req->arg[1] != *next || *next >= n)
 		return -EPROTO;
-	if (after ? h->phase != PH_SWITCHED : (h->phase != PH_FROZEN || strcmp(h->verb_name, "deploy") != 0))
+	if (after ? h->phase != PH_SWITCHED : h->phase != PH_FROZEN)
 		return -EPROTO;
 	snprintf(title, sizeof(title), "%s hook %zu", after ? "after_switch" : "before_switch", *next + 1);
 	(*next)++;
