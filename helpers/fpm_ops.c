@@ -124,7 +124,7 @@ int op_fpm_reload(struct helper *h, const struct proto_msg *req, struct proto_ms
 	struct fpm_reload_result res = { 0 };
 	int r;
 
-	if (h->phase != PH_SWITCHED || h->cfg.fpm.reload != FPM_RELOAD_GRACEFUL)
+	if (h->cfg.fpm.reload != FPM_RELOAD_GRACEFUL)
 		return -EPROTO;
 	/* Never signal a master whose configuration does not load: the
 	 * re-exec would fail and take the whole pool down. */
@@ -158,18 +158,10 @@ int op_fpm_reload(struct helper *h, const struct proto_msg *req, struct proto_ms
  * under a docroot, and it must be root-owned like the helper itself. */
 static int opcache_script(char *buf, size_t n)
 {
-	char self[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
+	char dir[PATH_MAX];
+	int r = self_exe_dir(dir, sizeof(dir));
 
-	if (len <= 0)
-		return -errno;
-	self[len] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = '\0';
-	return str_printf(buf, n, "%s/opcache-reset.php", self);
+	return r < 0 ? r : str_printf(buf, n, "%s/opcache-reset.php", dir);
 }
 
 int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -206,9 +198,10 @@ int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_m
 		if (!release_id_valid(req->id) || !h->cfg.health.url[0])
 			return -EPROTO;
 		/* Only this run's own frozen release, before it is published;
-		 * never in mode = bind, where it has no path of its own. */
-		if (strcmp(h->verb_name, "deploy") != 0 || h->phase != PH_FROZEN ||
-		    strcmp(req->id, h->id) != 0 || h->cfg.mode == PUBLISH_BIND)
+		 * never in mode = bind, where it has no path of its own. Only
+		 * a deploy reaches PH_FROZEN among the verbs the row permits. */
+		if (h->phase != PH_FROZEN || strcmp(req->id, h->id) != 0 ||
+		    h->cfg.mode == PUBLISH_BIND)
 			return -EPROTO;
 		r = str_printf(docroot, sizeof(docroot), "%s/releases/%s/%s", h->cfg.root, req->id, h->cfg.docroot);
 		if (r < 0)
@@ -272,5 +265,5 @@ int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_m
 		return 0;
 	}
 	reply_init(rep, 0, NULL);
-	return helper_send(h, rep, fd) < 0 ? -EPIPE : 1;
+	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
 }
