@@ -82,16 +82,12 @@ int main(int argc, char **argv)
 		return 2;
 
 	r = config_load(&h.cfg, cfgpath, argv[2], err, sizeof(err));
-	if (r == 0 && h.cfg.n_allow_users > 0 && strcmp(h.who, "root") != 0) {
-		/* Checked by the launcher too; the helper decides for itself. */
-		bool allowed = false;
-		for (size_t i = 0; i < h.cfg.n_allow_users; i++)
-			allowed |= strcmp(h.cfg.allow_users[i], h.who) == 0;
-		if (!allowed) {
-			snprintf(err, sizeof(err), "user %s may not run cutover for %s (allow_users in %.300s)",
-				 h.who, h.cfg.app, cfgpath);
-			r = -EPERM;
-		}
+	/* Checked by the launcher too; the helper decides for itself.
+	 * root (not through sudo) is not bound by allow_users. */
+	if (r == 0 && strcmp(h.who, "root") != 0 && !config_user_allowed(&h.cfg, h.who)) {
+		snprintf(err, sizeof(err), "user %s may not run cutover for %s (allow_users in %.300s)",
+			 h.who, h.cfg.app, cfgpath);
+		r = -EPERM;
 	}
 	if (r == 0) {
 		r = layout_open(&h.l, &h.cfg, false, err, sizeof(err));
