@@ -29,8 +29,9 @@ static int open_parent(int base_fd, const char *rel, uid_t uid, gid_t gid, mode_
 	if (!slash) {
 		if (str_copy(last, n, rel) < 0)
 			return -ENAMETOOLONG;
-		return fcntl(base_fd, F_DUPFD_CLOEXEC, 3) < 0 ? -errno :
-		       fcntl(base_fd, F_DUPFD_CLOEXEC, 3);
+		int fd = fcntl(base_fd, F_DUPFD_CLOEXEC, 3);
+
+		return fd < 0 ? -errno : fd;
 	}
 	if ((size_t)(slash - rel) >= sizeof(parent) || str_copy(last, n, slash + 1) < 0)
 		return -ENAMETOOLONG;
