@@ -47,11 +47,6 @@ static int failf(int r, char *err, size_t errlen, const char *fmt, ...)
 	return r;
 }
 
-static const char *live_name(const struct config *cfg)
-{
-	return strrchr(cfg->live, '/') + 1;
-}
-
 /* The mount id of path (in the namespace whose root prefix leads to). */
 static int mount_id(const char *prefix, const char *path, int *ret)
 {
@@ -80,9 +75,9 @@ int bind_root_prepare(struct layout *l, const struct config *cfg, char *err, siz
 
 	/* An empty, root-owned mount point. Never fs_ensure_dir: with a
 	 * release mounted there it would chown and chmod the release. */
-	if (mkdirat(l->root_fd, live_name(cfg), 0755) < 0 && errno != EEXIST)
+	if (mkdirat(l->root_fd, config_live_name(cfg), 0755) < 0 && errno != EEXIST)
 		return failf(-errno, err, errlen, "cannot create %s: %s", cfg->live, strerror(errno));
-	if (fstatat(l->root_fd, live_name(cfg), &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(l->root_fd, config_live_name(cfg), &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s exists and is not a directory; move it away (mode = bind mounts the release there)",
@@ -453,7 +448,7 @@ static int converge_here(int root, const char *live, const char *name, const str
 int bind_converge(const struct layout *l, const struct config *cfg, const struct live_stack *s,
 		  const char *id, int tree, struct bind_actions *ret, char *err, size_t errlen)
 {
-	return converge_here(l->root_fd, cfg->live, live_name(cfg), s, id, tree, ret, err, errlen);
+	return converge_here(l->root_fd, cfg->live, config_live_name(cfg), s, id, tree, ret, err, errlen);
 }
 
 /* ---- PHP-FPM's namespace ---------------------------------------------- */
@@ -494,7 +489,7 @@ static _Noreturn void fpm_child(const struct layout *l, const struct config *cfg
 		r = -ESTALE;
 		goto out;
 	}
-	r = converge_here(root, cfg->live, live_name(cfg), s, id, tree, &a, err, sizeof(err));
+	r = converge_here(root, cfg->live, config_live_name(cfg), s, id, tree, &a, err, sizeof(err));
 out:
 	if (r < 0) {
 		if (!err[0])

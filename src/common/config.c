@@ -941,3 +941,10 @@ bool config_user_allowed(const struct config *cfg, const char *user)
 			return true;
 	return false;
 }
+
+const char *config_live_name(const struct config *cfg)
+{
+	const char *slash = strrchr(cfg->live, '/');
+
+	return slash ? slash + 1 : cfg->live;
+}

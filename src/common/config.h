@@ -179,4 +179,8 @@ bool config_relpath_valid(const char *s);
  * allow_users is empty or names user. Callers decide who bypasses it. */
 bool config_user_allowed(const struct config *cfg, const char *user);
 
+/* mode = bind: the last component of live (one name directly inside
+ * root, as config_load checked). */
+const char *config_live_name(const struct config *cfg);
+
 #endif
