@@ -135,7 +135,7 @@ int bind_publish(struct helper *h, const char *id, const char *cur, uint64_t *re
 
 	tree = bind_tree_make(&h->l, &h->cfg, id, err, sizeof(err));
 	if (tree < 0) {
-		reply_init(rep, tree, "%s", err);
+		reply_fail(rep, tree, ERR_PUBLISH, err);
 		return 0;
 	}
 	r = bind_stack_read(&h->l, &h->cfg, 0, &s);
@@ -151,7 +151,7 @@ int bind_publish(struct helper *h, const char *id, const char *cur, uint64_t *re
 			(void)current_publish(&h->l, cur, &vis, &dur);
 		else
 			(void)unlinkat(h->l.root_fd, "current", 0);
-		reply_init(rep, r, "%s", err);
+		reply_fail(rep, r, ERR_PUBLISH, err);
 		return 0;
 	}
 	if (r == 0) {
@@ -168,8 +168,7 @@ int bind_publish(struct helper *h, const char *id, const char *cur, uint64_t *re
 	*ret_total_ns = now_ns() - t0;
 	if (r < 0)
 		/* Recorded and at least partly live: not "unchanged". */
-		snprintf(partial, partial_len, "release %s is recorded as current, but %s; run 'cutover mount %s' to finish",
-			 id, err, h->cfg.app);
+		snprintf(partial, partial_len, "%s", err);
 	return 1;
 }
 
@@ -186,7 +185,7 @@ int op_mount(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	h->phase = PH_DONE;
 	r = bind_repair(h, note, sizeof(note), err, sizeof(err));
 	if (r < 0) {
-		reply_init(rep, r, "%s", err);
+		reply_fail(rep, r, ERR_REPAIR, err);
 		return 0;
 	}
 	reply_init(rep, 0, "%s", note);

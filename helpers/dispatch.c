@@ -30,6 +30,17 @@ void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
 	}
 }
 
+void reply_fail(struct proto_msg *m, int status, enum proto_error code, const char *subject)
+{
+	proto_init(m, OP_REPLY);
+	m->status = status;
+	m->error = code;
+	if (subject)
+		str_copy(m->text, sizeof(m->text), subject) < 0 ?
+			(void)snprintf(m->text, sizeof(m->text), "%s", subject) : (void)0;
+	m->len = (uint32_t)strlen(m->text);
+}
+
 int helper_send(struct helper *h, struct proto_msg *m, int fd)
 {
 	if (m->op != OP_OUTPUT)
@@ -89,21 +100,25 @@ int helper_serve(struct helper *h)
 		if (r < 0)
 			return r;
 		if (!op_permitted(h, req.op)) {
-			reply_init(&rep, -EPERM, "helper: request '%s' is not allowed for '%s' at this point",
-				   proto_op_name(req.op), h->verb_name);
+			reply_fail(&rep, -EPERM, ERR_NOT_ALLOWED, NULL);
+			rep.arg[0] = req.op;
+			rep.arg[1] = h->verb;
 			(void)helper_send(h, &rep, -1);
 			return -EPERM;
 		}
 		r = ops[req.op].fn(h, &req, &rep);
 		if (r == -EPROTO) {
-			reply_init(&rep, -EPERM, "helper: request '%s' out of order", proto_op_name(req.op));
+			reply_fail(&rep, -EPERM, ERR_OUT_OF_ORDER, NULL);
+			rep.arg[0] = req.op;
 			(void)helper_send(h, &rep, -1);
 			return -EPERM;
 		}
 		if (r == -ECONNRESET || r == -EPIPE)
 			return 0;
-		if (r < 0)
-			reply_init(&rep, r, "%s failed: %s", proto_op_name(req.op), strerror(-r));
+		if (r < 0) {
+			reply_fail(&rep, r, ERR_OP_FAILED, NULL);
+			rep.arg[0] = req.op;
+		}
 		if (r != HANDLER_SENT && helper_send(h, &rep, -1) < 0)
 			return 0;
 	}

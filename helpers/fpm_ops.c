@@ -72,12 +72,12 @@ static int fpm_prepare(struct helper *h, struct fpm_master *m, int *ret_memfd, s
 	int memfd, r;
 
 	if (!h->cfg.fpm.pid_file[0]) {
-		reply_init(rep, -EINVAL, "[fpm] pid_file is not set in %s", h->cfg.path);
+		reply_fail(rep, -EINVAL, ERR_FPM_PID_FILE, NULL);
 		return -EINVAL;
 	}
 	r = fpm_master_open(&h->cfg.fpm, m, err, sizeof(err));
 	if (r < 0) {
-		reply_init(rep, r, "%s", err);
+		reply_fail(rep, r, ERR_FPM_MASTER, err);
 		return r;
 	}
 	memfd = memfd_create("php-fpm-test", MFD_CLOEXEC);
@@ -90,9 +90,11 @@ static int fpm_prepare(struct helper *h, struct fpm_master *m, int *ret_memfd, s
 		memfd_error_line(memfd, last, sizeof(last));
 		/* -EIO: the pool is genuine but its configuration is broken
 		 * (exit 1); the other errors mean we could not trust the pid
-		 * file at all (exit 2). */
+		 * file at all (exit 2). Worded here: two free-form strings (the
+		 * master's config and php-fpm's own line) do not fit a code. */
 		reply_init(rep, -EIO, "php-fpm -t of %s failed (%s): %s", m->config,
 			   r < 0 ? strerror(-r) : "configuration invalid", last);
+		rep->error = ERR_MESSAGE;
 		return -EIO;
 	}
 	return 0;
@@ -140,12 +142,9 @@ int op_fpm_reload(struct helper *h, const struct proto_msg *req, struct proto_ms
 	r = fpm_master_reload(&h->cfg.fpm, &m, req->arg[0] == 1, h->cfg.fpm.timeout, &res);
 	fpm_master_close(&m);
 	if (r == -ESRCH)
-		reply_init(rep, r, "php-fpm did not come back after the reload signal: no master runs with %s (see its error log)",
-			   m.config);
+		reply_fail(rep, r, ERR_FPM_GONE, m.config);
 	else if (r < 0)
-		reply_init(rep, r, "the php-fpm reload did not complete within %u s (%u old children, %s, %u new)",
-			   h->cfg.fpm.timeout, res.old_children,
-			   res.old_gone_ns ? "all gone" : "some still running", res.new_children);
+		reply_fail(rep, r, ERR_FPM_RELOAD, NULL);   /* the numbers are in arg[] */
 	else
 		reply_init(rep, 0, NULL);
 	rep->arg[0] = res.old_gone_ns;
@@ -164,94 +163,88 @@ static int opcache_script(char *buf, size_t n)
 	return r < 0 ? r : str_printf(buf, n, "%s/opcache-reset.php", dir);
 }
 
-int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+/* The status page of the pool, ?full. */
+static int fpm_params_status(struct helper *h, char *uri, size_t urilen, struct fcgi_cgi_params **ret)
 {
-	_cleanup_free_ struct fcgi_cgi_params *p = NULL;
-	_cleanup_close_ int fd = -EBADF;
-	struct fcgi_address addr;
-	char docroot[PATH_MAX], uri[1024], script[PATH_MAX], err[300];
-	const char *host = NULL;
+	int r = str_printf(uri, urilen, "%s?full", h->cfg.fpm.status_path);
+
+	return r < 0 ? r : fcgi_cgi_params_new("/", uri, NULL, ret);
+}
+
+/* [health] url's path, run by this deploy's frozen release before it is
+ * published: its docroot and the URI. -EPROTO for any other release or
+ * moment. */
+static int fpm_precheck_target(struct helper *h, const struct proto_msg *req, char *docroot, size_t dlen,
+			       char *uri, size_t urilen)
+{
+	const char *path;
 	int r;
 
-	if (!h->cfg.fpm.socket[0]) {
-		reply_init(rep, -EINVAL, "[fpm] socket is not set in %s", h->cfg.path);
-		return 0;
-	}
-	r = fcgi_address_parse(h->cfg.fpm.socket, &addr);
-	if (r < 0) {
-		reply_init(rep, r, "[fpm] socket = %s is not a usable address", h->cfg.fpm.socket);
-		return 0;
-	}
-	switch (req->arg[0]) {
-	case FPM_REQ_STATUS:
-		if (!h->cfg.fpm.status_path[0]) {
-			reply_init(rep, -EINVAL, "[fpm] status_path is not set");
-			return 0;
-		}
-		r = str_printf(uri, sizeof(uri), "%s?full", h->cfg.fpm.status_path);
-		if (r == 0)
-			r = fcgi_cgi_params_new("/", uri, NULL, &p);
-		break;
-	case FPM_REQ_PRECHECK: {
-		const char *path;
-
-		if (!release_id_valid(req->id) || !h->cfg.health.url[0])
-			return -EPROTO;
-		/* Only this run's own frozen release, before it is published;
-		 * never in mode = bind, where it has no path of its own. Only
-		 * a deploy reaches PH_FROZEN among the verbs the row permits. */
-		if (h->phase != PH_FROZEN || strcmp(req->id, h->id) != 0 ||
-		    h->cfg.mode == PUBLISH_BIND)
-			return -EPROTO;
-		r = str_printf(docroot, sizeof(docroot), "%s/releases/%s/%s", h->cfg.root, req->id, h->cfg.docroot);
-		if (r < 0)
-			return r;
-		path = strstr(h->cfg.health.url, "://");
-		path = path ? strchr(path + 3, '/') : NULL;
-		if (!path)
-			path = "/";
-		if (str_copy(uri, sizeof(uri), path) < 0)
-			return -ENAMETOOLONG;
-		host = h->cfg.health.host[0] ? h->cfg.health.host : NULL;
-		/* Every request goes to the front controller, as nginx's
-		 * try_files would send it; REQUEST_URI and QUERY_STRING carry
-		 * the health URL's path and query for the app's router. */
-		r = fcgi_cgi_params_new(docroot, "/index.php", host, &p);
-		if (r == 0) {
-			char *q = strchr(uri, '?');
-			for (size_t i = 0; i < p->n_params; i++) {
-				if (strcmp(p->params[i].name, "REQUEST_URI") == 0)
-					p->params[i].value = uri;
-				else if (strcmp(p->params[i].name, "QUERY_STRING") == 0)
-					p->params[i].value = q ? q + 1 : "";
-			}
-		}
-		break;
-	}
-	case FPM_REQ_OPCACHE_RESET:
-		r = opcache_script(script, sizeof(script));
-		if (r == 0) {
-			char *slash = strrchr(script, '/');
-			*slash = '\0';
-			r = str_printf(uri, sizeof(uri), "/%s", slash + 1);
-			if (r == 0)
-				r = fcgi_cgi_params_new(script, uri, NULL, &p);
-		}
-		break;
-	case FPM_REQ_PROBE:
-		r = fcgi_cgi_params_new("/nonexistent-cutover-probe", "/probe.php", NULL, &p);
-		break;
-	default:
+	if (!release_id_valid(req->id) || !h->cfg.health.url[0])
 		return -EPROTO;
+	/* Only this run's own frozen release, before it is published;
+	 * never in mode = bind, where it has no path of its own. Only a
+	 * deploy reaches PH_FROZEN among the verbs the row permits. */
+	if (h->phase != PH_FROZEN || strcmp(req->id, h->id) != 0 || h->cfg.mode == PUBLISH_BIND)
+		return -EPROTO;
+	r = str_printf(docroot, dlen, "%s/releases/%s/%s", h->cfg.root, req->id, h->cfg.docroot);
+	if (r < 0)
+		return r;
+	path = strstr(h->cfg.health.url, "://");
+	path = path ? strchr(path + 3, '/') : NULL;
+	if (str_copy(uri, urilen, path ? path : "/") < 0)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int fpm_params_precheck(struct helper *h, const char *docroot, char *uri, struct fcgi_cgi_params **ret)
+{
+	const char *host = h->cfg.health.host[0] ? h->cfg.health.host : NULL;
+	char *q;
+	int r;
+
+	/* Every request goes to the front controller, as nginx's try_files
+	 * would send it; REQUEST_URI and QUERY_STRING carry the health URL's
+	 * path and query for the app's router. */
+	r = fcgi_cgi_params_new(docroot, "/index.php", host, ret);
+	if (r < 0)
+		return r;
+	q = strchr(uri, '?');
+	for (size_t i = 0; i < (*ret)->n_params; i++) {
+		if (strcmp((*ret)->params[i].name, "REQUEST_URI") == 0)
+			(*ret)->params[i].value = uri;
+		else if (strcmp((*ret)->params[i].name, "QUERY_STRING") == 0)
+			(*ret)->params[i].value = q ? q + 1 : "";
 	}
-	if (r < 0) {
-		reply_init(rep, r, "cannot build the FastCGI request: %s", strerror(-r));
-		return 0;
-	}
-	fd = fcgi_address_connect(&addr, h->cfg.fpm.timeout * 1000);
+	return 0;
+}
+
+/* opcache_reset() in the pool, by the script next to this binary. */
+static int fpm_params_opcache(char *script, size_t slen, char *uri, size_t urilen, struct fcgi_cgi_params **ret)
+{
+	char *slash;
+	int r = opcache_script(script, slen);
+
+	if (r < 0)
+		return r;
+	slash = strrchr(script, '/');
+	*slash = '\0';
+	r = str_printf(uri, urilen, "/%s", slash + 1);
+	return r < 0 ? r : fcgi_cgi_params_new(script, uri, NULL, ret);
+}
+
+/* Connects to the pool and sends the request, write side shut. The socket,
+ * or -errno with the reply in rep. */
+static int fpm_send(struct helper *h, const struct fcgi_address *addr, const struct fcgi_cgi_params *p,
+		    struct proto_msg *rep)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	fd = fcgi_address_connect(addr, h->cfg.fpm.timeout * 1000);
 	if (fd < 0) {
-		reply_init(rep, fd, "cannot connect to php-fpm at %s: %s", h->cfg.fpm.socket, strerror(-fd));
-		return 0;
+		reply_fail(rep, fd, ERR_FCGI_CONNECT, NULL);
+		return fd;
 	}
 	/* The front end only reads the answer: the request is ours, and the
 	 * write side is shut before the socket leaves this process, so the
@@ -260,10 +253,59 @@ int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_m
 	if (r == 0 && shutdown(fd, SHUT_WR) < 0)
 		r = -errno;
 	if (r < 0) {
-		snprintf(err, sizeof(err), "%s", strerror(-r));
-		reply_init(rep, r, "sending the FastCGI request to %s failed: %s", h->cfg.fpm.socket, err);
+		reply_fail(rep, r, ERR_FCGI_SEND, NULL);
+		return r;
+	}
+	return TAKE_FD(fd);
+}
+
+int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_free_ struct fcgi_cgi_params *p = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct fcgi_address addr;
+	char docroot[PATH_MAX], uri[1024], script[PATH_MAX];
+	int r;
+
+	if (!h->cfg.fpm.socket[0]) {
+		reply_fail(rep, -EINVAL, ERR_FPM_SOCKET, NULL);
 		return 0;
 	}
+	r = fcgi_address_parse(h->cfg.fpm.socket, &addr);
+	if (r < 0) {
+		reply_fail(rep, r, ERR_FPM_ADDRESS, NULL);
+		return 0;
+	}
+	switch (req->arg[0]) {
+	case FPM_REQ_STATUS:
+		if (!h->cfg.fpm.status_path[0]) {
+			reply_fail(rep, -EINVAL, ERR_FPM_STATUS_PATH, NULL);
+			return 0;
+		}
+		r = fpm_params_status(h, uri, sizeof(uri), &p);
+		break;
+	case FPM_REQ_PRECHECK:
+		r = fpm_precheck_target(h, req, docroot, sizeof(docroot), uri, sizeof(uri));
+		if (r < 0)
+			return r;
+		r = fpm_params_precheck(h, docroot, uri, &p);
+		break;
+	case FPM_REQ_OPCACHE_RESET:
+		r = fpm_params_opcache(script, sizeof(script), uri, sizeof(uri), &p);
+		break;
+	case FPM_REQ_PROBE:
+		r = fcgi_cgi_params_new("/nonexistent-cutover-probe", "/probe.php", NULL, &p);
+		break;
+	default:
+		return -EPROTO;
+	}
+	if (r < 0) {
+		reply_fail(rep, r, ERR_FCGI_BUILD, NULL);
+		return 0;
+	}
+	fd = fpm_send(h, &addr, p, rep);
+	if (fd < 0)
+		return 0;
 	reply_init(rep, 0, NULL);
 	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
 }

@@ -107,7 +107,10 @@ int main(int argc, char **argv)
 		else if ((r = caps_seccomp_helper()) < 0)
 			snprintf(err, sizeof(err), "helper: cannot install its seccomp filter: %s", strerror(-r));
 	}
-	reply_init(&hello, r, "%s", err);
+	if (r < 0)
+		reply_fail(&hello, r, ERR_SETUP, err);
+	else
+		reply_init(&hello, 0, NULL);
 	if (helper_send(&h, &hello, -1) < 0 || r < 0)
 		return 2;
 

@@ -56,8 +56,16 @@ struct helper {
 /* Does the dispatch row of op permit it for this run's verb in phase? */
 bool helper_permits(const struct helper *h, enum proto_op op, enum proto_phase phase);
 
+/* A REPLY with status (0 or -errno) and, if fmt, text: for successes
+ * that carry a note. */
 void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A failed REPLY: status, the error code and the failing subject (a
+ * path, a holder, the words of a deeper module; NULL for none). The front
+ * end words the sentence (src/frontend/messages.c); callers add id or
+ * arg[] where the code's comment in src/common/proto.h says so. */
+void reply_fail(struct proto_msg *m, int status, enum proto_error code, const char *subject);
 
 /* Sends m (its len set from text unless it is OUTPUT), with fd attached
  * when fd >= 0. 0 or -errno. */

@@ -38,78 +38,100 @@ static struct flock whole_file(short type)
 	return (struct flock){ .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
 }
 
+/* Takes the app lock on fd, waiting until deadline. 0, -EBUSY (the
+ * holder in holder), or -errno. */
+static int lock_take(struct helper *h, int fd, uint64_t deadline, char *holder, size_t n)
+{
+	/* An open-file-description lock goes away with the last fd of its
+	 * holder, so a crashed run can never leave the app locked; unlike
+	 * flock, it can be tested without being taken (F_OFD_GETLK). */
+	for (;;) {
+		struct flock fl = whole_file(F_WRLCK);
+
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EACCES)
+			return -errno;
+		if (now_ns() >= deadline) {
+			lock_holder(h, fd, holder, n);
+			return -EBUSY;
+		}
+		usleep(50 * 1000);
+	}
+}
+
+/* Writes who holds the lock now, for status and for runs that wait. */
+static int lock_record_holder(struct helper *h, int fd)
+{
+	char holder[256], when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(holder, sizeof(holder), "pid %d (%s by %s, since %s)\n",
+		 (int)getppid(), h->verb_name, h->who, when);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, holder, strlen(holder), 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* mode = bind, once locked: every locked run starts from live as the
+ * record says; a crash of an earlier one is repaired before anything else. */
+static void lock_bind_prepare(struct helper *h, struct proto_msg *rep)
+{
+	char note[640] = "", err[600];
+	int r;
+
+	r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
+	if (r == 0)
+		r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
+	/* The table cannot say this: every locking verb takes the same lock,
+	 * but cutover mount repairs in its own op, which reports what it did. */
+	if (r == 0 && h->verb != PV_MOUNT)
+		r = bind_repair(h, note, sizeof(note), err, sizeof(err));
+	if (r < 0) {
+		reply_fail(rep, r, ERR_BIND_LOCK, err);
+		return;
+	}
+	h->phase = PH_LOCKED;
+	reply_init(rep, 0, "%s", note);
+}
+
 int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	uint64_t deadline = now_ns() + req->arg[0] * 1000000000ull;
-	char holder[256], when[32], err[600];
-	struct flock fl;
-	time_t t;
-	struct tm tm;
-	int fd, r;
+	_cleanup_close_ int fd = -EBADF;
+	char holder[256], err[600];
+	int r;
 
 	if (req->arg[0] > 86400) {
-		reply_init(rep, -EINVAL, "--wait must be at most 86400 seconds");
+		reply_fail(rep, -EINVAL, ERR_WAIT_RANGE, NULL);
 		return 0;
 	}
 	/* The first change of any run: only now is ROOT created or repaired. */
 	layout_close(&h->l);
 	r = layout_open(&h->l, &h->cfg, true, err, sizeof(err));
 	if (r < 0) {
-		reply_init(rep, r, "%s", err);
+		reply_fail(rep, r, ERR_LAYOUT, err);
 		return 0;
 	}
 	h->absent = false;
 	fd = openat(h->l.meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	/* An open-file-description lock goes away with the last fd of its
-	 * holder, so a crashed run can never leave the app locked; unlike
-	 * flock, it can be tested without being taken (F_OFD_GETLK). */
-	for (;;) {
-		fl = whole_file(F_WRLCK);
-		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-			break;
-		if (errno != EAGAIN && errno != EACCES) {
-			close(fd);
-			return -errno;
-		}
-		if (now_ns() >= deadline) {
-			lock_holder(h, fd, holder, sizeof(holder));
-			close(fd);
-			reply_init(rep, -EBUSY, "%s is locked by %s", h->cfg.app, holder);
-			return 0;
-		}
-		usleep(50 * 1000);
+	r = lock_take(h, fd, deadline, holder, sizeof(holder));
+	if (r == -EBUSY) {
+		reply_fail(rep, -EBUSY, ERR_LOCKED, holder);
+		return 0;
 	}
-	t = time(NULL);
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(holder, sizeof(holder), "pid %d (%s by %s, since %s)\n",
-		 (int)getppid(), h->verb_name, h->who, when);
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, holder, strlen(holder), 0) < 0) {
-		close(fd);
-		return -errno;
-	}
-	h->lock_fd = fd;
+	if (r == 0)
+		r = lock_record_holder(h, fd);
+	if (r < 0)
+		return r;
+	h->lock_fd = TAKE_FD(fd);
 	if (h->cfg.mode == PUBLISH_BIND) {
-		char note[640] = "";
-
-		/* Every locked run starts from live as the record says: a
-		 * crash of an earlier one is repaired before anything else. */
-		r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
-		if (r == 0)
-			r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
-		/* The table cannot say this: every locking verb takes the
-		 * same lock, but cutover mount repairs in its own op, which
-		 * reports what it did. */
-		if (r == 0 && h->verb != PV_MOUNT)
-			r = bind_repair(h, note, sizeof(note), err, sizeof(err));
-		if (r < 0) {
-			reply_init(rep, r, "%s; run 'cutover mount %s' once the cause is fixed", err, h->cfg.app);
-			return 0;
-		}
-		h->phase = PH_LOCKED;
-		reply_init(rep, 0, "%s", note);
+		lock_bind_prepare(h, rep);
 		return 0;
 	}
 	h->phase = PH_LOCKED;
@@ -127,12 +149,12 @@ int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_m
 	int r, fd;
 
 	if (label && !label_valid(label)) {
-		reply_init(rep, -EINVAL, "--label may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit)");
+		reply_fail(rep, -EINVAL, ERR_LABEL_INVALID, NULL);
 		return 0;
 	}
 	r = release_recover(&h->l, "");
 	if (r < 0) {
-		reply_init(rep, r, "cannot clean up leftovers of an earlier run: %s", strerror(-r));
+		reply_fail(rep, r, ERR_RECOVER, NULL);
 		return 0;
 	}
 	/* The placeholder in releases/ reserves the id; mkdir is atomic. */
@@ -143,7 +165,7 @@ int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_m
 			return -EEXIST;
 		r = release_id_format(h->id, sizeof(h->id), t, attempt, label);
 		if (r < 0) {
-			reply_init(rep, r, "label is too long for a release id");
+			reply_fail(rep, r, ERR_LABEL_LONG, NULL);
 			return 0;
 		}
 		if (state_read(&h->l, h->id, &old) == 0)
@@ -185,7 +207,7 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	if (h->cfg.mode == PUBLISH_BIND) {
 		r = bind_check_mount_points(h->tree_fd, &h->cfg, err, sizeof(err));
 		if (r < 0) {
-			reply_init(rep, r, "%s", err);
+			reply_fail(rep, r, ERR_MOUNT_POINTS, err);
 			return 0;
 		}
 	}
@@ -203,13 +225,14 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	r = freeze_tree(h->tree_fd, h->cfg.web_gid, shared_prefix, mfd, &st, err, sizeof(err));
 	if (r < 0) {
 		(void)unlinkat(h->l.manifest_fd, tmp, 0);
-		reply_init(rep, r, "%s", err);
+		reply_fail(rep, r, ERR_FREEZE, err);
 		return 0;
 	}
 	if (st.bytes > h->cfg.max_size || st.files + st.dirs + st.symlinks > h->cfg.max_files) {
 		(void)unlinkat(h->l.manifest_fd, tmp, 0);
-		reply_init(rep, -EFBIG, "the built release holds %llu bytes in %llu entries, more than max_size/max_files in [build] allow",
-			   st.bytes, st.files + st.dirs + st.symlinks);
+		reply_fail(rep, -EFBIG, ERR_TOO_BIG, NULL);
+		rep->arg[0] = st.bytes;
+		rep->arg[1] = st.files + st.dirs + st.symlinks;
 		return 0;
 	}
 	if (fsync(mfd) < 0 || renameat(h->l.manifest_fd, tmp, h->l.manifest_fd, man) < 0)
@@ -264,9 +287,10 @@ int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 {
 	int r = abort_staging(h, req->arg[0] == 1);
 
-	if (r < 0)
-		reply_init(rep, r, "cleaning up release %s failed: %s", h->id, strerror(-r));
-	else
+	if (r < 0) {
+		reply_fail(rep, r, ERR_ABORT, NULL);
+		str_copy(rep->id, sizeof(rep->id), h->id);
+	} else
 		reply_init(rep, 0, "%s", r == 1 ? "kept" : "removed");
 	return 0;
 }
@@ -287,24 +311,26 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 		return -EINVAL;
 	r = state_read(&h->l, id, &ri);
 	if (r < 0 || ri.state != RELEASE_FROZEN) {
-		reply_init(rep, -ENOENT, "release %s is not a frozen release of %s; run 'cutover list %s' to see the releases",
-			   id, h->cfg.app, h->cfg.app);
+		reply_fail(rep, -ENOENT, ERR_NOT_FROZEN, NULL);
+		str_copy(rep->id, sizeof(rep->id), id);
 		return 0;
 	}
 	fd = fs_open_beneath(h->l.releases_fd, id, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 0222)) {
-		reply_init(rep, -EUCLEAN, "releases/%s is missing or no longer frozen (not root-owned read-only); refusing to publish it", id);
+		reply_fail(rep, -EUCLEAN, ERR_TAMPERED, NULL);
+		str_copy(rep->id, sizeof(rep->id), id);
 		return 0;
 	}
 	r = current_read(&h->l, cur, sizeof(cur));
 	if (r == -EUCLEAN) {
-		reply_init(rep, r, "%s/current is not a symlink to releases/<id>; refusing to replace it (move it away by hand)", h->cfg.root);
+		reply_fail(rep, r, ERR_CURRENT_BAD, NULL);
 		return 0;
 	}
 	if (r < 0)
 		return r;
 	if (strcmp(cur, id) == 0) {
-		reply_init(rep, -EALREADY, "release %s is already current", id);
+		reply_fail(rep, -EALREADY, ERR_ALREADY, NULL);
+		str_copy(rep->id, sizeof(rep->id), id);
 		return 0;
 	}
 	if (h->cfg.mode == PUBLISH_BIND) {
@@ -322,7 +348,7 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 	h->next_hook[1] = 0;
 	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
 	if (partial[0])
-		reply_init(rep, -EXDEV, "%s", partial);
+		reply_fail(rep, -EXDEV, ERR_PARTIAL, partial);
 	else
 		reply_init(rep, 0, r < 0 ? "warning: history not recorded" : NULL);
 	str_copy(rep->id, sizeof(rep->id), id);
@@ -349,7 +375,7 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 
 	r = current_read(&h->l, cur, sizeof(cur));
 	if (r < 0 || !cur[0]) {
-		reply_init(rep, r < 0 ? r : -ENOENT, "%s has no current release to roll back from", h->cfg.app);
+		reply_fail(rep, r < 0 ? r : -ENOENT, ERR_NO_CURRENT, NULL);
 		return 0;
 	}
 	/* A run that published a release (a deploy) may only roll back
@@ -362,7 +388,8 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 	if (r < 0)
 		return r;
 	if (!prev[0]) {
-		reply_init(rep, -ENOENT, "release %s has no previous release to roll back to", cur);
+		reply_fail(rep, -ENOENT, ERR_NO_PREVIOUS, NULL);
+		str_copy(rep->id, sizeof(rep->id), cur);
 		return 0;
 	}
 	return do_switch(h, "rollback", prev, "rollback", 0, rep);
@@ -393,7 +420,7 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	} else {
 		keep = req->arg[0];
 		if (keep < 1 || keep > 1000) {
-			reply_init(rep, -EINVAL, "--keep must be from 1 to 1000");
+			reply_fail(rep, -EINVAL, ERR_KEEP_RANGE, NULL);
 			return 0;
 		}
 	}
@@ -402,7 +429,7 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 		return r;
 	r = current_read(&h->l, cur, sizeof(cur));
 	if (r < 0) {
-		reply_init(rep, r, "%s/current is not a symlink to releases/<id>; not pruning anything", h->cfg.root);
+		reply_fail(rep, r, ERR_PRUNE_CURRENT, NULL);
 		return 0;
 	}
 	r = previous_of(&h->l, cur, prev, sizeof(prev));
@@ -416,7 +443,7 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	if (h->cfg.mode == PUBLISH_BIND) {
 		r = bind_mounted_releases(&h->l, &mounted, &n_mounted);
 		if (r < 0) {
-			reply_init(rep, r, "cannot tell which releases are mounted: %s; not pruning anything", strerror(-r));
+			reply_fail(rep, r, ERR_MOUNTED, NULL);
 			return 0;
 		}
 	}
@@ -430,7 +457,8 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 			continue;
 		r = release_remove(&h->l, v[i].id);
 		if (r < 0) {
-			reply_init(rep, r, "removing release %s failed: %s", v[i].id, strerror(-r));
+			reply_fail(rep, r, ERR_REMOVE, NULL);
+			str_copy(rep->id, sizeof(rep->id), v[i].id);
 			return 0;
 		}
 		freed += v[i].bytes;

@@ -196,7 +196,7 @@ int op_link_shared(struct helper *h, const struct proto_msg *req, struct proto_m
 	for (size_t i = 0; r == 0 && i < h->cfg.n_shared_files; i++)
 		r = link_one(h, h->cfg.shared_files[i], false, err, sizeof(err));
 	if (r < 0) {
-		reply_init(rep, r, "linking shared paths failed: %s", err[0] ? err : strerror(-r));
+		reply_fail(rep, r, ERR_LINK_SHARED, err);
 		return 0;
 	}
 	h->phase = PH_LINKED;

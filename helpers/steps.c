@@ -50,11 +50,6 @@ static int build_env(struct helper *h, const char *id, char **env, size_t n, cha
 	return 0;
 }
 
-static const char *live_name(const struct helper *h)
-{
-	return strrchr(h->cfg.live, '/') + 1;
-}
-
 /*
  * mode = bind: the sandbox runs the release at live, the path its code
  * runs from in production, so that config:cache and the like bake live,
@@ -98,6 +93,157 @@ static int bind_spec_open(struct helper *h, const char *id, int tree_fd, struct 
 	return 0;
 }
 
+/* What a step runs in: where the release is mounted in the sandbox, the
+ * directory it is mounted from, and (mode = bind) the shared entries. */
+struct step_place {
+	char mount_path[PATH_MAX];
+	char shared_path[PATH_MAX];
+	int mount_point;                 /* -EBADF when closed */
+	struct bind_spec bs;
+};
+
+static void step_place_close(struct step_place *p)
+{
+	closep(&p->mount_point);
+	bind_spec_close(&p->bs);
+}
+
+static int step_place_open(struct helper *h, const char *id, int tree_fd, struct step_place *p)
+{
+	bool bind = h->cfg.mode == PUBLISH_BIND;
+	int r;
+
+	if (bind)
+		r = str_copy(p->mount_path, sizeof(p->mount_path), h->cfg.live);
+	else
+		r = str_printf(p->mount_path, sizeof(p->mount_path), "%s/releases/%s", h->cfg.root, id);
+	if (r == 0)
+		r = str_printf(p->shared_path, sizeof(p->shared_path), "%s/shared", h->cfg.root);
+	if (r < 0)
+		return r;
+	if (!bind) {
+		p->mount_point = fs_open_beneath(h->l.releases_fd, id, O_PATH | O_DIRECTORY, 0);
+		return p->mount_point < 0 ? p->mount_point : 0;
+	}
+	/* The top of whatever is mounted at live: the same mount root is
+	 * what the sandbox's copy of our namespace has there. */
+	p->mount_point = openat(h->l.root_fd, config_live_name(&h->cfg),
+				O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (p->mount_point < 0)
+		return -errno;
+	return bind_spec_open(h, id, tree_fd, &p->bs);
+}
+
+/* The step's log, releases' logs/ID.log, with a title line; -EBADF when
+ * there is none (the step runs anyway). */
+static int step_log_open(struct helper *h, const char *id, const char *title)
+{
+	char log[RELEASE_ID_MAX + 8];
+	int fd;
+
+	snprintf(log, sizeof(log), "%s.log", id);
+	fd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -EBADF;
+	(void)write_all(fd, "== ", 3);
+	(void)write_all(fd, title, strlen(title));
+	(void)write_all(fd, "\n", 1);
+	return fd;
+}
+
+enum step_end { END_EXITED, END_TIMEOUT, END_PEER_GONE, END_DISK };
+
+static bool fs_available(int fd, unsigned long long *ret)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return false;
+	*ret = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
+	return true;
+}
+
+/* Forwards one chunk of the step's output; false when the pipe is done
+ * (every writer gone: the namespace is dead) or the front end is. */
+static bool step_forward(struct helper *h, int rd, int logfd, enum step_end *end)
+{
+	struct proto_msg out;
+	ssize_t n;
+
+	proto_init(&out, OP_OUTPUT);
+	do
+		n = read(rd, out.text, sizeof(out.text) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return false;
+	out.len = (uint32_t)n;
+	if (logfd >= 0)
+		(void)write_all(logfd, out.text, (size_t)n);
+	if (helper_send(h, &out, -1) < 0) {
+		*end = END_PEER_GONE;
+		return false;
+	}
+	return true;
+}
+
+/* Streams the step's output until it ends, runs out of time or disk
+ * budget, or the front end goes away. */
+static enum step_end step_stream(struct helper *h, int rd, int logfd)
+{
+	uint64_t deadline = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull;
+	/* The disk budget: what the filesystem of the release lost since the
+	 * step started (other writers count too, so it errs on the safe side). */
+	unsigned long long avail0 = 0, avail;
+	enum step_end end = END_EXITED;
+
+	(void)fs_available(h->l.releases_fd, &avail0);
+	for (;;) {
+		struct pollfd p[2] = { { rd, POLLIN, 0 }, { h->sock, POLLIN, 0 } };
+		uint64_t now = now_ns();
+		int timeout = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1), r;
+
+		if (timeout > DISK_CHECK_MS)
+			timeout = DISK_CHECK_MS;
+		if (avail0 && fs_available(h->l.releases_fd, &avail) &&
+		    avail0 > avail && avail0 - avail > h->cfg.max_size)
+			return END_DISK;
+		r = poll(p, 2, timeout);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			if (now_ns() >= deadline)
+				return END_TIMEOUT;
+			continue;
+		}
+		/* The front end never speaks during a step: this is its exit
+		 * (EOF) or a protocol violation. Stop the step. */
+		if (p[1].revents)
+			return END_PEER_GONE;
+		if (p[0].revents && !step_forward(h, rd, logfd, &end))
+			return end;
+	}
+}
+
+/* The reply to a step that ended as end, with wait status status. */
+static int step_reply(struct helper *h, enum step_end end, int status, struct proto_msg *rep)
+{
+	switch (end) {
+	case END_PEER_GONE:
+		return -ECONNRESET;
+	case END_TIMEOUT:
+		reply_fail(rep, -ETIMEDOUT, ERR_STEP_TIMEOUT, NULL);
+		return 0;
+	case END_DISK:
+		reply_fail(rep, -EFBIG, ERR_STEP_DISK, NULL);
+		return 0;
+	case END_EXITED:
+		break;
+	}
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = WIFEXITED(status) ? (uint64_t)WEXITSTATUS(status) : 128;
+	return 0;
+}
+
 /*
  * Runs command (with $1.. from args) in the build sandbox on the release
  * being staged, streaming its output to the front end and the build log,
@@ -105,66 +251,34 @@ static int bind_spec_open(struct helper *h, const char *id, int tree_fd, struct 
  * end went away (the step is killed first).
  */
 int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
-			 const char *title, const char *command,
-			 char *const *args, const char *const *extra_env, struct proto_msg *rep)
+		  const char *title, const char *command,
+		  char *const *args, const char *const *extra_env, struct proto_msg *rep)
 {
 	char *env[CONFIG_MAX_LIST + 16];
-	char envstore[256], mount_path[PATH_MAX], log[RELEASE_ID_MAX + 8];
-	_cleanup_(bind_spec_close) struct bind_spec bs = { .frozen = -EBADF };
+	char envstore[256];
+	_cleanup_(step_place_close) struct step_place place = { .mount_point = -EBADF, .bs.frozen = -EBADF };
+	_cleanup_close_ int logfd = -EBADF, rd = -EBADF;
 	bool bind = h->cfg.mode == PUBLISH_BIND;
-	_cleanup_close_ int mp = -EBADF, logfd = -EBADF, rd = -EBADF;
-	int pipefd[2], status = 0, r;
-	uint64_t deadline;
-	struct sandbox_spec spec;
 	struct build_cgroup cg = { 0 };
-	struct proto_msg out;
-	struct statfs sfs;
-	unsigned long long avail0 = 0;
-	enum { END_EXITED, END_TIMEOUT, END_PEER_GONE, END_DISK } end = END_EXITED;
+	struct sandbox_spec spec;
+	int pipefd[2], status = 0, r;
+	enum step_end end;
 	pid_t pid;
 
 	r = build_env(h, id, env, ELEMENTSOF(env), envstore, sizeof(envstore), extra_env);
-	if (r < 0)
-		return r;
-	char shared_path[PATH_MAX];
-
-	if (bind)
-		r = str_copy(mount_path, sizeof(mount_path), h->cfg.live);
-	else
-		r = str_printf(mount_path, sizeof(mount_path), "%s/releases/%s", h->cfg.root, id);
 	if (r == 0)
-		r = str_printf(shared_path, sizeof(shared_path), "%s/shared", h->cfg.root);
+		r = step_place_open(h, id, tree_fd, &place);
 	if (r < 0)
 		return r;
-	if (bind) {
-		/* The top of whatever is mounted at live: the same mount root
-		 * is what the sandbox's copy of our namespace has there. */
-		mp = openat(h->l.root_fd, live_name(h), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (mp < 0)
-			return -errno;
-		r = bind_spec_open(h, id, tree_fd, &bs);
-		if (r < 0)
-			return r;
-	} else {
-		mp = fs_open_beneath(h->l.releases_fd, id, O_PATH | O_DIRECTORY, 0);
-		if (mp < 0)
-			return mp;
-	}
-	snprintf(log, sizeof(log), "%s.log", id);
-	logfd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (logfd >= 0) {
-		(void)write_all(logfd, "== ", 3);
-		(void)write_all(logfd, title, strlen(title));
-		(void)write_all(logfd, "\n", 1);
-	}
+	logfd = step_log_open(h, id, title);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	rd = pipefd[0];
 	spec = (struct sandbox_spec){
-		.tree_fd = bind && tree_fd < 0 ? bs.frozen : tree_fd, .tree_readonly = bind && tree_fd < 0,
-		.app_root = h->cfg.root, .mount_path = mount_path, .mount_point_fd = mp,
-		.shared_fd = shared_rw && !bind ? h->l.shared_fd : -1, .shared_path = shared_path,
-		.binds = bs.binds, .n_binds = bs.n, .binds_writable = shared_rw,
+		.tree_fd = bind && tree_fd < 0 ? place.bs.frozen : tree_fd, .tree_readonly = bind && tree_fd < 0,
+		.app_root = h->cfg.root, .mount_path = place.mount_path, .mount_point_fd = place.mount_point,
+		.shared_fd = shared_rw && !bind ? h->l.shared_fd : -1, .shared_path = place.shared_path,
+		.binds = place.bs.binds, .n_binds = place.bs.n, .binds_writable = shared_rw,
 		/* A frozen release is readable by web_group only: migrations
 		 * and hooks, which run in one, get that group to read it. */
 		.extra_gid = tree_fd < 0 ? h->cfg.web_gid : 0,
@@ -176,83 +290,16 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 	r = sandbox_start(&spec, pipefd[1], &pid, &cg);
 	close(pipefd[1]);
 	if (r < 0) {
-		reply_init(rep, r, "cannot start the build sandbox: %s", strerror(-r));
+		reply_fail(rep, r, ERR_SANDBOX, NULL);
 		return 0;
 	}
-	deadline = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull;
-	/* The disk budget: what the filesystem of the release lost since the
-	 * step started (other writers count too, so it errs on the safe side). */
-	if (fstatfs(h->l.releases_fd, &sfs) == 0)
-		avail0 = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
-	for (;;) {
-		struct pollfd p[2] = { { rd, POLLIN, 0 }, { h->sock, POLLIN, 0 } };
-		uint64_t now = now_ns();
-		int timeout = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
-
-		if (timeout > DISK_CHECK_MS)
-			timeout = DISK_CHECK_MS;
-		if (avail0 && fstatfs(h->l.releases_fd, &sfs) == 0) {
-			unsigned long long avail = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
-			if (avail0 > avail && avail0 - avail > h->cfg.max_size) {
-				end = END_DISK;
-				break;
-			}
-		}
-		r = poll(p, 2, timeout);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0) {
-			if (now_ns() >= deadline) {
-				end = END_TIMEOUT;
-				break;
-			}
-			continue;
-		}
-		if (p[1].revents) {
-			/* The front end never speaks during a step: this is its
-			 * exit (EOF) or a protocol violation. Stop the step. */
-			end = END_PEER_GONE;
-			break;
-		}
-		if (p[0].revents) {
-			ssize_t n;
-
-			proto_init(&out, OP_OUTPUT);
-			n = read(rd, out.text, sizeof(out.text) - 1);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;   /* every writer is gone: the namespace is dead */
-			out.len = (uint32_t)n;
-			if (logfd >= 0)
-				(void)write_all(logfd, out.text, (size_t)n);
-			if (helper_send(h, &out, -1) < 0) {
-				end = END_PEER_GONE;
-				break;
-			}
-		}
-	}
+	end = step_stream(h, rd, logfd);
 	if (end != END_EXITED)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	cgroup_destroy(&cg);
-	switch (end) {
-	case END_PEER_GONE:
-		return -ECONNRESET;
-	case END_TIMEOUT:
-		reply_init(rep, -ETIMEDOUT, "timed out after %u s (timeout = in [build])", h->cfg.build_timeout);
-		return 0;
-	case END_DISK:
-		reply_init(rep, -EFBIG, "was stopped after writing more than max_size = %llu bytes to disk ([build] max_size)",
-			   h->cfg.max_size);
-		return 0;
-	case END_EXITED:
-		break;
-	}
-	reply_init(rep, 0, NULL);
-	rep->arg[0] = WIFEXITED(status) ? (uint64_t)WEXITSTATUS(status) : 128;
-	return 0;
+	return step_reply(h, end, status, rep);
 }
 
 int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -309,7 +356,7 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 		problem = "a local repository is refused through sudo: the deploy user, not you, would read it; "
 			  "use an archive or a remote URL";
 	if (problem) {
-		reply_init(rep, -EINVAL, "git source: %s", problem);
+		reply_fail(rep, -EINVAL, ERR_GIT_SOURCE, problem);
 		return 0;
 	}
 	args[0] = buf;

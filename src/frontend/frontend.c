@@ -14,6 +14,7 @@
 #include "migrate.h"
 #include "reload.h"
 #include "history_last.h"
+#include "messages.h"
 #include "names.h"
 #include "proto.h"
 #include "util.h"
@@ -98,6 +99,22 @@ static void capture_add(struct frontend *fe, const char *buf, size_t len)
 	fe->capture[fe->capture_len] = '\0';
 }
 
+/*
+ * Until the typed client (src/frontend/client.c) lands: a failed reply
+ * carries an error code and the failing subject, and is worded here, once,
+ * so that every caller's rep.text holds the sentence as before.
+ */
+static void fe_word_error(struct frontend *fe, struct proto_msg *rep)
+{
+	struct helper_error e;
+
+	if (rep->op != OP_REPLY || rep->status >= 0 || rep->error == ERR_NONE)
+		return;
+	helper_error_from_reply(&e, rep);
+	messages_format(&e, fe->cfg, rep->text, sizeof(rep->text));
+	rep->len = (uint32_t)strlen(rep->text);
+}
+
 int fe_request(struct frontend *fe, const struct proto_msg *req, entry_fn on_entry,
 	       void *ctx, struct proto_msg *rep, int *ret_fd)
 {
@@ -121,8 +138,10 @@ int fe_request(struct frontend *fe, const struct proto_msg *req, entry_fn on_ent
 				return r;
 			continue;
 		}
-		if (rep->op == OP_REPLY || rep->op == OP_END)
+		if (rep->op == OP_REPLY || rep->op == OP_END) {
+			fe_word_error(fe, rep);
 			return 0;
+		}
 		return -EPROTO;
 	}
 }
@@ -1211,6 +1230,7 @@ int frontend_run(struct frontend *fe)
 	if (r < 0)
 		return fe_helper_lost(fe);
 	if (hello.status < 0) {
+		fe_word_error(fe, &hello);
 		out_error("%s", hello.text);
 		return EXIT_USAGE;
 	}
