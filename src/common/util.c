@@ -29,6 +29,25 @@ int open_beneath(int dirfd, const char *path, int flags, unsigned mode)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+size_t json_escape_char(unsigned char c, char *out)
+{
+	if (c == '"' || c == '\\') {
+		out[0] = '\\';
+		out[1] = (char)c;
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		static const char hex[] = "0123456789abcdef";
+
+		memcpy(out, "\\u00", 4);
+		out[4] = hex[c >> 4];
+		out[5] = hex[c & 0xf];
+		return 6;
+	}
+	out[0] = (char)c;
+	return 1;
+}
+
 int self_exe_dir(char *buf, size_t n)
 {
 	char self[PATH_MAX];

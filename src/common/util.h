@@ -68,6 +68,11 @@ int open_beneath(int dirfd, const char *path, int flags, unsigned mode);
  * files installed next to it. */
 int self_exe_dir(char *buf, size_t n);
 
+/* The JSON string form of byte c into out (at least 7 bytes, not
+ * terminated): '"' and '\\' backslashed, control bytes and DEL as \u00XX,
+ * anything else as is (UTF-8 passes through). Returns its length. */
+size_t json_escape_char(unsigned char c, char *out);
+
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
 /* Wall-clock time in nanoseconds since the epoch. */
