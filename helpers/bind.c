@@ -27,11 +27,18 @@ static inline void free_iterp(struct libmnt_iter **i) { mnt_free_iter(*i); }
 #define _cleanup_table_ _cleanup_(unref_tablep)
 #define _cleanup_iter_ _cleanup_(free_iterp)
 
-static int setattr(int fd, unsigned flags, uint64_t set, uint64_t clr, uint64_t propagation)
+int bind_setattr(int dfd, const char *path, unsigned flags, uint64_t set, uint64_t clr,
+		 uint64_t propagation)
 {
 	struct mount_attr a = { .attr_set = set, .attr_clr = clr, .propagation = propagation };
 
-	return mount_setattr(fd, "", AT_EMPTY_PATH | flags, &a, sizeof(a)) < 0 ? -errno : 0;
+	return mount_setattr(dfd, path, flags, &a, sizeof(a)) < 0 ? -errno : 0;
+}
+
+/* The mount fd itself (AT_EMPTY_PATH). */
+static int setattr_fd(int fd, unsigned flags, uint64_t set, uint64_t clr, uint64_t propagation)
+{
+	return bind_setattr(fd, "", AT_EMPTY_PATH | flags, set, clr, propagation);
 }
 
 /* Writes a one-line reason into err and returns r (a -errno). */
@@ -94,7 +101,7 @@ int bind_root_prepare(struct layout *l, const struct config *cfg, char *err, siz
 		/* A private copy first: a clone of a shared mount would join
 		 * its peer group, and ROOT is to have one of its own. */
 		clone = open_tree(l->root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
-		if (clone < 0 || setattr(clone, AT_RECURSIVE, 0, 0, MS_PRIVATE) < 0 ||
+		if (clone < 0 || setattr_fd(clone, AT_RECURSIVE, 0, 0, MS_PRIVATE) < 0 ||
 		    move_mount(clone, "", l->root_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 			r = -errno;
 			snprintf(err, errlen, "cannot make %s a mount point (a bind of itself): %s", cfg->root, strerror(-r));
@@ -107,7 +114,7 @@ int bind_root_prepare(struct layout *l, const struct config *cfg, char *err, siz
 	r = layout_open(l, cfg, true, err, errlen);
 	if (r < 0)
 		return r;
-	r = setattr(l->root_fd, 0, 0, 0, MS_SHARED);
+	r = setattr_fd(l->root_fd, 0, 0, 0, MS_SHARED);
 	if (r < 0)
 		snprintf(err, errlen, "cannot make %s a shared mount: %s", cfg->root, strerror(-r));
 	return r;
@@ -326,7 +333,7 @@ int bind_attach_clone(int clone, int dir, const char *rel, bool is_dir, uint64_t
 
 	/* Private before anything: a clone of a shared mount is a peer of
 	 * it, and a mount made on it would propagate back to the source. */
-	r = setattr(clone, 0, set, clr, MS_PRIVATE);
+	r = setattr_fd(clone, 0, set, clr, MS_PRIVATE);
 	if (r < 0)
 		return r;
 	mp = fs_open_beneath(dir, rel, O_PATH | (is_dir ? O_DIRECTORY : 0), 0);
@@ -371,7 +378,7 @@ int bind_tree_make(const struct layout *l, const struct config *cfg, const char 
 	if (tree < 0)
 		return failf(-errno, err, errlen, "cannot clone releases/%s: %s", id, strerror(errno));
 	/* Read-only before it is attached anywhere: never visible writable. */
-	r = setattr(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, MS_PRIVATE);
+	r = setattr_fd(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, MS_PRIVATE);
 	if (r < 0)
 		return failf(r, err, errlen, "cannot make the clone of releases/%s read-only: %s", id, strerror(-r));
 	for (size_t k = 0; k < cfg->n_shared_dirs + cfg->n_shared_files; k++) {
@@ -637,7 +644,7 @@ int bind_probe(const struct layout *l, const struct config *cfg, char *err, size
 	tree = open_tree(l->root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return failf(-errno, err, errlen, "cannot clone %s: %s", cfg->root, strerror(errno));
-	r = setattr(tree, 0, 0, 0, MS_PRIVATE);
+	r = setattr_fd(tree, 0, 0, 0, MS_PRIVATE);
 	if (r < 0)
 		return failf(r, err, errlen, "cannot make a clone of %s private: %s", cfg->root, strerror(-r));
 	sub = open_tree(l->shared_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
