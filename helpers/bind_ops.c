@@ -24,17 +24,14 @@
  * to do here; the reload, which must find it, says why. */
 static int bind_sync_fpm(struct helper *h, const char *id, struct bind_actions *a, char *err, size_t errlen)
 {
-	struct fpm_master m = FPM_MASTER_INIT;
+	_cleanup_(fpm_master_close) struct fpm_master m = FPM_MASTER_INIT;
 	char why[600];
-	int r;
 
 	if (!h->cfg.fpm.enabled || !h->cfg.fpm.pid_file[0])
 		return 0;
 	if (fpm_master_open(&h->cfg.fpm, &m, why, sizeof(why)) < 0)
 		return 0;
-	r = bind_fpm_sync(&h->l, &h->cfg, &m, id, a, err, errlen);
-	fpm_master_close(&m);
-	return r;
+	return bind_fpm_sync(&h->l, &h->cfg, &m, id, a, err, errlen);
 }
 
 /* Converges live in our namespace to id, and checks the result. */

@@ -102,26 +102,26 @@ static int fpm_prepare(struct helper *h, struct fpm_master *m, int *ret_memfd, s
 
 int op_fpm_inspect(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	struct fpm_master m = FPM_MASTER_INIT;
+	_cleanup_(fpm_master_close) struct fpm_master m = FPM_MASTER_INIT;
 	_cleanup_close_ int memfd = -EBADF;
 	int r;
 
+	proto_init(rep, OP_NONE);
 	r = fpm_prepare(h, &m, &memfd, rep);
-	if (memfd >= 0 && forward_memfd(h, memfd) < 0) {
-		fpm_master_close(&m);
+	if (memfd >= 0 && forward_memfd(h, memfd) < 0)
 		return -EPIPE;
-	}
+	if (r < 0 && rep->op != OP_REPLY)
+		return r;   /* no reply yet: the dispatcher words it */
 	if (r == 0) {
 		reply_init(rep, 0, "%s", m.config);
 		rep->arg[0] = (uint64_t)m.pid;
 	}
-	fpm_master_close(&m);
 	return 0;
 }
 
 int op_fpm_reload(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	struct fpm_master m = FPM_MASTER_INIT;
+	_cleanup_(fpm_master_close) struct fpm_master m = FPM_MASTER_INIT;
 	_cleanup_close_ int memfd = -EBADF;
 	struct fpm_reload_result res = { 0 };
 	int r;
@@ -130,9 +130,11 @@ int op_fpm_reload(struct helper *h, const struct proto_msg *req, struct proto_ms
 		return -EPROTO;
 	/* Never signal a master whose configuration does not load: the
 	 * re-exec would fail and take the whole pool down. */
+	proto_init(rep, OP_NONE);
 	r = fpm_prepare(h, &m, &memfd, rep);
+	if (r < 0 && rep->op != OP_REPLY)
+		return r;   /* no reply yet: the dispatcher words it */
 	if (r < 0) {
-		fpm_master_close(&m);
 		if (r == -EIO && rep->text[0])
 			snprintf(rep->text + strlen(rep->text), sizeof(rep->text) - strlen(rep->text),
 				 "; reload refused, the pool keeps serving");
@@ -140,7 +142,6 @@ int op_fpm_reload(struct helper *h, const struct proto_msg *req, struct proto_ms
 		return 0;
 	}
 	r = fpm_master_reload(&h->cfg.fpm, &m, req->arg[0] == 1, h->cfg.fpm.timeout, &res);
-	fpm_master_close(&m);
 	if (r == -ESRCH)
 		reply_fail(rep, r, ERR_FPM_GONE, m.config);
 	else if (r < 0)
