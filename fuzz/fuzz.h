@@ -28,6 +28,7 @@
 int fuzz_config(const uint8_t *data, size_t size);
 int fuzz_names(const uint8_t *data, size_t size);
 int fuzz_proto(const uint8_t *data, size_t size);
+int fuzz_dispatch(const uint8_t *data, size_t size);
 int fuzz_member(const uint8_t *data, size_t size);
 int fuzz_extract(const uint8_t *data, size_t size);
 int fuzz_fpm_status(const uint8_t *data, size_t size);

@@ -18,7 +18,7 @@
 # Environment: CLANG (default clang), FUZZ_JOBS, FUZZ_MERGE=1,
 # FUZZ_BUILD (default build/fuzz), FUZZ_ARGS (extra libFuzzer flags).
 #
-# CI: fuzz/run.sh 30   (8 harnesses, about 2.5 minutes on 2 cores)
+# CI: fuzz/run.sh 30   (9 harnesses, about 3 minutes on 2 cores)
 
 set -euo pipefail
 
@@ -28,7 +28,7 @@ OUT=${FUZZ_BUILD:-build/fuzz}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 SECONDS_EACH=60
 
-ALL=(config names proto member extract fpm_status fcgi migrate)
+ALL=(config names proto member extract fpm_status fcgi migrate dispatch)
 
 # Sources each harness links besides its own file.
 declare -A SRCS=(
@@ -40,6 +40,7 @@ declare -A SRCS=(
 	[fpm_status]="src/frontend/fpm_status.c src/common/util.c"
 	[fcgi]="src/frontend/fcgi_response.c src/common/fcgi.c src/common/util.c"
 	[migrate]="src/frontend/migrate.c src/common/util.c"
+	[dispatch]="helpers/dispatch.c src/common/proto.c src/common/names.c src/common/util.c"
 )
 declare -A PKGS=(
 	[config]="inih"

@@ -27,11 +27,18 @@ static inline void free_iterp(struct libmnt_iter **i) { mnt_free_iter(*i); }
 #define _cleanup_table_ _cleanup_(unref_tablep)
 #define _cleanup_iter_ _cleanup_(free_iterp)
 
-static int setattr(int fd, unsigned flags, uint64_t set, uint64_t clr, uint64_t propagation)
+int bind_setattr(int dfd, const char *path, unsigned flags, uint64_t set, uint64_t clr,
+		 uint64_t propagation)
 {
 	struct mount_attr a = { .attr_set = set, .attr_clr = clr, .propagation = propagation };
 
-	return mount_setattr(fd, "", AT_EMPTY_PATH | flags, &a, sizeof(a)) < 0 ? -errno : 0;
+	return mount_setattr(dfd, path, flags, &a, sizeof(a)) < 0 ? -errno : 0;
+}
+
+/* The mount fd itself (AT_EMPTY_PATH). */
+static int setattr_fd(int fd, unsigned flags, uint64_t set, uint64_t clr, uint64_t propagation)
+{
+	return bind_setattr(fd, "", AT_EMPTY_PATH | flags, set, clr, propagation);
 }
 
 /* Writes a one-line reason into err and returns r (a -errno). */
@@ -45,11 +52,6 @@ static int failf(int r, char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return r;
-}
-
-static const char *live_name(const struct config *cfg)
-{
-	return strrchr(cfg->live, '/') + 1;
 }
 
 /* The mount id of path (in the namespace whose root prefix leads to). */
@@ -80,9 +82,9 @@ int bind_root_prepare(struct layout *l, const struct config *cfg, char *err, siz
 
 	/* An empty, root-owned mount point. Never fs_ensure_dir: with a
 	 * release mounted there it would chown and chmod the release. */
-	if (mkdirat(l->root_fd, live_name(cfg), 0755) < 0 && errno != EEXIST)
+	if (mkdirat(l->root_fd, config_live_name(cfg), 0755) < 0 && errno != EEXIST)
 		return failf(-errno, err, errlen, "cannot create %s: %s", cfg->live, strerror(errno));
-	if (fstatat(l->root_fd, live_name(cfg), &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(l->root_fd, config_live_name(cfg), &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s exists and is not a directory; move it away (mode = bind mounts the release there)",
@@ -99,7 +101,7 @@ int bind_root_prepare(struct layout *l, const struct config *cfg, char *err, siz
 		/* A private copy first: a clone of a shared mount would join
 		 * its peer group, and ROOT is to have one of its own. */
 		clone = open_tree(l->root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
-		if (clone < 0 || setattr(clone, AT_RECURSIVE, 0, 0, MS_PRIVATE) < 0 ||
+		if (clone < 0 || setattr_fd(clone, AT_RECURSIVE, 0, 0, MS_PRIVATE) < 0 ||
 		    move_mount(clone, "", l->root_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 			r = -errno;
 			snprintf(err, errlen, "cannot make %s a mount point (a bind of itself): %s", cfg->root, strerror(-r));
@@ -112,7 +114,7 @@ int bind_root_prepare(struct layout *l, const struct config *cfg, char *err, siz
 	r = layout_open(l, cfg, true, err, errlen);
 	if (r < 0)
 		return r;
-	r = setattr(l->root_fd, 0, 0, 0, MS_SHARED);
+	r = setattr_fd(l->root_fd, 0, 0, 0, MS_SHARED);
 	if (r < 0)
 		snprintf(err, errlen, "cannot make %s a shared mount: %s", cfg->root, strerror(-r));
 	return r;
@@ -331,7 +333,7 @@ int bind_attach_clone(int clone, int dir, const char *rel, bool is_dir, uint64_t
 
 	/* Private before anything: a clone of a shared mount is a peer of
 	 * it, and a mount made on it would propagate back to the source. */
-	r = setattr(clone, 0, set, clr, MS_PRIVATE);
+	r = setattr_fd(clone, 0, set, clr, MS_PRIVATE);
 	if (r < 0)
 		return r;
 	mp = fs_open_beneath(dir, rel, O_PATH | (is_dir ? O_DIRECTORY : 0), 0);
@@ -376,7 +378,7 @@ int bind_tree_make(const struct layout *l, const struct config *cfg, const char 
 	if (tree < 0)
 		return failf(-errno, err, errlen, "cannot clone releases/%s: %s", id, strerror(errno));
 	/* Read-only before it is attached anywhere: never visible writable. */
-	r = setattr(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, MS_PRIVATE);
+	r = setattr_fd(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, MS_PRIVATE);
 	if (r < 0)
 		return failf(r, err, errlen, "cannot make the clone of releases/%s read-only: %s", id, strerror(-r));
 	for (size_t k = 0; k < cfg->n_shared_dirs + cfg->n_shared_files; k++) {
@@ -453,7 +455,7 @@ static int converge_here(int root, const char *live, const char *name, const str
 int bind_converge(const struct layout *l, const struct config *cfg, const struct live_stack *s,
 		  const char *id, int tree, struct bind_actions *ret, char *err, size_t errlen)
 {
-	return converge_here(l->root_fd, cfg->live, live_name(cfg), s, id, tree, ret, err, errlen);
+	return converge_here(l->root_fd, cfg->live, config_live_name(cfg), s, id, tree, ret, err, errlen);
 }
 
 /* ---- PHP-FPM's namespace ---------------------------------------------- */
@@ -494,7 +496,7 @@ static _Noreturn void fpm_child(const struct layout *l, const struct config *cfg
 		r = -ESTALE;
 		goto out;
 	}
-	r = converge_here(root, cfg->live, live_name(cfg), s, id, tree, &a, err, sizeof(err));
+	r = converge_here(root, cfg->live, config_live_name(cfg), s, id, tree, &a, err, sizeof(err));
 out:
 	if (r < 0) {
 		if (!err[0])
@@ -642,7 +644,7 @@ int bind_probe(const struct layout *l, const struct config *cfg, char *err, size
 	tree = open_tree(l->root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return failf(-errno, err, errlen, "cannot clone %s: %s", cfg->root, strerror(errno));
-	r = setattr(tree, 0, 0, 0, MS_PRIVATE);
+	r = setattr_fd(tree, 0, 0, 0, MS_PRIVATE);
 	if (r < 0)
 		return failf(r, err, errlen, "cannot make a clone of %s private: %s", cfg->root, strerror(-r));
 	sub = open_tree(l->shared_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);

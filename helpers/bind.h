@@ -139,4 +139,9 @@ int bind_probe(const struct layout *l, const struct config *cfg, char *err, size
  * mount point: an empty directory or an empty regular file. */
 int bind_check_mount_points(int tree, const struct config *cfg, char *err, size_t errlen);
 
+/* mount_setattr(2) of dfd/path: set and clear MOUNT_ATTR_* bits and set
+ * the propagation. The build sandbox uses it too. 0 or -errno. */
+int bind_setattr(int dfd, const char *path, unsigned flags, uint64_t set, uint64_t clr,
+		 uint64_t propagation);
+
 #endif

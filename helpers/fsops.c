@@ -14,18 +14,7 @@
 
 int fs_open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_MAGICLINKS,
-	};
-	int fd;
-
-	do
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN);
-	return fd < 0 ? -errno : fd;
+	return open_beneath(dirfd, path, flags | O_NOFOLLOW, mode);
 }
 
 int fs_ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid)

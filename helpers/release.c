@@ -246,16 +246,8 @@ static size_t json_str(char *dst, size_t o, size_t n, const char *s)
 	}
 	if (o < n)
 		dst[o++] = '"';
-	for (; *s && o + 8 < n; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			dst[o++] = '\\';
-			dst[o++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(dst + o, n - o, "\\u%04x", c);
-		else
-			dst[o++] = (char)c;
-	}
+	for (; *s && o + 8 < n; s++)
+		o += json_escape_char((unsigned char)*s, dst + o);
 	if (o < n)
 		dst[o++] = '"';
 	return o;

@@ -33,16 +33,6 @@ static _Noreturn void die(int out_fd, const char *what, int err)
 	_exit(125);
 }
 
-static int setattr(int dfd, const char *path, unsigned flags, uint64_t set,
-		   uint64_t clr, uint64_t propagation)
-{
-	struct mount_attr a = {
-		.attr_set = set, .attr_clr = clr, .propagation = propagation,
-	};
-
-	return mount_setattr(dfd, path, flags, &a, sizeof(a)) < 0 ? -errno : 0;
-}
-
 /* mkdir -p of path (absolute) in the current namespace. */
 static int mkdir_p(const char *path)
 {
@@ -156,7 +146,7 @@ static int attach_at(int clone_fd, int expect_fd, const char *path, uint64_t set
 	/* Private too: the clone was made in the host's namespace, and a
 	 * clone of a shared mount is its peer; nothing mounted on it here
 	 * (the shared entries in mode = bind) may propagate back. */
-	if (setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, set, clr, MS_PRIVATE) < 0)
+	if (bind_setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, set, clr, MS_PRIVATE) < 0)
 		return -errno;
 	if (move_mount(clone_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return -errno;
@@ -262,10 +252,10 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 		_exit(125);
 	close(sync_fd);
 	/* Nothing mounted here may reach the host: private first. */
-	r = setattr(AT_FDCWD, "/", AT_RECURSIVE, 0, 0, MS_PRIVATE);
+	r = bind_setattr(AT_FDCWD, "/", AT_RECURSIVE, 0, 0, MS_PRIVATE);
 	if (r < 0)
 		die(out_fd, "making mounts private", -r);
-	r = setattr(AT_FDCWD, "/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0);
+	r = bind_setattr(AT_FDCWD, "/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0);
 	if (r < 0)
 		die(out_fd, "making the filesystem read-only", -r);
 	if ((r = mount_tmpfs("/tmp", s->app_root)) < 0 ||

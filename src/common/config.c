@@ -931,3 +931,20 @@ int config_resolve_ids(struct config *c, char *err, size_t errlen)
 	c->web_gid = gr->gr_gid;
 	return 0;
 }
+
+bool config_user_allowed(const struct config *cfg, const char *user)
+{
+	if (cfg->n_allow_users == 0)
+		return true;
+	for (size_t i = 0; i < cfg->n_allow_users; i++)
+		if (strcmp(cfg->allow_users[i], user) == 0)
+			return true;
+	return false;
+}
+
+const char *config_live_name(const struct config *cfg)
+{
+	const char *slash = strrchr(cfg->live, '/');
+
+	return slash ? slash + 1 : cfg->live;
+}

@@ -175,4 +175,12 @@ int config_default_path(char *dst, size_t n, const char *app);
  * leading '/', no "." or ".." component, no empty component, printable. */
 bool config_relpath_valid(const char *s);
 
+/* May user (a login name) run cutover for this app? True when
+ * allow_users is empty or names user. Callers decide who bypasses it. */
+bool config_user_allowed(const struct config *cfg, const char *user);
+
+/* mode = bind: the last component of live (one name directly inside
+ * root, as config_load checked). */
+const char *config_live_name(const struct config *cfg);
+
 #endif

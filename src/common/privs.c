@@ -211,26 +211,40 @@ int privs_limit_caps_dormant(const int *keep, size_t n_keep, const int *dormant,
 	return 0;
 }
 
+int privs_seccomp_refuse_common(void *ctx)
+{
+	/* Refused with an error rather than killed: build tools probe some of
+	 * these (libuv tries io_uring, container-aware tools try unshare) and
+	 * must see a clean failure. */
+	static const char *const refused[] = {
+		"mount", "pivot_root", "chroot", "unshare", "fspick",
+		"ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd",
+		"keyctl", "add_key", "request_key", "bpf", "perf_event_open",
+		"userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+		"open_by_handle_at", "name_to_handle_at", "personality", "acct",
+		"quotactl", "syslog", "vhangup", "lookup_dcookie", "swapon", "swapoff",
+		"kexec_load", "kexec_file_load", "init_module", "finit_module",
+		"delete_module", "reboot", "iopl", "ioperm",
+	};
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(refused); i++) {
+		int nr = seccomp_syscall_resolve_name(refused[i]);
+
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+	}
+	return r;
+}
+
 int privs_seccomp_unprivileged(bool allow_exec)
 {
+	/* Beyond the common list: the helper's own mount API and setns. */
 	static const int denied[] = {
-		SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root),
-		SCMP_SYS(chroot), SCMP_SYS(open_tree), SCMP_SYS(move_mount),
+		SCMP_SYS(umount2), SCMP_SYS(open_tree), SCMP_SYS(move_mount),
 		SCMP_SYS(fsopen), SCMP_SYS(fsmount), SCMP_SYS(fsconfig),
-		SCMP_SYS(fspick), SCMP_SYS(mount_setattr), SCMP_SYS(unshare),
-		SCMP_SYS(setns), SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
-		SCMP_SYS(process_vm_writev), SCMP_SYS(pidfd_getfd),
-		SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
-		SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
-		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
-		SCMP_SYS(io_uring_register), SCMP_SYS(kexec_load),
-		SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
-		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
-		SCMP_SYS(open_by_handle_at), SCMP_SYS(name_to_handle_at),
-		SCMP_SYS(reboot), SCMP_SYS(swapon), SCMP_SYS(swapoff),
-		SCMP_SYS(acct), SCMP_SYS(quotactl), SCMP_SYS(syslog),
-		SCMP_SYS(iopl), SCMP_SYS(ioperm), SCMP_SYS(lookup_dcookie),
-		SCMP_SYS(vhangup), SCMP_SYS(personality),
+		SCMP_SYS(mount_setattr), SCMP_SYS(setns),
 	};
 	static const unsigned long ns_flags[] = {
 		CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
@@ -244,6 +258,8 @@ int privs_seccomp_unprivileged(bool allow_exec)
 		return -ENOMEM;
 	/* A 32-bit syscall table would bypass every rule below. */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (r == 0)
+		r = privs_seccomp_refuse_common(ctx);
 	for (size_t i = 0; r == 0 && i < ELEMENTSOF(denied); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0);
 	/* clone3 takes its flags in memory we cannot inspect: make callers

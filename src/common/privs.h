@@ -56,4 +56,14 @@ int privs_limit_caps_dormant(const int *keep, size_t n_keep, const int *dormant,
  * keyctl, bpf, ...). allow_exec=false also denies execve/execveat. */
 int privs_seccomp_unprivileged(bool allow_exec);
 
+/*
+ * Adds to a libseccomp filter (scmp_filter_ctx) an EPERM rule for each
+ * syscall no cutover process needs and that only widens what a
+ * compromised one could do: other mount APIs than the helper's, ptrace and
+ * process_vm_*, keys, bpf, io_uring, kernel modules and the like. The
+ * front end's and the helper's filters share it. Names unknown to this
+ * libseccomp are skipped. 0 or -errno.
+ */
+int privs_seccomp_refuse_common(void *ctx);
+
 #endif

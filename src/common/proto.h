@@ -211,7 +211,55 @@ enum proto_op {
  */
 #define PROTO_ERRORS(X) \
 	X(NONE)          /* status is 0, or only the errno is known */ \
-	X(MESSAGE)       /* text is the whole message, already worded */
+	X(MESSAGE)       /* text is the whole message, already worded */ \
+	/* the dispatcher; arg[0] the op, arg[1] the verb */ \
+	X(NOT_ALLOWED)   /* op not permitted for the verb in this phase */ \
+	X(OUT_OF_ORDER)  /* the op's own order rules refused it */ \
+	X(OP_FAILED)     /* an internal failure of op (status) */ \
+	X(SETUP)         /* the helper could not start; text: why */ \
+	/* lock, stage, freeze, abort */ \
+	X(WAIT_RANGE)    /* --wait over 86400 */ \
+	X(LAYOUT)        /* text: what of ROOT could not be set up */ \
+	X(LOCKED)        /* text: the holder */ \
+	X(BIND_LOCK)     /* mode = bind, at lock; text: what failed */ \
+	X(LABEL_INVALID) \
+	X(LABEL_LONG) \
+	X(RECOVER)       /* leftovers of an earlier run (status) */ \
+	X(LINK_SHARED)   /* text: what failed, or "" (status) */ \
+	X(MOUNT_POINTS)  /* mode = bind, freeze; text: what is wrong */ \
+	X(FREEZE)        /* text: what failed */ \
+	X(TOO_BIG)       /* arg[0] bytes, arg[1] entries */ \
+	X(ABORT)         /* id: the release (status) */ \
+	/* build sandbox */ \
+	X(SANDBOX)       /* cannot start it (status) */ \
+	X(STEP_TIMEOUT) \
+	X(STEP_DISK) \
+	X(GIT_SOURCE)    /* text: the problem */ \
+	/* switch, rollback, prune */ \
+	X(NOT_FROZEN)    /* id */ \
+	X(TAMPERED)      /* id: releases/ID not root-owned read-only */ \
+	X(CURRENT_BAD)   /* ROOT/current is not a symlink to releases/<id> */ \
+	X(ALREADY)       /* id is current already */ \
+	X(PUBLISH)       /* mode = bind, nothing published; text: why */ \
+	X(PARTIAL)       /* mode = bind, id recorded and partly live; text: why */ \
+	X(NO_CURRENT) \
+	X(NO_PREVIOUS)   /* id: the current release */ \
+	X(KEEP_RANGE) \
+	X(PRUNE_CURRENT) /* ROOT/current unusable: nothing pruned */ \
+	X(MOUNTED)       /* cannot tell what is mounted (status) */ \
+	X(REMOVE)        /* id (status) */ \
+	X(REPAIR)        /* mode = bind, cutover mount; text: what failed */ \
+	/* PHP-FPM */ \
+	X(FPM_PID_FILE)  /* [fpm] pid_file not set */ \
+	X(FPM_MASTER)    /* text: why the master is not trusted */ \
+	X(FPM_GONE)      /* text: its config; no master after the reload */ \
+	X(FPM_RELOAD)    /* reload incomplete; arg[] as the reply of FPM_RELOAD */ \
+	X(FPM_SOCKET)    /* [fpm] socket not set */ \
+	X(FPM_ADDRESS)   /* [fpm] socket not a usable address */ \
+	X(FPM_STATUS_PATH) \
+	X(FCGI_BUILD)    /* (status) */ \
+	X(FCGI_CONNECT)  /* (status) */ \
+	X(FCGI_SEND)     /* (status) */
 
 enum proto_error {
 #define PROTO_X(u) ERR_##u,

@@ -2,9 +2,67 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
+#include <sys/syscall.h>
 #include <time.h>
+
+#define OPEN_BENEATH_TRIES 8
+
+int open_beneath(int dirfd, const char *path, int flags, unsigned mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = -1;
+
+	for (int i = 0; i < OPEN_BENEATH_TRIES; i++) {
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	return fd < 0 ? -errno : (int)fd;
+}
+
+size_t json_escape_char(unsigned char c, char *out)
+{
+	if (c == '"' || c == '\\') {
+		out[0] = '\\';
+		out[1] = (char)c;
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		static const char hex[] = "0123456789abcdef";
+
+		memcpy(out, "\\u00", 4);
+		out[4] = hex[c >> 4];
+		out[5] = hex[c & 0xf];
+		return 6;
+	}
+	out[0] = (char)c;
+	return 1;
+}
+
+int self_exe_dir(char *buf, size_t n)
+{
+	char self[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (len <= 0)
+		return len < 0 ? -errno : -EINVAL;
+	self[len] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	return str_copy(buf, n, self);
+}
 
 int str_copy(char *dst, size_t n, const char *src)
 {

@@ -55,6 +55,24 @@ int str_printf(char *dst, size_t n, const char *fmt, ...)
  */
 void str_escape(char *dst, size_t n, const char *src, size_t len);
 
+/*
+ * openat2(dirfd, path, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS) with O_CLOEXEC added. The kernel answers EAGAIN
+ * when a rename or mount raced the lookup; that is retried a bounded
+ * number of times (a hostile writer must not keep us spinning), as is
+ * EINTR. Returns the fd or -errno.
+ */
+int open_beneath(int dirfd, const char *path, int flags, unsigned mode);
+
+/* The directory of this program's binary (from /proc/self/exe), for
+ * files installed next to it. */
+int self_exe_dir(char *buf, size_t n);
+
+/* The JSON string form of byte c into out (at least 7 bytes, not
+ * terminated): '"' and '\\' backslashed, control bytes and DEL as \u00XX,
+ * anything else as is (UTF-8 passes through). Returns its length. */
+size_t json_escape_char(unsigned char c, char *out);
+
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
 /* Wall-clock time in nanoseconds since the epoch. */

@@ -91,28 +91,6 @@ int fail_member(char *err, size_t errlen, int r, const char *name,
 	return r;
 }
 
-/*
- * openat2() confined to dirfd. RESOLVE_NO_SYMLINKS also covers the final
- * component, so the caller never needs O_NOFOLLOW. EAGAIN is possible when a
- * rename races a RESOLVE_BENEATH lookup; a few retries are enough.
- */
-static int openat_beneath(int dirfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = -1;
-
-	for (int i = 0; i < 4; i++) {
-		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
-			break;
-	}
-	return fd < 0 ? -errno : (int)fd;
-}
-
 /* ---- --from syntax ------------------------------------------------------ */
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -474,7 +452,7 @@ static int parents_create(struct extractor *x, const char *dir)
 
 	if (str_copy(buf, sizeof(buf), dir) < 0)
 		return -ENAMETOOLONG;
-	cur = openat_beneath(x->root_fd, ".", O_PATH | O_DIRECTORY);
+	cur = open_beneath(x->root_fd, ".", O_PATH | O_DIRECTORY, 0);
 	if (cur < 0)
 		return cur;
 	for (p = buf; p; p = slash ? slash + 1 : NULL) {
@@ -488,7 +466,7 @@ static int parents_create(struct extractor *x, const char *dir)
 			created = true;
 		else if (errno != EEXIST)
 			return -errno;
-		next = openat_beneath(cur, p, O_RDONLY | O_DIRECTORY);
+		next = open_beneath(cur, p, O_RDONLY | O_DIRECTORY, 0);
 		if (next < 0)
 			return next;
 		if (created) {
@@ -519,7 +497,7 @@ static int parent_get(struct extractor *x, const char *dir)
 
 	if (x->parent_fd >= 0 && strcmp(dir, x->parent_path) == 0)
 		return x->parent_fd;
-	fd = openat_beneath(x->root_fd, *dir ? dir : ".", O_PATH | O_DIRECTORY);
+	fd = open_beneath(x->root_fd, *dir ? dir : ".", O_PATH | O_DIRECTORY, 0);
 	if (fd == -ENOENT) {
 		fd = parents_create(x, dir);
 		if (fd == -EFBIG)
@@ -724,7 +702,7 @@ static int extract_hardlink(struct extractor *x, const char *target,
 	int r;
 
 	show(shown, sizeof(shown), target);
-	in = openat_beneath(x->root_fd, target, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	in = open_beneath(x->root_fd, target, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (in == -ENOENT)
 		return fail_member(x->err, x->errlen, -EINVAL, x->name,
 				   "hard link target %s is not an earlier member of the archive",
@@ -771,7 +749,7 @@ static int extract_dir(struct extractor *x, int parent, const char *base,
 	}
 	/* An existing directory is fine (parents are created implicitly);
 	 * anything else of that name is a duplicate. */
-	fd = openat_beneath(parent, base, O_RDONLY | O_DIRECTORY);
+	fd = open_beneath(parent, base, O_RDONLY | O_DIRECTORY, 0);
 	if (fd == -ELOOP || fd == -ENOTDIR)
 		return fail_member(x->err, x->errlen, -EINVAL, x->name,
 				   "duplicate member; the path exists and is not a directory");

@@ -18,20 +18,163 @@ void helper_error_from_reply(struct helper_error *e, const struct proto_msg *rep
 	memcpy(e->arg, rep->arg, sizeof(e->arg));
 }
 
+/* The refusals of the dispatcher and failures that need no config. */
+static bool format_general(const struct helper_error *e, char *buf, size_t n)
+{
+	const char *s = e->subject, *why = strerror(-e->status);
+	const char *op = proto_op_name((unsigned)e->arg[0]);
+
+	switch (e->code) {
+	case ERR_NOT_ALLOWED:
+		snprintf(buf, n, "helper: request '%s' is not allowed for '%s' at this point", op,
+			 proto_verb_name((enum proto_verb)e->arg[1]));
+		return true;
+	case ERR_OUT_OF_ORDER:
+		snprintf(buf, n, "helper: request '%s' out of order", op);
+		return true;
+	case ERR_OP_FAILED:
+		snprintf(buf, n, "%s failed: %s", op, why);
+		return true;
+	case ERR_WAIT_RANGE:
+		snprintf(buf, n, "--wait must be at most 86400 seconds");
+		return true;
+	case ERR_LABEL_INVALID:
+		snprintf(buf, n, "--label may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit)");
+		return true;
+	case ERR_LABEL_LONG:
+		snprintf(buf, n, "label is too long for a release id");
+		return true;
+	case ERR_RECOVER:
+		snprintf(buf, n, "cannot clean up leftovers of an earlier run: %s", why);
+		return true;
+	case ERR_LINK_SHARED:
+		snprintf(buf, n, "linking shared paths failed: %s", s[0] ? s : why);
+		return true;
+	case ERR_TOO_BIG:
+		snprintf(buf, n, "the built release holds %llu bytes in %llu entries, more than max_size/max_files in [build] allow",
+			 (unsigned long long)e->arg[0], (unsigned long long)e->arg[1]);
+		return true;
+	case ERR_ABORT:
+		snprintf(buf, n, "cleaning up release %s failed: %s", e->id, why);
+		return true;
+	case ERR_SANDBOX:
+		snprintf(buf, n, "cannot start the build sandbox: %s", why);
+		return true;
+	case ERR_GIT_SOURCE:
+		snprintf(buf, n, "git source: %s", s);
+		return true;
+	case ERR_TAMPERED:
+		snprintf(buf, n, "releases/%s is missing or no longer frozen (not root-owned read-only); refusing to publish it", e->id);
+		return true;
+	case ERR_ALREADY:
+		snprintf(buf, n, "release %s is already current", e->id);
+		return true;
+	case ERR_NO_PREVIOUS:
+		snprintf(buf, n, "release %s has no previous release to roll back to", e->id);
+		return true;
+	case ERR_KEEP_RANGE:
+		snprintf(buf, n, "--keep must be from 1 to 1000");
+		return true;
+	case ERR_MOUNTED:
+		snprintf(buf, n, "cannot tell which releases are mounted: %s; not pruning anything", why);
+		return true;
+	case ERR_REMOVE:
+		snprintf(buf, n, "removing release %s failed: %s", e->id, why);
+		return true;
+	case ERR_FPM_GONE:
+		snprintf(buf, n, "php-fpm did not come back after the reload signal: no master runs with %s (see its error log)", s);
+		return true;
+	case ERR_FPM_STATUS_PATH:
+		snprintf(buf, n, "[fpm] status_path is not set");
+		return true;
+	case ERR_FCGI_BUILD:
+		snprintf(buf, n, "cannot build the FastCGI request: %s", why);
+		return true;
+	case ERR_SETUP:
+	case ERR_LAYOUT:
+	case ERR_MOUNT_POINTS:
+	case ERR_FREEZE:
+	case ERR_PUBLISH:
+	case ERR_REPAIR:
+	case ERR_FPM_MASTER:
+	case ERR_MESSAGE:
+		/* The deeper module's own words (a path, what is wrong). */
+		snprintf(buf, n, "%s", s);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Failures worded with the app's configuration. */
+static bool format_with_config(const struct helper_error *e, const struct config *cfg, char *buf, size_t n)
+{
+	const char *s = e->subject, *why = strerror(-e->status);
+
+	switch (e->code) {
+	case ERR_LOCKED:
+		snprintf(buf, n, "%s is locked by %s", cfg->app, s);
+		return true;
+	case ERR_BIND_LOCK:
+		snprintf(buf, n, "%s; run 'cutover mount %s' once the cause is fixed", s, cfg->app);
+		return true;
+	case ERR_STEP_TIMEOUT:
+		snprintf(buf, n, "timed out after %u s (timeout = in [build])", cfg->build_timeout);
+		return true;
+	case ERR_STEP_DISK:
+		snprintf(buf, n, "was stopped after writing more than max_size = %llu bytes to disk ([build] max_size)",
+			 cfg->max_size);
+		return true;
+	case ERR_NOT_FROZEN:
+		snprintf(buf, n, "release %s is not a frozen release of %s; run 'cutover list %s' to see the releases",
+			 e->id, cfg->app, cfg->app);
+		return true;
+	case ERR_CURRENT_BAD:
+		snprintf(buf, n, "%s/current is not a symlink to releases/<id>; refusing to replace it (move it away by hand)", cfg->root);
+		return true;
+	case ERR_PARTIAL:
+		snprintf(buf, n, "release %s is recorded as current, but %s; run 'cutover mount %s' to finish",
+			 e->id, s, cfg->app);
+		return true;
+	case ERR_NO_CURRENT:
+		snprintf(buf, n, "%s has no current release to roll back from", cfg->app);
+		return true;
+	case ERR_PRUNE_CURRENT:
+		snprintf(buf, n, "%s/current is not a symlink to releases/<id>; not pruning anything", cfg->root);
+		return true;
+	case ERR_FPM_PID_FILE:
+		snprintf(buf, n, "[fpm] pid_file is not set in %s", cfg->path);
+		return true;
+	case ERR_FPM_RELOAD:
+		snprintf(buf, n, "the php-fpm reload did not complete within %u s (%u old children, %s, %u new)",
+			 cfg->fpm.timeout, (unsigned)(e->arg[2] & 0xffffffffu),
+			 e->arg[0] ? "all gone" : "some still running", (unsigned)(e->arg[2] >> 32));
+		return true;
+	case ERR_FPM_SOCKET:
+		snprintf(buf, n, "[fpm] socket is not set in %s", cfg->path);
+		return true;
+	case ERR_FPM_ADDRESS:
+		snprintf(buf, n, "[fpm] socket = %s is not a usable address", cfg->fpm.socket);
+		return true;
+	case ERR_FCGI_CONNECT:
+		snprintf(buf, n, "cannot connect to php-fpm at %s: %s", cfg->fpm.socket, why);
+		return true;
+	case ERR_FCGI_SEND:
+		snprintf(buf, n, "sending the FastCGI request to %s failed: %s", cfg->fpm.socket, why);
+		return true;
+	default:
+		return false;
+	}
+}
+
 void messages_format(const struct helper_error *e, const struct config *cfg, char *buf, size_t n)
 {
-	(void)cfg;
-	switch (e->code) {
-	case ERR_MESSAGE:
+	if (format_general(e, buf, n) || (cfg && format_with_config(e, cfg, buf, n)))
+		return;
+	/* ERR_NONE, a code this front end does not know, or no config yet:
+	 * the reply's own text, else the errno. */
+	if (e->subject[0])
 		snprintf(buf, n, "%s", e->subject);
-		return;
-	case ERR_NONE:
-	default:
-		/* Replies sent before every failure had its code. */
-		if (e->subject[0])
-			snprintf(buf, n, "%s", e->subject);
-		else
-			snprintf(buf, n, "%s", strerror(-e->status));
-		return;
-	}
+	else
+		snprintf(buf, n, "%s", strerror(-e->status));
 }

@@ -256,15 +256,8 @@ void json_string(struct json *j, const char *s)
 	put(j, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		char e[8];
-		if (*p == '"' || *p == '\\') {
-			e[0] = '\\';
-			e[1] = (char)*p;
-			put(j, e, 2);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			snprintf(e, sizeof(e), "\\u%04x", *p);
-			put(j, e, 6);
-		} else
-			put(j, (const char *)p, 1);
+
+		put(j, e, json_escape_char(*p, e));
 	}
 	put(j, "\"", 1);
 	j->need_comma = true;

@@ -78,18 +78,11 @@ static int invoker_read(struct invoker *inv)
 static int helper_open(char *err, size_t errlen)
 {
 	char self[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
 
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/cutover-helper", self);
-			if (access(path, F_OK) == 0)
-				return path_open_trusted(path, false, err, errlen);
-		}
+	if (self_exe_dir(self, sizeof(self)) == 0) {
+		snprintf(path, sizeof(path), "%s/cutover-helper", self);
+		if (access(path, F_OK) == 0)
+			return path_open_trusted(path, false, err, errlen);
 	}
 	return path_open_trusted(CUTOVER_LIBEXECDIR "/cutover-helper", false, err, errlen);
 }
@@ -178,12 +171,7 @@ static int reader_spawn(const struct invoker *inv, int cwd_fd, int helper_sock)
 
 static bool user_allowed(const struct config *cfg, const struct invoker *inv)
 {
-	if (!inv->via_sudo || cfg->n_allow_users == 0)
-		return true;
-	for (size_t i = 0; i < cfg->n_allow_users; i++)
-		if (strcmp(cfg->allow_users[i], inv->name) == 0)
-			return true;
-	return false;
+	return !inv->via_sudo || config_user_allowed(cfg, inv->name);
 }
 
 int main(int argc, char **argv)

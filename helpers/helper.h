@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The privileged helper's shared state and the contract of its request
+ * handlers. helpers/helper.c has main(); helpers/dispatch.c the serve loop
+ * and the dispatch rows made from PROTO_REQUESTS (src/common/proto.h);
+ * each handler lives next to its concern (publish.c, shared.c, steps.c,
+ * fpm_ops.c, bind_ops.c).
+ */
+#ifndef CUTOVER_HELPER_H
+#define CUTOVER_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bind.h"
+#include "config.h"
+#include "names.h"
+#include "proto.h"
+#include "release.h"
+
+struct helper {
+	struct config cfg;
+	enum proto_verb verb;
+	const char *verb_name;
+	char who[CONFIG_USER_MAX + 1];
+	int sock;
+	struct layout l;
+	int lock_fd;
+	bool absent;                   /* ROOT not set up yet: no deploy has run */
+	enum proto_phase phase;
+	uint32_t used_once[(OP_REQUEST_MAX + 31) / 32];   /* OPF_ONCE ops served */
+	char id[RELEASE_ID_MAX + 1];   /* the release this run staged */
+	int tree_fd;                   /* its staging directory */
+	size_t next_step;
+	struct release_info info;
+	enum { MIGRATE_NONE, MIGRATE_PRETENDED, MIGRATE_RAN, MIGRATE_VERIFIED } migrate_stage;
+	size_t next_hook[2];           /* before_switch, after_switch */
+	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
+	bool fpm_entered;              /* mode = bind: the last publish entered php-fpm's namespace */
+	struct bind_actions repair;    /* mode = bind: what the last repair did */
+};
+
+/*
+ * The handlers' return convention (helpers/dispatch.c):
+ *   0             the reply is in rep (its status may be < 0: a refusal
+ *                 or failure the front end reports); the dispatcher sends it
+ *   HANDLER_SENT  the handler sent its final message itself (a reply with
+ *                 an fd attached); the dispatcher sends nothing
+ *   -EPROTO       the request is out of order: the run ends
+ *   -EPIPE, -ECONNRESET  the front end is gone: the run ends quietly
+ *   other < 0     an internal failure; the dispatcher words the reply
+ */
+#define HANDLER_SENT 1
+
+/* Does the dispatch row of op permit it for this run's verb in phase? */
+bool helper_permits(const struct helper *h, enum proto_op op, enum proto_phase phase);
+
+/* A REPLY with status (0 or -errno) and, if fmt, text: for successes
+ * that carry a note. */
+void reply_init(struct proto_msg *m, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A failed REPLY: status, the error code and the failing subject (a
+ * path, a holder, the words of a deeper module; NULL for none). The front
+ * end words the sentence (src/frontend/messages.c); callers add id or
+ * arg[] where the code's comment in src/common/proto.h says so. */
+void reply_fail(struct proto_msg *m, int status, enum proto_error code, const char *subject);
+
+/* Sends m (its len set from text unless it is OUTPUT), with fd attached
+ * when fd >= 0. 0 or -errno. */
+int helper_send(struct helper *h, struct proto_msg *m, int fd);
+
+/* Serves requests until the front end hangs up (0) or breaks the
+ * protocol (< 0). */
+int helper_serve(struct helper *h);
+
+/* Whatever ended the conversation: a half-built release goes (or is kept
+ * as failed). 1 if kept, 0 if removed or nothing to do, or -errno. */
+int abort_staging(struct helper *h, bool keep_failed);
+
+/* steps.c */
+int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
+		  const char *title, const char *command,
+		  char *const *args, const char *const *extra_env, struct proto_msg *rep);
+
+/* bind_ops.c */
+int bind_repair(struct helper *h, char *note, size_t notelen, char *err, size_t errlen);
+int bind_publish(struct helper *h, const char *id, const char *cur, uint64_t *ret_visible_ns,
+		 uint64_t *ret_total_ns, char *partial, size_t partial_len, struct proto_msg *rep);
+
+/* The handlers, one per row of PROTO_REQUESTS. */
+#define PROTO_X(u, name, handler, ...) \
+	int handler(struct helper *h, const struct proto_msg *req, struct proto_msg *rep);
+PROTO_REQUESTS(PROTO_X)
+#undef PROTO_X
+
+#endif

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The helper's release lifecycle: the app lock, staging a release, freezing
+ * or abandoning it, publishing it (switch, rollback), pruning old ones, and
+ * the read-only views (list, status, history, check).
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bind.h"
+#include "freeze.h"
+#include "fsops.h"
+#include "release.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+/* ---- lock ---------------------------------------------------------- */
+
+static void lock_holder(struct helper *h, int fd, char *buf, size_t n)
+{
+	ssize_t got = pread(fd, buf, n - 1, 0);
+
+	buf[got > 0 ? got : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!buf[0])
+		snprintf(buf, n, "another cutover run");
+}
+
+static struct flock whole_file(short type)
+{
+	return (struct flock){ .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+}
+
+/* Takes the app lock on fd, waiting until deadline. 0, -EBUSY (the
+ * holder in holder), or -errno. */
+static int lock_take(struct helper *h, int fd, uint64_t deadline, char *holder, size_t n)
+{
+	/* An open-file-description lock goes away with the last fd of its
+	 * holder, so a crashed run can never leave the app locked; unlike
+	 * flock, it can be tested without being taken (F_OFD_GETLK). */
+	for (;;) {
+		struct flock fl = whole_file(F_WRLCK);
+
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EACCES)
+			return -errno;
+		if (now_ns() >= deadline) {
+			lock_holder(h, fd, holder, n);
+			return -EBUSY;
+		}
+		usleep(50 * 1000);
+	}
+}
+
+/* Writes who holds the lock now, for status and for runs that wait. */
+static int lock_record_holder(struct helper *h, int fd)
+{
+	char holder[256], when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(holder, sizeof(holder), "pid %d (%s by %s, since %s)\n",
+		 (int)getppid(), h->verb_name, h->who, when);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, holder, strlen(holder), 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* mode = bind, once locked: every locked run starts from live as the
+ * record says; a crash of an earlier one is repaired before anything else. */
+static void lock_bind_prepare(struct helper *h, struct proto_msg *rep)
+{
+	char note[640] = "", err[600];
+	int r;
+
+	r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
+	if (r == 0)
+		r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
+	/* The table cannot say this: every locking verb takes the same lock,
+	 * but cutover mount repairs in its own op, which reports what it did. */
+	if (r == 0 && h->verb != PV_MOUNT)
+		r = bind_repair(h, note, sizeof(note), err, sizeof(err));
+	if (r < 0) {
+		reply_fail(rep, r, ERR_BIND_LOCK, err);
+		return;
+	}
+	h->phase = PH_LOCKED;
+	reply_init(rep, 0, "%s", note);
+}
+
+int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	uint64_t deadline = now_ns() + req->arg[0] * 1000000000ull;
+	_cleanup_close_ int fd = -EBADF;
+	char holder[256], err[600];
+	int r;
+
+	if (req->arg[0] > 86400) {
+		reply_fail(rep, -EINVAL, ERR_WAIT_RANGE, NULL);
+		return 0;
+	}
+	/* The first change of any run: only now is ROOT created or repaired. */
+	layout_close(&h->l);
+	r = layout_open(&h->l, &h->cfg, true, err, sizeof(err));
+	if (r < 0) {
+		reply_fail(rep, r, ERR_LAYOUT, err);
+		return 0;
+	}
+	h->absent = false;
+	fd = openat(h->l.meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = lock_take(h, fd, deadline, holder, sizeof(holder));
+	if (r == -EBUSY) {
+		reply_fail(rep, -EBUSY, ERR_LOCKED, holder);
+		return 0;
+	}
+	if (r == 0)
+		r = lock_record_holder(h, fd);
+	if (r < 0)
+		return r;
+	h->lock_fd = TAKE_FD(fd);
+	if (h->cfg.mode == PUBLISH_BIND) {
+		lock_bind_prepare(h, rep);
+		return 0;
+	}
+	h->phase = PH_LOCKED;
+	reply_init(rep, 0, NULL);
+	return 0;
+}
+
+/* ---- staging ------------------------------------------------------- */
+
+int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	const char *label = req->text[0] ? req->text : NULL;
+	char log[RELEASE_ID_MAX + 8];
+	time_t t = time(NULL);
+	int r, fd;
+
+	if (label && !label_valid(label)) {
+		reply_fail(rep, -EINVAL, ERR_LABEL_INVALID, NULL);
+		return 0;
+	}
+	r = release_recover(&h->l, "");
+	if (r < 0) {
+		reply_fail(rep, r, ERR_RECOVER, NULL);
+		return 0;
+	}
+	/* The placeholder in releases/ reserves the id; mkdir is atomic. */
+	for (unsigned attempt = 1;; attempt++) {
+		struct release_info old;
+
+		if (attempt > 1000)
+			return -EEXIST;
+		r = release_id_format(h->id, sizeof(h->id), t, attempt, label);
+		if (r < 0) {
+			reply_fail(rep, r, ERR_LABEL_LONG, NULL);
+			return 0;
+		}
+		if (state_read(&h->l, h->id, &old) == 0)
+			continue;
+		if (mkdirat(h->l.releases_fd, h->id, 0) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	h->info = (struct release_info){ .state = RELEASE_BUILDING, .created_ns = wall_ns() };
+	str_copy(h->info.id, sizeof(h->info.id), h->id);
+	r = state_write(&h->l, &h->info);
+	if (r < 0)
+		return r;
+	h->phase = PH_STAGING;
+	h->tree_fd = fs_ensure_dir(h->l.staging_fd, h->id, 0755, h->cfg.uid, h->cfg.gid);
+	if (h->tree_fd < 0)
+		return h->tree_fd;
+	snprintf(log, sizeof(log), "%s.log", h->id);
+	fd = openat(h->l.logs_fd, log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	reply_init(rep, 0, NULL);
+	str_copy(rep->id, sizeof(rep->id), h->id);
+	return helper_send(h, rep, h->tree_fd) < 0 ? -EPIPE : HANDLER_SENT;
+}
+
+/* ---- freeze -------------------------------------------------------- */
+
+int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char tmp[RELEASE_ID_MAX + 16], man[RELEASE_ID_MAX + 16], err[600];
+	_cleanup_close_ int mfd = -EBADF;
+	struct freeze_stats st = { 0 };
+	int r;
+
+	if (h->next_step != h->cfg.n_build_run)
+		return -EPROTO;
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_check_mount_points(h->tree_fd, &h->cfg, err, sizeof(err));
+		if (r < 0) {
+			reply_fail(rep, r, ERR_MOUNT_POINTS, err);
+			return 0;
+		}
+	}
+	snprintf(tmp, sizeof(tmp), ".%s.sha256.tmp", h->id);
+	snprintf(man, sizeof(man), "%s.sha256", h->id);
+	(void)unlinkat(h->l.manifest_fd, tmp, 0);
+	mfd = openat(h->l.manifest_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (mfd < 0)
+		return -errno;
+	char shared_prefix[PATH_MAX];
+
+	r = str_printf(shared_prefix, sizeof(shared_prefix), "%s/shared/", h->cfg.root);
+	if (r < 0)
+		return r;
+	r = freeze_tree(h->tree_fd, h->cfg.web_gid, shared_prefix, mfd, &st, err, sizeof(err));
+	if (r < 0) {
+		(void)unlinkat(h->l.manifest_fd, tmp, 0);
+		reply_fail(rep, r, ERR_FREEZE, err);
+		return 0;
+	}
+	if (st.bytes > h->cfg.max_size || st.files + st.dirs + st.symlinks > h->cfg.max_files) {
+		(void)unlinkat(h->l.manifest_fd, tmp, 0);
+		reply_fail(rep, -EFBIG, ERR_TOO_BIG, NULL);
+		rep->arg[0] = st.bytes;
+		rep->arg[1] = st.files + st.dirs + st.symlinks;
+		return 0;
+	}
+	if (fsync(mfd) < 0 || renameat(h->l.manifest_fd, tmp, h->l.manifest_fd, man) < 0)
+		return -errno;
+	/* The frozen tree replaces its empty placeholder in releases/ in one
+	 * rename; only then is it recorded as frozen. A crash in between
+	 * leaves state "building", which the next run cleans up. */
+	if (renameat(h->l.staging_fd, h->id, h->l.releases_fd, h->id) < 0)
+		return -errno;
+	if (fsync(h->l.releases_fd) < 0)
+		return -errno;
+	h->info.state = RELEASE_FROZEN;
+	h->info.bytes = st.bytes;
+	h->info.files = st.files;
+	r = state_write(&h->l, &h->info);
+	if (r < 0)
+		return r;
+	h->phase = PH_FROZEN;
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = st.bytes;
+	rep->arg[1] = st.files;
+	str_copy(rep->id, sizeof(rep->id), h->id);
+	return 0;
+}
+
+int abort_staging(struct helper *h, bool keep_failed)
+{
+	int r;
+
+	/* A run that publishes its own frozen release (its row of SWITCH
+	 * permits FROZEN: deploy) may also abandon it after the freeze, when
+	 * the pre-switch check fails: it was never published. A staged
+	 * release is what stage leaves behind. */
+	if (h->phase == PH_FROZEN && helper_permits(h, OP_SWITCH, PH_FROZEN)) {
+		h->phase = PH_DONE;
+		return release_remove(&h->l, h->id);
+	}
+	if (h->phase != PH_STAGING && h->phase != PH_LINKED)
+		return 0;
+	h->phase = PH_DONE;
+	if (keep_failed && renameat(h->l.staging_fd, h->id, h->l.failed_fd, h->id) == 0) {
+		(void)unlinkat(h->l.releases_fd, h->id, AT_REMOVEDIR);
+		h->info.state = RELEASE_FAILED;
+		r = state_write(&h->l, &h->info);
+		return r < 0 ? r : 1;
+	}
+	r = release_remove(&h->l, h->id);
+	return r;
+}
+
+int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	int r = abort_staging(h, req->arg[0] == 1);
+
+	if (r < 0) {
+		reply_fail(rep, r, ERR_ABORT, NULL);
+		str_copy(rep->id, sizeof(rep->id), h->id);
+	} else
+		reply_init(rep, 0, "%s", r == 1 ? "kept" : "removed");
+	return 0;
+}
+
+/* ---- switch, rollback, prune --------------------------------------- */
+
+static int do_switch(struct helper *h, const char *verb, const char *id,
+		     const char *source, uint64_t ms, struct proto_msg *rep)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char cur[RELEASE_ID_MAX + 1], partial[900] = "";
+	struct release_info ri;
+	uint64_t visible_ns = 0, durable_ns = 0;
+	struct stat st;
+	int r;
+
+	if (!release_id_valid(id))
+		return -EINVAL;
+	r = state_read(&h->l, id, &ri);
+	if (r < 0 || ri.state != RELEASE_FROZEN) {
+		reply_fail(rep, -ENOENT, ERR_NOT_FROZEN, NULL);
+		str_copy(rep->id, sizeof(rep->id), id);
+		return 0;
+	}
+	fd = fs_open_beneath(h->l.releases_fd, id, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 0222)) {
+		reply_fail(rep, -EUCLEAN, ERR_TAMPERED, NULL);
+		str_copy(rep->id, sizeof(rep->id), id);
+		return 0;
+	}
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r == -EUCLEAN) {
+		reply_fail(rep, r, ERR_CURRENT_BAD, NULL);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (strcmp(cur, id) == 0) {
+		reply_fail(rep, -EALREADY, ERR_ALREADY, NULL);
+		str_copy(rep->id, sizeof(rep->id), id);
+		return 0;
+	}
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_publish(h, id, cur, &visible_ns, &durable_ns, partial, sizeof(partial), rep);
+		if (r <= 0)
+			return r;   /* nothing published; the error is in rep */
+	} else {
+		r = current_publish(&h->l, id, &visible_ns, &durable_ns);
+		if (r < 0)
+			return r;
+	}
+	h->phase = PH_SWITCHED;
+	str_copy(h->published, sizeof(h->published), id);
+	/* A new release is live: its after_switch hooks run from the start. */
+	h->next_hook[1] = 0;
+	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
+	if (partial[0])
+		reply_fail(rep, -EXDEV, ERR_PARTIAL, partial);
+	else
+		reply_init(rep, 0, r < 0 ? "warning: history not recorded" : NULL);
+	str_copy(rep->id, sizeof(rep->id), id);
+	str_copy(rep->id2, sizeof(rep->id2), cur);
+	rep->arg[1] = visible_ns;
+	rep->arg[2] = durable_ns;
+	rep->arg[3] = h->fpm_entered;
+	return 0;
+}
+
+int op_switch(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	/* This run staged a release: the switch must name it. */
+	if (h->id[0] && strcmp(req->id, h->id) != 0)
+		return -EPROTO;
+	return do_switch(h, h->verb_name,
+			 req->id, req->text, req->arg[0], rep);
+}
+
+int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1], prev[RELEASE_ID_MAX + 1];
+	int r;
+
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r < 0 || !cur[0]) {
+		reply_fail(rep, r < 0 ? r : -ENOENT, ERR_NO_CURRENT, NULL);
+		return 0;
+	}
+	/* A run that published a release (a deploy) may only roll back
+	 * that release, to the one it replaced (ROLLBACK is once-only). */
+	if (h->published[0] && (req->id[0] || strcmp(cur, h->published) != 0))
+		return -EPROTO;
+	if (req->id[0])
+		return do_switch(h, "rollback", req->id, "rollback", 0, rep);
+	r = previous_of(&h->l, cur, prev, sizeof(prev));
+	if (r < 0)
+		return r;
+	if (!prev[0]) {
+		reply_fail(rep, -ENOENT, ERR_NO_PREVIOUS, NULL);
+		str_copy(rep->id, sizeof(rep->id), cur);
+		return 0;
+	}
+	return do_switch(h, "rollback", prev, "rollback", 0, rep);
+}
+
+/* mode = bind: is release id mounted in some process's mount table? */
+static bool mounted_somewhere(char (*mounted)[RELEASE_ID_MAX + 1], size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(mounted[i], id) == 0)
+			return true;
+	return false;
+}
+
+int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_free_ char (*mounted)[RELEASE_ID_MAX + 1] = NULL;
+	size_t n_mounted = 0;
+	_cleanup_free_ struct release_info *v = NULL;
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	unsigned long long keep, freed = 0, removed = 0, frozen_seen = 0;
+	size_t n = 0;
+	int r;
+
+	/* A run that published (a deploy) prunes as [publish] keep says. */
+	if (h->published[0]) {
+		keep = h->cfg.keep;
+	} else {
+		keep = req->arg[0];
+		if (keep < 1 || keep > 1000) {
+			reply_fail(rep, -EINVAL, ERR_KEEP_RANGE, NULL);
+			return 0;
+		}
+	}
+	r = release_recover(&h->l, "");
+	if (r < 0)
+		return r;
+	r = current_read(&h->l, cur, sizeof(cur));
+	if (r < 0) {
+		reply_fail(rep, r, ERR_PRUNE_CURRENT, NULL);
+		return 0;
+	}
+	r = previous_of(&h->l, cur, prev, sizeof(prev));
+	if (r < 0)
+		return r;
+	r = release_list(&h->l, &v, &n);
+	if (r < 0)
+		return r;
+	/* A release some namespace still has mounted (php-fpm's, before it
+	 * caught up; a process that entered one) is in use: kept. */
+	if (h->cfg.mode == PUBLISH_BIND) {
+		r = bind_mounted_releases(&h->l, &mounted, &n_mounted);
+		if (r < 0) {
+			reply_fail(rep, r, ERR_MOUNTED, NULL);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct proto_msg e;
+
+		if (v[i].state == RELEASE_FROZEN && ++frozen_seen <= keep)
+			continue;
+		if (strcmp(v[i].id, cur) == 0 || strcmp(v[i].id, prev) == 0 ||
+		    strcmp(v[i].id, h->id) == 0 || mounted_somewhere(mounted, n_mounted, v[i].id))
+			continue;
+		r = release_remove(&h->l, v[i].id);
+		if (r < 0) {
+			reply_fail(rep, r, ERR_REMOVE, NULL);
+			str_copy(rep->id, sizeof(rep->id), v[i].id);
+			return 0;
+		}
+		freed += v[i].bytes;
+		removed++;
+		proto_init(&e, OP_ENTRY);
+		str_copy(e.id, sizeof(e.id), v[i].id);
+		e.arg[0] = v[i].bytes;
+		e.arg[3] = v[i].state;
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = freed;
+	rep->arg[1] = removed;
+	return 0;
+}
+
+/* ---- read-only ----------------------------------------------------- */
+
+int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_free_ struct release_info *v = NULL;
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	size_t n = 0;
+	int r;
+
+	if (h->absent) {
+		proto_init(rep, OP_END);
+		return 0;
+	}
+	(void)current_read(&h->l, cur, sizeof(cur));
+	(void)previous_of(&h->l, cur, prev, sizeof(prev));
+	r = release_list(&h->l, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct proto_msg e;
+
+		proto_init(&e, OP_ENTRY);
+		str_copy(e.id, sizeof(e.id), v[i].id);
+		e.arg[0] = v[i].created_ns;
+		e.arg[1] = v[i].bytes;
+		e.arg[2] = v[i].files;
+		e.arg[3] = v[i].state |
+			   (strcmp(v[i].id, cur) == 0 ? RELEASE_FLAG_CURRENT : 0) |
+			   (strcmp(v[i].id, prev) == 0 ? RELEASE_FLAG_PREVIOUS : 0);
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	proto_init(rep, OP_END);
+	return 0;
+}
+
+int op_status(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (h->absent) {
+		reply_init(rep, 0, NULL);
+		rep->arg[0] = h->cfg.mode;
+		rep->arg[1] = 1;   /* not set up yet */
+		return 0;
+	}
+	if (h->cfg.mode == PUBLISH_BIND) {
+		struct live_stack s;
+		struct proto_msg e;
+
+		proto_init(&e, OP_ENTRY);
+		if (bind_stack_read(&h->l, &h->cfg, 0, &s) == 0) {
+			const struct live_mount *top = s.n ? &s.m[s.n - 1] : NULL;
+
+			e.arg[0] = s.n;
+			e.arg[1] = s.root_shared;
+			if (top) {
+				str_copy(e.id, sizeof(e.id), top->release);
+				snprintf(e.text, sizeof(e.text), "%s\t%s", top->options, top->root);
+			}
+		}
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	r = current_read(&h->l, cur, sizeof(cur));
+	reply_init(rep, 0, NULL);
+	if (r == -EUCLEAN)
+		rep->status = -EUCLEAN;
+	(void)previous_of(&h->l, cur, prev, sizeof(prev));
+	str_copy(rep->id, sizeof(rep->id), cur);
+	str_copy(rep->id2, sizeof(rep->id2), prev);
+	rep->arg[0] = h->cfg.mode;
+	fd = openat(h->l.meta_fd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		struct flock fl = whole_file(F_WRLCK);
+
+		if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+			lock_holder(h, fd, rep->text, sizeof(rep->text));
+	}
+	return 0;
+}
+
+int op_history(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	if (!h->absent)
+		fd = openat(h->l.meta_fd, "history.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	reply_init(rep, 0, NULL);
+	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
+}
+
+int op_check(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1];
+	struct proto_msg e;
+	int r, problems = 0;
+
+	r = h->absent ? 0 : current_read(&h->l, cur, sizeof(cur));
+	if (r < 0) {
+		proto_init(&e, OP_ENTRY);
+		snprintf(e.text, sizeof(e.text), "%s/current is not a symlink to releases/<id>; switch will refuse to replace it", h->cfg.root);
+		problems++;
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	if (h->cfg.mode == PUBLISH_BIND && !h->absent && r == 0 && cur[0]) {
+		struct live_stack s;
+		char why[300];
+
+		proto_init(&e, OP_ENTRY);
+		if (bind_probe(&h->l, &h->cfg, why, sizeof(why)) < 0)
+			snprintf(e.text, sizeof(e.text), "%s", why);
+		else if (bind_stack_read(&h->l, &h->cfg, 0, &s) < 0)
+			snprintf(e.text, sizeof(e.text), "cannot read the mount table");
+		else if (bind_stack_check(&s, cur, why, sizeof(why)) < 0)
+			snprintf(e.text, sizeof(e.text), "%s does not serve the current release %s: %s; run 'cutover mount %s'",
+				 h->cfg.live, cur, why, h->cfg.app);
+		else if (!s.root_shared)
+			snprintf(e.text, sizeof(e.text), "%s is not a shared mount of its own: a switch would not reach php-fpm "
+				 "in another mount namespace; run 'cutover mount %s'", h->cfg.root, h->cfg.app);
+		if (e.text[0]) {
+			problems++;
+			if (helper_send(h, &e, -1) < 0)
+				return -EPIPE;
+		}
+	}
+	if (access("/bin/sh", X_OK) < 0) {
+		proto_init(&e, OP_ENTRY);
+		snprintf(e.text, sizeof(e.text), "/bin/sh is missing: build steps cannot run");
+		problems++;
+		if (helper_send(h, &e, -1) < 0)
+			return -EPIPE;
+	}
+	reply_init(rep, problems ? -EINVAL : 0, NULL);
+	return 0;
+}

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Everything the helper runs in the build sandbox as the deploy user:
+ * build steps, a git fetch, migrations and hooks.
+ */
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+
+#include "cgroup.h"
+#include "fsops.h"
+#include "privs.h"
+#include "sandbox.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+#define DISK_CHECK_MS 20
+
+/* ---- build steps --------------------------------------------------- */
+
+static int build_env(struct helper *h, const char *id, char **env, size_t n, char *store,
+		     size_t storen, const char *const *extra)
+{
+	size_t k = 0, o = 0;
+	const char *fixed[] = { "PATH=" SAFE_PATH, "HOME=/tmp", "LANG=C.UTF-8" };
+
+	for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+		env[k++] = (char *)fixed[i];
+	for (int i = 0; i < 2; i++) {
+		int w = snprintf(store + o, storen - o, i == 0 ? "CUTOVER_APP=%s" : "CUTOVER_RELEASE=%s",
+				 i == 0 ? h->cfg.app : id);
+		if (w < 0 || (size_t)w >= storen - o)
+			return -ENAMETOOLONG;
+		env[k++] = store + o;
+		o += (size_t)w + 1;
+	}
+	for (size_t i = 0; extra && extra[i] && k < n - 1; i++)
+		env[k++] = (char *)extra[i];
+	for (size_t i = 0; i < h->cfg.n_build_env && k < n - 1; i++)
+		env[k++] = h->cfg.build_env[i];
+	env[k] = NULL;
+	return 0;
+}
+
+/*
+ * mode = bind: the sandbox runs the release at live, the path its code
+ * runs from in production, so that config:cache and the like bake live,
+ * never releases/ID. A frozen release (migrations, hooks) is attached there
+ * read-only; the shared entries are mounted on it once link-shared has made
+ * their mount points.
+ */
+struct bind_spec {
+	int frozen;                                   /* releases/ID, or -EBADF */
+	struct sandbox_bind binds[2 * CONFIG_MAX_LIST];
+	int fds[2 * CONFIG_MAX_LIST];
+	size_t n;
+};
+
+static void bind_spec_close(struct bind_spec *b)
+{
+	closep(&b->frozen);
+	while (b->n > 0)
+		close(b->fds[--b->n]);
+}
+
+static int bind_spec_open(struct helper *h, const char *id, int tree_fd, struct bind_spec *b)
+{
+	if (tree_fd < 0) {
+		b->frozen = fs_open_beneath(h->l.releases_fd, id, O_PATH | O_DIRECTORY, 0);
+		if (b->frozen < 0)
+			return b->frozen;
+	} else if (h->phase < PH_LINKED)
+		return 0;   /* a git fetch: no mount points yet */
+	for (size_t k = 0; k < h->cfg.n_shared_dirs + h->cfg.n_shared_files; k++) {
+		bool is_dir = k < h->cfg.n_shared_dirs;
+		const char *rel = is_dir ? h->cfg.shared_dirs[k] : h->cfg.shared_files[k - h->cfg.n_shared_dirs];
+		int fd = fs_open_beneath(h->l.shared_fd, rel, O_PATH | (is_dir ? O_DIRECTORY : 0), 0);
+
+		if (fd < 0)
+			return fd;
+		b->fds[b->n] = fd;
+		b->binds[b->n] = (struct sandbox_bind){ .fd = fd, .rel = rel, .is_dir = is_dir };
+		b->n++;
+	}
+	return 0;
+}
+
+/* What a step runs in: where the release is mounted in the sandbox, the
+ * directory it is mounted from, and (mode = bind) the shared entries. */
+struct step_place {
+	char mount_path[PATH_MAX];
+	char shared_path[PATH_MAX];
+	int mount_point;                 /* -EBADF when closed */
+	struct bind_spec bs;
+};
+
+static void step_place_close(struct step_place *p)
+{
+	closep(&p->mount_point);
+	bind_spec_close(&p->bs);
+}
+
+static int step_place_open(struct helper *h, const char *id, int tree_fd, struct step_place *p)
+{
+	bool bind = h->cfg.mode == PUBLISH_BIND;
+	int r;
+
+	if (bind)
+		r = str_copy(p->mount_path, sizeof(p->mount_path), h->cfg.live);
+	else
+		r = str_printf(p->mount_path, sizeof(p->mount_path), "%s/releases/%s", h->cfg.root, id);
+	if (r == 0)
+		r = str_printf(p->shared_path, sizeof(p->shared_path), "%s/shared", h->cfg.root);
+	if (r < 0)
+		return r;
+	if (!bind) {
+		p->mount_point = fs_open_beneath(h->l.releases_fd, id, O_PATH | O_DIRECTORY, 0);
+		return p->mount_point < 0 ? p->mount_point : 0;
+	}
+	/* The top of whatever is mounted at live: the same mount root is
+	 * what the sandbox's copy of our namespace has there. */
+	p->mount_point = openat(h->l.root_fd, config_live_name(&h->cfg),
+				O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (p->mount_point < 0)
+		return -errno;
+	return bind_spec_open(h, id, tree_fd, &p->bs);
+}
+
+/* The step's log, releases' logs/ID.log, with a title line; -EBADF when
+ * there is none (the step runs anyway). */
+static int step_log_open(struct helper *h, const char *id, const char *title)
+{
+	char log[RELEASE_ID_MAX + 8];
+	int fd;
+
+	snprintf(log, sizeof(log), "%s.log", id);
+	fd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -EBADF;
+	(void)write_all(fd, "== ", 3);
+	(void)write_all(fd, title, strlen(title));
+	(void)write_all(fd, "\n", 1);
+	return fd;
+}
+
+enum step_end { END_EXITED, END_TIMEOUT, END_PEER_GONE, END_DISK };
+
+static bool fs_available(int fd, unsigned long long *ret)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return false;
+	*ret = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
+	return true;
+}
+
+/* Forwards one chunk of the step's output; false when the pipe is done
+ * (every writer gone: the namespace is dead) or the front end is. */
+static bool step_forward(struct helper *h, int rd, int logfd, enum step_end *end)
+{
+	struct proto_msg out;
+	ssize_t n;
+
+	proto_init(&out, OP_OUTPUT);
+	do
+		n = read(rd, out.text, sizeof(out.text) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return false;
+	out.len = (uint32_t)n;
+	if (logfd >= 0)
+		(void)write_all(logfd, out.text, (size_t)n);
+	if (helper_send(h, &out, -1) < 0) {
+		*end = END_PEER_GONE;
+		return false;
+	}
+	return true;
+}
+
+/* Streams the step's output until it ends, runs out of time or disk
+ * budget, or the front end goes away. */
+static enum step_end step_stream(struct helper *h, int rd, int logfd)
+{
+	uint64_t deadline = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull;
+	/* The disk budget: what the filesystem of the release lost since the
+	 * step started (other writers count too, so it errs on the safe side). */
+	unsigned long long avail0 = 0, avail;
+	enum step_end end = END_EXITED;
+
+	(void)fs_available(h->l.releases_fd, &avail0);
+	for (;;) {
+		struct pollfd p[2] = { { rd, POLLIN, 0 }, { h->sock, POLLIN, 0 } };
+		uint64_t now = now_ns();
+		int timeout = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1), r;
+
+		if (timeout > DISK_CHECK_MS)
+			timeout = DISK_CHECK_MS;
+		if (avail0 && fs_available(h->l.releases_fd, &avail) &&
+		    avail0 > avail && avail0 - avail > h->cfg.max_size)
+			return END_DISK;
+		r = poll(p, 2, timeout);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			if (now_ns() >= deadline)
+				return END_TIMEOUT;
+			continue;
+		}
+		/* The front end never speaks during a step: this is its exit
+		 * (EOF) or a protocol violation. Stop the step. */
+		if (p[1].revents)
+			return END_PEER_GONE;
+		if (p[0].revents && !step_forward(h, rd, logfd, &end))
+			return end;
+	}
+}
+
+/* The reply to a step that ended as end, with wait status status. */
+static int step_reply(struct helper *h, enum step_end end, int status, struct proto_msg *rep)
+{
+	switch (end) {
+	case END_PEER_GONE:
+		return -ECONNRESET;
+	case END_TIMEOUT:
+		reply_fail(rep, -ETIMEDOUT, ERR_STEP_TIMEOUT, NULL);
+		return 0;
+	case END_DISK:
+		reply_fail(rep, -EFBIG, ERR_STEP_DISK, NULL);
+		return 0;
+	case END_EXITED:
+		break;
+	}
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = WIFEXITED(status) ? (uint64_t)WEXITSTATUS(status) : 128;
+	return 0;
+}
+
+/*
+ * Runs command (with $1.. from args) in the build sandbox on the release
+ * being staged, streaming its output to the front end and the build log,
+ * and replies with its exit code, or -ETIMEDOUT. -ECONNRESET if the front
+ * end went away (the step is killed first).
+ */
+int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
+		  const char *title, const char *command,
+		  char *const *args, const char *const *extra_env, struct proto_msg *rep)
+{
+	char *env[CONFIG_MAX_LIST + 16];
+	char envstore[256];
+	_cleanup_(step_place_close) struct step_place place = { .mount_point = -EBADF, .bs.frozen = -EBADF };
+	_cleanup_close_ int logfd = -EBADF, rd = -EBADF;
+	bool bind = h->cfg.mode == PUBLISH_BIND;
+	struct build_cgroup cg = { 0 };
+	struct sandbox_spec spec;
+	int pipefd[2], status = 0, r;
+	enum step_end end;
+	pid_t pid;
+
+	r = build_env(h, id, env, ELEMENTSOF(env), envstore, sizeof(envstore), extra_env);
+	if (r == 0)
+		r = step_place_open(h, id, tree_fd, &place);
+	if (r < 0)
+		return r;
+	logfd = step_log_open(h, id, title);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	rd = pipefd[0];
+	spec = (struct sandbox_spec){
+		.tree_fd = bind && tree_fd < 0 ? place.bs.frozen : tree_fd, .tree_readonly = bind && tree_fd < 0,
+		.app_root = h->cfg.root, .mount_path = place.mount_path, .mount_point_fd = place.mount_point,
+		.shared_fd = shared_rw && !bind ? h->l.shared_fd : -1, .shared_path = place.shared_path,
+		.binds = place.bs.binds, .n_binds = place.bs.n, .binds_writable = shared_rw,
+		/* A frozen release is readable by web_group only: migrations
+		 * and hooks, which run in one, get that group to read it. */
+		.extra_gid = tree_fd < 0 ? h->cfg.web_gid : 0,
+		.uid = h->cfg.uid, .gid = h->cfg.gid, .env = env,
+		.command = command, .args = args,
+		.fsize_limit = h->cfg.max_size,
+		.max_procs = h->cfg.max_procs, .max_memory = h->cfg.max_memory,
+	};
+	r = sandbox_start(&spec, pipefd[1], &pid, &cg);
+	close(pipefd[1]);
+	if (r < 0) {
+		reply_fail(rep, r, ERR_SANDBOX, NULL);
+		return 0;
+	}
+	end = step_stream(h, rd, logfd);
+	if (end != END_EXITED)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	cgroup_destroy(&cg);
+	return step_reply(h, end, status, rep);
+}
+
+int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char title[64];
+
+	if (req->arg[0] != h->next_step || h->next_step >= h->cfg.n_build_run)
+		return -EPROTO;
+	snprintf(title, sizeof(title), "step %zu", h->next_step + 1);
+	h->next_step++;
+	return run_sandboxed(h, h->id, h->tree_fd, false, title, h->cfg.build_run[h->next_step - 1],
+			     NULL, NULL, rep);
+}
+
+/*
+ * A git+URL#REF source, fetched as the deploy user inside the build
+ * sandbox: the release is only reachable by path there (.cutover/ is
+ * root-only), and git needs a path. URL and REF are validated here again
+ * and reach git as positional parameters, never as shell code.
+ */
+int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	static const char script[] =
+		"set -e\n"
+		"git init -q\n"
+		"git fetch -q --no-tags --depth 1 -- \"$1\" \"$2\"\n"
+		"git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD --\n"
+		"rm -rf .git\n";
+	static const char *const git_env[] = {
+		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
+		/* ext:: and fd:: run commands */
+		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh", NULL,
+	};
+	/* Through sudo the caller may publish only what it can read itself:
+	 * a local repository would be read with the deploy user's rights. */
+	static const char *const git_env_remote[] = {
+		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
+		"GIT_ALLOW_PROTOCOL=git:http:https:ssh", NULL,
+	};
+	bool via_sudo = strcmp(h->who, "root") != 0;
+	char buf[PROTO_TEXT_SIZE], *hash;
+	char *args[3];
+	const char *problem;
+
+	str_copy(buf, sizeof(buf), req->text);
+	hash = strchr(buf, '#');
+	if (!hash)
+		return -EPROTO;
+	*hash = '\0';
+	problem = git_url_problem(buf);
+	if (!problem)
+		problem = git_ref_problem(hash + 1);
+	if (!problem && via_sudo && (strncmp(buf, "file:", 5) == 0 || !strchr(buf, ':')))
+		problem = "a local repository is refused through sudo: the deploy user, not you, would read it; "
+			  "use an archive or a remote URL";
+	if (problem) {
+		reply_fail(rep, -EINVAL, ERR_GIT_SOURCE, problem);
+		return 0;
+	}
+	args[0] = buf;
+	args[1] = hash + 1;
+	args[2] = NULL;
+	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args,
+			     via_sudo ? git_env_remote : git_env, rep);
+}
+
+/*
+ * Database migrations, after the freeze and before the switch (new schema
+ * first, then new code): the frozen release read-only at its path, shared/
+ * writable (a SQLite database lives there), as the deploy user.
+ * arg[0] 0 runs [migrate] pretend, 1 runs [migrate] run; each once, in
+ * that order when both are configured.
+ */
+int op_migrate(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	static const char *const titles[] = { "migrate (pretend)", "migrate", "migrate (verify)" };
+	unsigned what = (unsigned)req->arg[0];
+	const char *cmd;
+
+	/* 0 pretend, 1 run, 2 pretend again after the run (to verify that
+	 * nothing is left pending: a failing artisan can exit 0). */
+	if (what > 2)
+		return -EPROTO;
+	cmd = what == 1 ? h->cfg.migrate.run : h->cfg.migrate.pretend;
+	/* In order, each once: pretend only first, the run once, the
+	 * verification only right after the run. */
+	if (!cmd[0] || (what == 0 && h->migrate_stage != MIGRATE_NONE) ||
+	    (what == 1 && h->migrate_stage > MIGRATE_PRETENDED) ||
+	    (what == 2 && h->migrate_stage != MIGRATE_RAN))
+		return -EPROTO;
+	h->migrate_stage = what == 0 ? MIGRATE_PRETENDED : what == 1 ? MIGRATE_RAN : MIGRATE_VERIFIED;
+	return run_sandboxed(h, h->id, -1, true, titles[what], cmd, NULL, NULL, rep);
+}
+
+/*
+ * [hooks]: arg[0] 0 = before_switch (this deploy's frozen release, before
+ * it is published), 1 = after_switch (the release now live); arg[1] the
+ * hook's index, in order, each once.
+ */
+int op_hook(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	bool after = req->arg[0] == 1;
+	size_t n = after ? h->cfg.n_after_switch : h->cfg.n_before_switch;
+	size_t *next = &h->next_hook[after ? 1 : 0];
+	char title[64];
+
+	if (req->arg[0] > 1 || req->arg[1] != *next || *next >= n)
+		return -EPROTO;
+	if (after ? h->phase != PH_SWITCHED : h->phase != PH_FROZEN)
+		return -EPROTO;
+	snprintf(title, sizeof(title), "%s hook %zu", after ? "after_switch" : "before_switch", *next + 1);
+	(*next)++;
+	return run_sandboxed(h, after ? h->published : h->id, -1, true, title,
+			     after ? h->cfg.after_switch[*next - 1] : h->cfg.before_switch[*next - 1],
+			     NULL, NULL, rep);
+}
