@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/close_range.h>
 
 #include "caps.h"
+#include "fsops.h"
 #include "privs.h"
 #include "util.h"
 
@@ -47,20 +49,93 @@ static int read_proc(pid_t pid, const char *what, char *buf, size_t n)
 	return (int)len;
 }
 
-int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *err, size_t errlen)
-{
-	struct fpm_master m = FPM_MASTER_INIT;
-	char buf[PATH_MAX + 64], exe[PATH_MAX];
-	unsigned long long v;
-	const char *base;
-	struct stat st;
-	ssize_t n;
-	int fd, len;
+/* A pid file written by a master started more than this after it is
+ * stale: its pid was taken by another process. Covers the kernel's tick
+ * (starttime is in clock ticks) and a second of mtime granularity. */
+#define PID_FILE_SLACK_S 2
 
-	fd = path_open_trusted(c->pid_file, false, err, errlen);
+/*
+ * Opens the pid file. Every directory above its own is trusted like the
+ * config (root-owned chain, not group/other-writable); its own directory
+ * may belong to another user (Debian's php8.2-fpm makes /run/php
+ * www-data:www-data 0755) as long as no group or other may write in it;
+ * the file itself is root's. Such an owner can at most remove the file or
+ * name another pid with a file of its own, which is refused: the pid file
+ * only says which process to look at, and the checks of the process
+ * decide.
+ */
+static int pid_file_open(const char *path, struct stat *ret_st, char *err, size_t errlen)
+{
+	_cleanup_close_ int dir = -EBADF, fd = -EBADF;
+	char parent[PATH_MAX];
+	const char *base, *dname;
+	struct stat st;
+	char *slash;
+	int r;
+
+	if (str_copy(parent, sizeof(parent), path) < 0 || !(slash = strrchr(parent, '/')) || slash == parent) {
+		/* Directly in "/" (or not absolute): the plain trust check. */
+		fd = path_open_trusted(path, false, err, errlen);
+		if (fd >= 0 && fstat(fd, ret_st) < 0)
+			return -errno;
+		return fd >= 0 ? TAKE_FD(fd) : fd;
+	}
+	*slash = '\0';
+	base = slash + 1;
+	slash = strrchr(parent, '/');
+	dname = slash + 1;
+	if (slash == parent)
+		dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else {
+		*slash = '\0';
+		dir = path_open_trusted(parent, true, err, errlen);
+		*slash = '/';
+	}
+	if (dir < 0)
+		return dir == -1 ? -errno : dir;
+	r = fs_open_beneath(dir, dname, O_PATH | O_DIRECTORY, 0);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s%s", parent, strerror(-r),
+			 r == -ELOOP || r == -EXDEV ? " (a symlink; the pid file's directories must not be symlinks)" : "");
+		return r;
+	}
+	closep(&dir);
+	dir = r;
+	if (fstat(dir, &st) < 0)
+		return -errno;
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s must not be writable by group or others (mode %04o)", parent,
+			 (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	fd = fs_open_beneath(dir, base, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, fd == -ENOENT ? "%s does not exist" : "%s: cannot open: %s", path, strerror(-fd));
+		return fd;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen, "%s must be a regular file owned by root and writable only by root (owner uid is %u, mode %04o)",
+			 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	*ret_st = st;
+	return TAKE_FD(fd);
+}
+
+/* Reads the pid from the pid file. */
+static int pid_file_read(const struct fpm_config *c, pid_t *ret_pid, struct stat *ret_st, char *err, size_t errlen)
+{
+	unsigned long long v;
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	fd = pid_file_open(c->pid_file, ret_st, err, errlen);
 	if (fd < 0)
 		return fd;
-	n = read(fd, buf, 31);
+	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0) {
 		snprintf(err, errlen, "php-fpm pid file %s is empty", c->pid_file);
@@ -72,25 +147,85 @@ int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *er
 		snprintf(err, errlen, "php-fpm pid file %s does not hold a valid pid (other than 1)", c->pid_file);
 		return -EINVAL;
 	}
-	m.pid = (pid_t)v;
-	/* Pin the process first; everything read from /proc below is
-	 * confirmed to belong to it by a final liveness check on the pidfd. */
-	m.pidfd = (int)syscall(SYS_pidfd_open, m.pid, 0);
-	if (m.pidfd < 0) {
-		snprintf(err, errlen, "php-fpm pid file %s names pid %d, which is not running", c->pid_file, (int)m.pid);
+	*ret_pid = (pid_t)v;
+	return 0;
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks
+ * after boot. */
+static int proc_start_ticks(pid_t pid, unsigned long long *ret)
+{
+	char buf[1024], *p;
+
+	if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+		   ret) != 1)
+		return -ESRCH;
+	return 0;
+}
+
+/*
+ * The process must be root's (real, effective, saved and filesystem uid 0):
+ * a php-fpm any user can start looks the same otherwise, and its
+ * configuration is that user's. And it must not have started after its pid
+ * file was written: a pid file left behind by a master that died names
+ * whatever process took its pid later. Start time and mtime are compared
+ * on the wall clock (now minus the process's age on CLOCK_BOOTTIME).
+ */
+static int master_check_identity(const struct fpm_config *c, pid_t pid, const struct stat *pid_st,
+				 char *err, size_t errlen)
+{
+	char buf[2048], *uid;
+	unsigned u[4];
+	unsigned long long ticks;
+	struct timespec boot, real;
+	double started;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (read_proc(pid, "status", buf, sizeof(buf)) <= 0 || !(uid = strstr(buf, "\nUid:")) ||
+	    sscanf(uid + 5, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) != 4) {
+		snprintf(err, errlen, "cannot read the credentials of pid %d", (int)pid);
 		return -ESRCH;
 	}
-	snprintf(buf, sizeof(buf), "/proc/%d/exe", (int)m.pid);
+	if (u[0] || u[1] || u[2] || u[3]) {
+		snprintf(err, errlen, "pid %d from %s runs as uid %u, not root: not a php-fpm master cutover may trust; nothing signalled",
+			 (int)pid, c->pid_file, u[0] ? u[0] : u[1] ? u[1] : u[2] ? u[2] : u[3]);
+		return -EPERM;
+	}
+	if (proc_start_ticks(pid, &ticks) < 0 || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) < 0 ||
+	    clock_gettime(CLOCK_REALTIME, &real) < 0) {
+		snprintf(err, errlen, "cannot read the start time of pid %d", (int)pid);
+		return -ESRCH;
+	}
+	started = (double)real.tv_sec + real.tv_nsec / 1e9 -
+		  ((double)boot.tv_sec + boot.tv_nsec / 1e9 - (double)ticks / (double)hz);
+	if (started > (double)pid_st->st_mtim.tv_sec + pid_st->st_mtim.tv_nsec / 1e9 + PID_FILE_SLACK_S) {
+		snprintf(err, errlen, "php-fpm pid file %s is stale: pid %d started %.0f s after the file was written; nothing signalled",
+			 c->pid_file, (int)pid, started - (double)pid_st->st_mtim.tv_sec);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+/* The executable behind /proc/PID/exe: a root-owned php-fpm* binary not
+ * writable by others, kept open in m->exe_fd for the -tt run. */
+static int master_check_exe(const struct fpm_config *c, struct fpm_master *m, char *err, size_t errlen)
+{
+	char path[64], exe[PATH_MAX];
+	const char *base;
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)m->pid);
 	/* The master holds capabilities we dropped, so the kernel asks for
 	 * CAP_SYS_PTRACE to show its executable; it is effective only here. */
 	(void)caps_raise(CAP_SYS_PTRACE);
-	n = readlink(buf, exe, sizeof(exe) - 1);
+	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n >= 0)
-		m.exe_fd = open(buf, O_RDONLY | O_CLOEXEC);
+		m->exe_fd = open(path, O_RDONLY | O_CLOEXEC);
 	(void)caps_lower(CAP_SYS_PTRACE);
 	if (n < 0) {
-		snprintf(err, errlen, "cannot read the executable of pid %d: %s", (int)m.pid, strerror(errno));
-		fpm_master_close(&m);
+		snprintf(err, errlen, "cannot read the executable of pid %d: %s", (int)m->pid, strerror(errno));
 		return -EPERM;
 	}
 	exe[n] = '\0';
@@ -98,34 +233,75 @@ int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *er
 	base = base ? base + 1 : exe;
 	if (strncmp(base, "php-fpm", 7) != 0 || strstr(exe, " (deleted)")) {
 		snprintf(err, errlen, "pid %d from %s runs %s, not a php-fpm binary; nothing signalled",
-			 (int)m.pid, c->pid_file, exe);
-		fpm_master_close(&m);
+			 (int)m->pid, c->pid_file, exe);
 		return -EPERM;
 	}
-	if (m.exe_fd < 0 || fstat(m.exe_fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	if (m->exe_fd < 0 || fstat(m->exe_fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(err, errlen, "the php-fpm binary %s of pid %d is not a root-owned file writable only by root", exe, (int)m.pid);
-		fpm_master_close(&m);
+		snprintf(err, errlen, "the php-fpm binary %s of pid %d is not a root-owned file writable only by root", exe, (int)m->pid);
 		return -EPERM;
 	}
-	len = read_proc(m.pid, "cmdline", buf, sizeof(buf));
+	return 0;
+}
+
+/* The title "php-fpm: master process (CONFIG)", and CONFIG trusted like
+ * cutover's own config: the -tt run reads it as root, and writes where it
+ * says (its error_log, for one). */
+static int master_check_config(const struct fpm_config *c, struct fpm_master *m, char *err, size_t errlen)
+{
+	char buf[PATH_MAX + 64], why[PATH_MAX + 100];
+	int len, fd;
+
+	len = read_proc(m->pid, "cmdline", buf, sizeof(buf));
 	if (len < 0 || strncmp(buf, FPM_TITLE, strlen(FPM_TITLE)) != 0 ||
 	    strlen(buf) < strlen(FPM_TITLE) + 2 || buf[strlen(buf) - 1] != ')') {
 		snprintf(err, errlen, "pid %d from %s is not a php-fpm master process (its title is not '%s...)'); nothing signalled",
-			 (int)m.pid, c->pid_file, FPM_TITLE);
-		fpm_master_close(&m);
+			 (int)m->pid, c->pid_file, FPM_TITLE);
 		return -EPERM;
 	}
 	buf[strlen(buf) - 1] = '\0';
-	if (str_copy(m.config, sizeof(m.config), buf + strlen(FPM_TITLE)) < 0 || m.config[0] != '/') {
-		snprintf(err, errlen, "the php-fpm master %d names no absolute configuration file", (int)m.pid);
-		fpm_master_close(&m);
+	if (str_copy(m->config, sizeof(m->config), buf + strlen(FPM_TITLE)) < 0 || m->config[0] != '/') {
+		snprintf(err, errlen, "the php-fpm master %d names no absolute configuration file", (int)m->pid);
 		return -EINVAL;
 	}
-	if (syscall(SYS_pidfd_send_signal, m.pidfd, 0, NULL, 0) < 0) {
-		snprintf(err, errlen, "the php-fpm master %d exited while being checked", (int)m.pid);
-		fpm_master_close(&m);
+	fd = path_open_trusted(m->config, false, why, sizeof(why));
+	if (fd < 0) {
+		snprintf(err, errlen, "the configuration of the php-fpm master %d is not trusted: %s; nothing signalled",
+			 (int)m->pid, why);
+		return -EPERM;
+	}
+	close(fd);
+	return 0;
+}
+
+int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *err, size_t errlen)
+{
+	struct fpm_master m = FPM_MASTER_INIT;
+	struct stat pid_st = { 0 };
+	int r;
+
+	r = pid_file_read(c, &m.pid, &pid_st, err, errlen);
+	if (r < 0)
+		return r;
+	/* Pin the process first; everything read from /proc below is
+	 * confirmed to belong to it by a final liveness check on the pidfd. */
+	m.pidfd = (int)syscall(SYS_pidfd_open, m.pid, 0);
+	if (m.pidfd < 0) {
+		snprintf(err, errlen, "php-fpm pid file %s names pid %d, which is not running", c->pid_file, (int)m.pid);
 		return -ESRCH;
+	}
+	r = master_check_exe(c, &m, err, errlen);
+	if (r == 0)
+		r = master_check_identity(c, m.pid, &pid_st, err, errlen);
+	if (r == 0)
+		r = master_check_config(c, &m, err, errlen);
+	if (r == 0 && syscall(SYS_pidfd_send_signal, m.pidfd, 0, NULL, 0) < 0) {
+		snprintf(err, errlen, "the php-fpm master %d exited while being checked", (int)m.pid);
+		r = -ESRCH;
+	}
+	if (r < 0) {
+		fpm_master_close(&m);
+		return r;
 	}
 	*ret = m;
 	return 0;
@@ -146,6 +322,12 @@ int fpm_master_test(const struct fpm_master *m, int out_fd, unsigned timeout_s)
 		int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+			_exit(127);
+		/* php-fpm gets stdin, stdout and stderr, nothing else: not the
+		 * helper's socket (fd 3), nor any directory or lock fd it holds.
+		 * Close-on-exec rather than closed: fexecve still needs exe_fd
+		 * (an ELF binary, so that works with the flag set). */
+		if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 			_exit(127);
 		fexecve(m->exe_fd, argv, envp);
 		_exit(127);

@@ -24,10 +24,13 @@ struct fpm_master {
 #define FPM_MASTER_INIT { .pid = 0, .pidfd = -EBADF, .exe_fd = -EBADF }
 
 /*
- * Reads the pid file (root-owned, every directory above it trusted), and
- * accepts the process only if it is not pid 1, runs a binary named php-fpm*
- * that is root-owned and not writable by others, and carries the title
- * "php-fpm: master process (CONFIG)". Returns 0 or -errno with the reason.
+ * Reads the pid file (root-owned; its own directory not group/other-
+ * writable, every one above it trusted), and accepts the process only if
+ * it is not pid 1, runs a binary named php-fpm* that is root-owned and not
+ * writable by others, runs as root (every uid 0), did not start after the
+ * pid file was written (a stale file names a reused pid), and carries the
+ * title "php-fpm: master process (CONFIG)" with CONFIG trusted like
+ * cutover's own config. Returns 0 or -errno with the reason.
  */
 int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *err, size_t errlen);
 void fpm_master_close(struct fpm_master *m);

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fsops.h"
 #include "util.h"
 
 #define FREEZE_MAX_DEPTH 1024
 #define HASH_BUF (256 * 1024)
+#define LINK_MAX_HOPS 40          /* the kernel's MAXSYMLINKS */
 
 struct walk {
 	gid_t web_gid;
@@ -29,6 +31,9 @@ struct walk {
 	/* Manifest lines are buffered and written in large chunks. */
 	char *out;
 	size_t out_len, out_cap;
+	/* Relative symlinks, checked once the whole tree is sealed. */
+	char **links;
+	size_t n_links, links_cap;
 };
 
 static int cmp_names(const void *a, const void *b)
@@ -163,34 +168,171 @@ static int freeze_file(struct walk *w, int dirfd, const char *name,
 
 static int freeze_dir(struct walk *w, int fd, const char *path, unsigned depth);
 
-/* Lexically: does the target, from the link's directory, stay inside the
- * release? Absolute targets only below the shared prefix, without "..". */
-static bool symlink_ok(const struct walk *w, const char *path, const char *target)
+/* An absolute target may only name something below the shared prefix
+ * (cutover's own links), without '.' or '..'. */
+static bool symlink_shared_ok(const struct walk *w, const char *target)
 {
-	int depth = 0;
-	const char *p;
+	size_t n = strlen(w->shared_prefix);
 
-	if (target[0] == '/') {
-		size_t n = strlen(w->shared_prefix);
-		return n > 0 && strncmp(target, w->shared_prefix, n) == 0 &&
-		       config_relpath_valid(target + n);
+	return n > 0 && strncmp(target, w->shared_prefix, n) == 0 && config_relpath_valid(target + n);
+}
+
+static int links_add(struct walk *w, const char *path)
+{
+	if (w->n_links == w->links_cap) {
+		size_t cap = w->links_cap ? w->links_cap * 2 : 64;
+		char **v = realloc(w->links, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->links = v;
+		w->links_cap = cap;
 	}
-	for (p = path; *p; p++)
-		if (*p == '/')
-			depth++;   /* directories above the link inside the release */
-	for (p = target; *p; ) {
-		size_t len = strcspn(p, "/");
+	w->links[w->n_links] = strdup(path);
+	if (!w->links[w->n_links])
+		return -ENOMEM;
+	w->n_links++;
+	return 0;
+}
 
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			if (--depth < 0)
-				return false;
-		} else if (len > 0 && !(len == 1 && p[0] == '.'))
+/* Takes the first component off *rest (skipping empty ones and "."):
+ * 1, 0 at the end, -1 for a component longer than NAME_MAX (the kernel
+ * fails the lookup there, ENAMETOOLONG). */
+static int path_next(char **rest, char *comp, size_t n)
+{
+	for (;;) {
+		size_t len;
+
+		while (**rest == '/')
+			(*rest)++;
+		if (!**rest)
+			return 0;
+		len = strcspn(*rest, "/");
+		if (len >= n)
+			return -1;
+		memcpy(comp, *rest, len);
+		comp[len] = '\0';
+		*rest += len;
+		if (strcmp(comp, ".") != 0)
+			return 1;
+	}
+}
+
+/* Below the shared prefix the tree is the web app's and changes: count
+ * what is left as text; climbing above shared/ itself leaves it. */
+static bool shared_rest_escapes(const char *shared_rel, char *rest)
+{
+	char comp[256];
+	long depth = 0;
+
+	for (const char *p = shared_rel; *p; p++)
+		depth += *p == '/';
+	depth++;
+	while (path_next(&rest, comp, sizeof(comp)) > 0) {
+		if (strcmp(comp, "..") != 0)
 			depth++;
-		p += len;
-		while (*p == '/')
-			p++;
+		else if (--depth < 0)
+			return true;
 	}
-	return true;
+	return false;
+}
+
+/*
+ * Does the link at path (relative to the release root root_fd) resolve,
+ * as the kernel would, to something outside the release? Walks one
+ * component at a time from the link's directory, following symlinks like
+ * path resolution does, so that a ".." after a symlink climbs from where
+ * the symlink led, not from where its name is. Runs once the tree is
+ * sealed (root-owned, no write bits), so what it reads cannot change
+ * behind it. A path that does not resolve (missing, not a directory, a
+ * loop) can never be followed out: the release no longer changes.
+ * 1 escapes, 0 stays inside (or in shared/ through cutover's links),
+ * -errno on failure (-E2BIG: too long to follow; the caller refuses it).
+ */
+static int link_escapes(const struct walk *w, int root_fd, const char *path)
+{
+	char cur[4096], buf[2][8192], comp[256], target[4096];
+	char *rest, *slash;
+	unsigned hops = 0;
+	int b = 0;
+
+	if (str_copy(cur, sizeof(cur), path) < 0 || str_copy(buf[0], sizeof(buf[0]), path) < 0)
+		return -ENAMETOOLONG;
+	slash = strrchr(cur, '/');
+	*(slash ? slash : cur) = '\0';
+	rest = buf[0] + (slash ? (size_t)(slash - cur) + 1 : 0);
+	while (path_next(&rest, comp, sizeof(comp)) > 0) {
+		_cleanup_close_ int dfd = -EBADF;
+		struct stat st;
+		ssize_t n;
+
+		if (strcmp(comp, "..") == 0) {
+			if (!cur[0])
+				return 1;
+			slash = strrchr(cur, '/');
+			*(slash ? slash : cur) = '\0';
+			continue;
+		}
+		/* cur holds only real directories, checked on the way. */
+		dfd = fs_open_beneath(root_fd, cur[0] ? cur : ".", O_PATH | O_DIRECTORY, 0);
+		if (dfd < 0)
+			return dfd;
+		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? 0 : -errno;
+		if (S_ISDIR(st.st_mode)) {
+			if (strlen(cur) + strlen(comp) + 2 > sizeof(cur))
+				return -E2BIG;
+			if (cur[0])
+				strcat(cur, "/");
+			strcat(cur, comp);
+			continue;
+		}
+		if (!S_ISLNK(st.st_mode))
+			return 0;   /* the end, or ENOTDIR for the kernel */
+		if (++hops > LINK_MAX_HOPS)
+			return 0;   /* ELOOP for the kernel */
+		n = readlinkat(dfd, comp, target, sizeof(target) - 1);
+		if (n < 0)
+			return -errno;
+		target[n] = '\0';
+		if (target[0] == '/') {
+			if (!symlink_shared_ok(w, target))
+				return 1;
+			return shared_rest_escapes(target + strlen(w->shared_prefix), rest);
+		}
+		/* The target replaces the link's name in what is left. */
+		if (str_printf(buf[!b], sizeof(buf[!b]), "%s/%s", target, rest) < 0)
+			return -E2BIG;
+		b = !b;
+		rest = buf[b];
+	}
+	return 0;
+}
+
+/* Every relative symlink recorded by the walk, judged as resolved. */
+static int freeze_check_links(struct walk *w, int root_fd)
+{
+	for (size_t i = 0; i < w->n_links; i++) {
+		char target[4096], shown[300];
+		ssize_t n;
+		int r = link_escapes(w, root_fd, w->links[i]);
+
+		if (r == 0)
+			continue;
+		if (r == -E2BIG) {
+			fail_path(w, w->links[i], "is a symlink too long to follow to its end");
+			return -EPERM;
+		}
+		if (r < 0)
+			return r;
+		n = readlinkat(root_fd, w->links[i], target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		str_escape(shown, sizeof(shown), target, strlen(target));
+		fail_path(w, w->links[i], "is a symlink pointing outside the release");
+		snprintf(w->err + strlen(w->err), w->errlen - strlen(w->err), " (-> %s)", shown);
+		return -EPERM;
+	}
+	return 0;
 }
 
 static int freeze_entry(struct walk *w, int dirfd, const char *name,
@@ -209,7 +351,13 @@ static int freeze_entry(struct walk *w, int dirfd, const char *name,
 		if (n < 0)
 			return -errno;
 		target[n] = '\0';
-		if (!symlink_ok(w, path, target)) {
+		/* Relative links wait for the end of the walk: only a sealed
+		 * tree can be resolved with a result that stays true. */
+		if (target[0] != '/') {
+			int r = links_add(w, path);
+			if (r < 0)
+				return r;
+		} else if (!symlink_shared_ok(w, target)) {
 			char shown[300];
 
 			str_escape(shown, sizeof(shown), target, (size_t)n);
@@ -351,6 +499,8 @@ int freeze_tree(int dirfd, gid_t web_gid, const char *shared_prefix, int manifes
 	}
 	r = freeze_dir(&w, dirfd, "", 0);
 	if (r == 0)
+		r = freeze_check_links(&w, dirfd);
+	if (r == 0)
 		r = out_flush(&w);
 	if (r == 0 && syncfs(dirfd) < 0)
 		r = -errno;
@@ -359,6 +509,9 @@ int freeze_tree(int dirfd, gid_t web_gid, const char *shared_prefix, int manifes
 	else if (!err[0])
 		snprintf(err, errlen, "freeze failed: %s", strerror(-r));
 out:
+	for (size_t i = 0; i < w.n_links; i++)
+		free(w.links[i]);
+	free(w.links);
 	EVP_MD_CTX_free(w.md);
 	free(w.buf);
 	free(w.out);

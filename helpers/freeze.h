@@ -27,10 +27,12 @@ struct freeze_stats {
  * file's SHA-256 is written to manifest_fd in sha256sum(1) format, names
  * sorted, so `sha256sum -c` run in the release verifies it. Ends with
  * syncfs so the frozen data is on disk before it can be published.
- * A symlink must stay inside the release (relative, resolved lexically
- * from its directory) or point below shared_prefix ("ROOT/shared/", the
- * links cutover made itself): a build step could otherwise publish, say,
- * another app's .env through the web server, which follows symlinks.
+ * A symlink must stay inside the release or point below shared_prefix
+ * ("ROOT/shared/", the links cutover made itself): a build step could
+ * otherwise publish, say, another app's .env through the web server,
+ * which follows symlinks. Relative links are judged as the kernel
+ * resolves them (a ".." after a symlink climbs from where that symlink
+ * led), once the whole tree is sealed.
  */
 int freeze_tree(int dirfd, gid_t web_gid, const char *shared_prefix, int manifest_fd,
 		struct freeze_stats *ret, char *err, size_t errlen);

@@ -70,6 +70,10 @@ int main(int argc, char **argv)
 	}
 	if (privs_sanitize_process(keep, ELEMENTSOF(keep)) < 0 || privs_reset_environment() < 0)
 		return 2;
+	/* Nothing the helper executes (php-fpm -tt, build steps) may inherit
+	 * its socket to the front end. */
+	if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
+		return 2;
 	h.verb = proto_verb_from_name(argv[1]);
 	h.verb_name = proto_verb_name(h.verb);
 	if (h.verb == PV_NONE || !app_name_valid(argv[2]) || str_copy(h.who, sizeof(h.who), argv[3]) < 0)

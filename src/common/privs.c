@@ -61,9 +61,54 @@ int privs_fix_stdio(void)
 	return 0;
 }
 
+/* Every limit the kernel knows, fixed (docs/SECURITY.md, the launcher's
+ * row): the caller's limits must not reach the helper or any step, where
+ * a CPU-time or address-space limit of its choosing would kill or starve
+ * the helper at a moment it picks. Finite values only where the kernel's
+ * own defaults are finite, and never above them, so that a root without
+ * CAP_SYS_RESOURCE can set them too unless the caller lowered a hard
+ * limit (which then stops the run). */
+#define MIB (1024ull * 1024ull)
+static const struct {
+	int resource;
+	const char *name;
+	rlim_t cur, max;
+} fixed_limits[] = {
+	{ RLIMIT_CPU,        "RLIMIT_CPU",        RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_FSIZE,      "RLIMIT_FSIZE",      RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_DATA,       "RLIMIT_DATA",       RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_STACK,      "RLIMIT_STACK",      8 * MIB,       RLIM_INFINITY },
+	{ RLIMIT_CORE,       "RLIMIT_CORE",       0,             0 },
+	{ RLIMIT_RSS,        "RLIMIT_RSS",        RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_NPROC,      "RLIMIT_NPROC",      4096,          4096 },
+	{ RLIMIT_NOFILE,     "RLIMIT_NOFILE",     4096,          4096 },
+	{ RLIMIT_MEMLOCK,    "RLIMIT_MEMLOCK",    8 * MIB,       8 * MIB },
+	{ RLIMIT_AS,         "RLIMIT_AS",         RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_LOCKS,      "RLIMIT_LOCKS",      RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", 4096,          4096 },
+	{ RLIMIT_MSGQUEUE,   "RLIMIT_MSGQUEUE",   819200,        819200 },
+	{ RLIMIT_NICE,       "RLIMIT_NICE",       0,             0 },
+	{ RLIMIT_RTPRIO,     "RLIMIT_RTPRIO",     0,             0 },
+	{ RLIMIT_RTTIME,     "RLIMIT_RTTIME",     RLIM_INFINITY, RLIM_INFINITY },
+};
+_Static_assert(ELEMENTSOF(fixed_limits) == RLIM_NLIMITS, "every RLIMIT_* needs a fixed value");
+
+int privs_reset_limits(const char **ret_failed)
+{
+	for (size_t i = 0; i < ELEMENTSOF(fixed_limits); i++) {
+		struct rlimit rl = { fixed_limits[i].cur, fixed_limits[i].max };
+
+		if (setrlimit(fixed_limits[i].resource, &rl) < 0) {
+			if (ret_failed)
+				*ret_failed = fixed_limits[i].name;
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 int privs_sanitize_process(const int *keep, size_t n_keep)
 {
-	struct rlimit rl = { 0, 0 };
 	int max_keep = 2, r;
 
 	r = privs_fix_stdio();
@@ -92,16 +137,11 @@ int privs_sanitize_process(const int *keep, size_t n_keep)
 	umask(022);
 	if (chdir("/") < 0)
 		return -errno;
-	if (setrlimit(RLIMIT_CORE, &rl) < 0)
-		return -errno;
-	rl.rlim_cur = rl.rlim_max = 4096;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -errno;
-	/* A 1-block RLIMIT_FSIZE inherited from a hostile caller would make
-	 * every write fail half way; we set our own limits instead. */
-	rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
-	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
-		return -errno;
+	/* Again, for the helper: the launcher fixed them before it started
+	 * it, and setting the same values needs no capability. */
+	r = privs_reset_limits(NULL);
+	if (r < 0)
+		return r;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -errno;
 	return 0;

@@ -19,9 +19,18 @@
 int privs_fix_stdio(void);
 
 /*
+ * Sets every resource limit (all RLIMIT_*) to its fixed value
+ * (docs/SECURITY.md). A hard limit the caller lowered can only be raised
+ * with CAP_SYS_RESOURCE: without it, -EPERM and *ret_failed (if not NULL)
+ * names the limit.
+ */
+int privs_reset_limits(const char **ret_failed);
+
+/*
  * Makes fds 0-2 valid (reopened on /dev/null when closed), closes every
- * other fd except those in keep, sets umask 022, chdir("/"), core dumps off
- * and not dumpable, and caps RLIMIT_NOFILE. Does not touch the environment
+ * other fd except those in keep, sets umask 022, chdir("/"), every
+ * resource limit fixed (privs_reset_limits; core dumps off) and not
+ * dumpable. Does not touch the environment
  * (callers copy what they need first, then call privs_reset_environment).
  */
 int privs_sanitize_process(const int *keep, size_t n_keep);

@@ -181,6 +181,7 @@ int main(int argc, char **argv)
 	struct invoker inv;
 	struct cli pick;
 	char err[1024] = "", cfgpath[PATH_MAX];
+	const char *limit = "";
 	int cwd_fd, keep[1], r;
 
 	/* Before anything else: the caller controls our fds, environment,
@@ -188,6 +189,14 @@ int main(int argc, char **argv)
 	 * relative --from, and sudo's word on who the caller is. */
 	if (privs_fix_stdio() < 0)
 		return EXIT_FAILED;
+	/* The limits first: everything below, and every process started
+	 * from here (helper, reader, front end, steps), inherits them. */
+	r = privs_reset_limits(&limit);
+	if (r < 0) {
+		out_error("cannot set up a clean process state: cannot raise %s, which the caller lowered "
+			  "(needs CAP_SYS_RESOURCE): %s", limit, strerror(-r));
+		return EXIT_FAILED;
+	}
 	/* The dynamic loader ran before main(): a preloaded or audit library
 	 * has already run with our privileges. Nothing here can undo that;
 	 * refuse, so that such a sudoers rule is noticed. */
