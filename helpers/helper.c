@@ -15,6 +15,7 @@
  * resolved against pinned directory fds (helpers/fsops.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
