@@ -4,15 +4,15 @@
  * build steps, a git fetch, migrations and hooks.
  */
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/vfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "cgroup.h"
 #include "fsops.h"
 #include "privs.h"
 #include "sandbox.h"
+#include "step_wait.h"
 #include "util.h"
 
 #include <errno.h>
@@ -151,92 +151,59 @@ static int step_log_open(struct helper *h, const char *id, const char *title)
 	return fd;
 }
 
-enum step_end { END_EXITED, END_TIMEOUT, END_PEER_GONE, END_DISK };
+/* Each chunk of a step's output: to the build log and the front end. */
+struct step_output {
+	struct helper *h;
+	int logfd;
+};
 
-static bool fs_available(int fd, unsigned long long *ret)
+static int step_output_send(void *ctx, const char *buf, size_t n)
 {
-	struct statfs sfs;
-
-	if (fstatfs(fd, &sfs) < 0)
-		return false;
-	*ret = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
-	return true;
-}
-
-/* Forwards one chunk of the step's output; false when the pipe is done
- * (every writer gone: the namespace is dead) or the front end is. */
-static bool step_forward(struct helper *h, int rd, int logfd, enum step_end *end)
-{
+	struct step_output *o = ctx;
 	struct proto_msg out;
-	ssize_t n;
 
 	proto_init(&out, OP_OUTPUT);
-	do
-		n = read(rd, out.text, sizeof(out.text) - 1);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return false;
+	memcpy(out.text, buf, n);
 	out.len = (uint32_t)n;
-	if (logfd >= 0)
-		(void)write_all(logfd, out.text, (size_t)n);
-	if (helper_send(h, &out, -1) < 0) {
-		*end = END_PEER_GONE;
-		return false;
-	}
-	return true;
+	if (o->logfd >= 0)
+		(void)write_all(o->logfd, buf, n);
+	return helper_send(o->h, &out, -1);
 }
 
-/* Streams the step's output until it ends, runs out of time or disk
- * budget, or the front end goes away. */
-static enum step_end step_stream(struct helper *h, int rd, int logfd)
+/* Watches the sandbox (pid 1 = pid) until all of it is gone, or it has to
+ * be stopped: the deadline, the disk budget and the front end's socket
+ * hold for as long as pid 1 lives, not merely while the output pipe is
+ * open (helpers/step_wait.c). */
+static enum step_end step_watch_pid(struct helper *h, int rd, pid_t pid, int logfd)
 {
-	uint64_t deadline = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull;
-	/* The disk budget: what the filesystem of the release lost since the
-	 * step started (other writers count too, so it errs on the safe side). */
-	unsigned long long avail0 = 0, avail;
-	enum step_end end = END_EXITED;
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct step_output o = { .h = h, .logfd = logfd };
+	struct step_watch w = {
+		.out_fd = rd, .sock = h->sock, .pidfd = pidfd, .space_fd = h->l.releases_fd,
+		.deadline_ns = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull,
+		.max_bytes = h->cfg.max_size, .check_ms = DISK_CHECK_MS,
+		.on_output = step_output_send, .ctx = &o,
+	};
 
-	(void)fs_available(h->l.releases_fd, &avail0);
-	for (;;) {
-		struct pollfd p[2] = { { rd, POLLIN, 0 }, { h->sock, POLLIN, 0 } };
-		uint64_t now = now_ns();
-		int timeout = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1), r;
-
-		if (timeout > DISK_CHECK_MS)
-			timeout = DISK_CHECK_MS;
-		if (avail0 && fs_available(h->l.releases_fd, &avail) &&
-		    avail0 > avail && avail0 - avail > h->cfg.max_size)
-			return END_DISK;
-		r = poll(p, 2, timeout);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0) {
-			if (now_ns() >= deadline)
-				return END_TIMEOUT;
-			continue;
-		}
-		/* The front end never speaks during a step: this is its exit
-		 * (EOF) or a protocol violation. Stop the step. */
-		if (p[1].revents)
-			return END_PEER_GONE;
-		if (p[0].revents && !step_forward(h, rd, logfd, &end))
-			return end;
-	}
+	if (pidfd < 0)
+		return STEP_END_ERROR;
+	return step_watch_run(&w);
 }
 
 /* The reply to a step that ended as end, with wait status status. */
 static int step_reply(struct helper *h, enum step_end end, int status, struct proto_msg *rep)
 {
 	switch (end) {
-	case END_PEER_GONE:
+	case STEP_END_PEER_GONE:
+	case STEP_END_ERROR:
 		return -ECONNRESET;
-	case END_TIMEOUT:
+	case STEP_END_TIMEOUT:
 		reply_fail(rep, -ETIMEDOUT, ERR_STEP_TIMEOUT, NULL);
 		return 0;
-	case END_DISK:
+	case STEP_END_DISK:
 		reply_fail(rep, -EFBIG, ERR_STEP_DISK, NULL);
 		return 0;
-	case END_EXITED:
+	case STEP_END_EXITED:
 		break;
 	}
 	reply_init(rep, 0, NULL);
@@ -293,8 +260,8 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 		reply_fail(rep, r, ERR_SANDBOX, NULL);
 		return 0;
 	}
-	end = step_stream(h, rd, logfd);
-	if (end != END_EXITED)
+	end = step_watch_pid(h, rd, pid, logfd);
+	if (end != STEP_END_EXITED)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
