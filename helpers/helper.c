@@ -25,6 +25,7 @@
 #include "caps.h"
 #include "config.h"
 #include "helper.h"
+#include "interrupt.h"
 #include "privs.h"
 #include "release.h"
 #include "util.h"
@@ -70,6 +71,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (privs_sanitize_process(keep, ELEMENTSOF(keep)) < 0 || privs_reset_environment() < 0)
+		return 2;
+	/* A signal to the caller's process group must not kill us before the
+	 * clean-up: the front end's EOF ends the run (helpers/interrupt.c). */
+	if (interrupt_defer() < 0)
 		return 2;
 	/* Nothing the helper executes (php-fpm -tt, build steps) may inherit
 	 * its socket to the front end. */

@@ -28,7 +28,10 @@ static void on_signal(int sig)
 {
 	static const char before[] = "cutover: interrupted; the release being built was removed, the live site is unchanged\n";
 	static const char after[] = "cutover: interrupted after the new release was published\n";
-	int status;
+	/* Only the helper's own exit proves its clean-up ran. */
+	static const char unclean[] = "cutover: interrupted; the helper ended before its clean-up: a half-built release "
+				      "may remain, the next run removes it; the live site is unchanged\n";
+	int status = 0;
 
 	if (sig_sock >= 0)
 		shutdown(sig_sock, SHUT_RDWR);
@@ -40,6 +43,8 @@ static void on_signal(int sig)
 			;
 	if (sig_published)
 		(void)!write(2, after, sizeof(after) - 1);
+	else if (sig_helper > 0 && !WIFEXITED(status))
+		(void)!write(2, unclean, sizeof(unclean) - 1);
 	else
 		(void)!write(2, before, sizeof(before) - 1);
 	_exit(EXIT_FAILED);
