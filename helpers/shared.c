@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "fsops.h"
+#include "shared_files.h"
 #include "util.h"
 
 #include <errno.h>
@@ -47,9 +48,10 @@ static int open_parent(int base_fd, const char *rel, uid_t uid, gid_t gid, mode_
  */
 static int link_one(struct helper *h, const char *rel, bool is_dir, char *err, size_t errlen)
 {
-	_cleanup_close_ int sp = -EBADF, rp = -EBADF, probe = -EBADF;
+	_cleanup_close_ int sp = -EBADF, rp = -EBADF;
 	char last[256], target[PATH_MAX];
 	struct stat st;
+	bool exists;
 	int r;
 
 	r = str_printf(target, sizeof(target), "%s/shared/%s", h->cfg.root, rel);
@@ -65,7 +67,8 @@ static int link_one(struct helper *h, const char *rel, bool is_dir, char *err, s
 		snprintf(err, errlen, "cannot create the parent of %s in the release: %s", rel, strerror(-rp));
 		return rp;
 	}
-	if (fstatat(sp, last, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	exists = fstatat(sp, last, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!exists) {
 		struct stat rs;
 		bool seed = fstatat(rp, last, &rs, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    (is_dir ? S_ISDIR(rs.st_mode) : S_ISREG(rs.st_mode));
@@ -75,17 +78,20 @@ static int link_one(struct helper *h, const char *rel, bool is_dir, char *err, s
 		/* First use: adopt the release's copy as the initial content. */
 		if (seed && renameat(rp, last, sp, last) < 0)
 			return -errno;
-		if (!seed && is_dir && mkdirat(sp, last, 0) < 0)
-			return -errno;
-		probe = is_dir ? openat(sp, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
-			openat(sp, last, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0);
-		if (probe < 0)
-			return -errno;
-		/* Writable by the deploy user and the web group, nobody else. */
-		if (fchown(probe, h->cfg.uid, h->cfg.web_gid) < 0 ||
-		    fchmod(probe, is_dir ? 02770 : 0640) < 0)
-			return -errno;
-	} else if (is_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		/* Writable by the deploy user and the web group, nobody else;
+		 * created exclusively, changed by fd (helpers/shared_files.c). */
+		r = shared_entry_adopt(sp, last, is_dir, seed, h->cfg.uid, h->cfg.web_gid);
+		if (r == -EPERM)
+			snprintf(err, errlen, "%s/shared/%s is not what was created or moved there (type, owner or link count); left unchanged", h->cfg.root, rel);
+		if (r == -EEXIST && fstatat(sp, last, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		if (r < 0 && r != -EEXIST)
+			return r;
+		/* Created by us: what it is was just checked. Created by
+		 * someone else meanwhile: checked below as an existing one. */
+		exists = r == -EEXIST;
+	}
+	if (exists && (is_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) {
 		snprintf(err, errlen, "%s/shared/%s exists but is not a %s", h->cfg.root, rel,
 			 is_dir ? "directory" : "regular file");
 		return -EEXIST;
@@ -117,44 +123,14 @@ static int link_one(struct helper *h, const char *rel, bool is_dir, char *err, s
  */
 static int laravel_logs(struct helper *h, int storage)
 {
-	_cleanup_close_ int logs = -EBADF, fd = -EBADF;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int dfd;
+	_cleanup_close_ int logs = -EBADF;
 
 	logs = fs_open_beneath(storage, "logs", O_RDONLY | O_DIRECTORY, 0);
 	if (logs < 0)
 		return logs;
-	fd = openat(logs, "laravel.log", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0660);
-	if (fd >= 0) {
-		struct stat st;
-		/* Best effort, like the loop below: a log we cannot fix only
-		 * weakens the exit-status check, which is verified anyway. */
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == h->cfg.uid &&
-		    st.st_gid != h->cfg.web_gid && fchown(fd, h->cfg.uid, h->cfg.web_gid) < 0)
-			errno = 0;
-	}
-	dfd = fcntl(logs, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		_cleanup_close_ int f = -EBADF;
-		struct stat st;
-
-		if (de->d_name[0] == '.')
-			continue;
-		f = openat(logs, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		if (f < 0 || fstat(f, &st) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		if (st.st_gid != h->cfg.web_gid && fchown(f, (uid_t)-1, h->cfg.web_gid) < 0)
-			continue;
-		if ((st.st_mode & 0060) != 0060)
-			(void)fchmod(f, (st.st_mode & 0777 & ~0007) | 0060);
-	}
-	return 0;
+	/* By fd, one link and the expected owner only (helpers/shared_files.c):
+	 * the web server's user can plant hard links here. */
+	return shared_logs_fix(logs, h->cfg.uid, h->cfg.web_gid);
 }
 
 /* Laravel writes below storage/ at run time, as the web server's user:
