@@ -15,6 +15,8 @@ packages=(
 	# tests, demo, bench
 	git zstd xz-utils gzip tar sudo util-linux procps coreutils findutils jq
 	php8.2-cli php8.2-fpm nginx-light wrk curl
+	# hostile/test_20_git_ssh: a real sshd on a loopback port
+	openssh-client openssh-server
 	# the bundled Laravel app (Debian packages the framework: no composer)
 	php-laravel-framework php-doctrine-dbal php8.2-sqlite3 php8.2-mbstring
 	php8.2-intl php8.2-xml

@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "fsops.h"
+#include "git_ssh.h"
 #include "privs.h"
 #include "sandbox.h"
 #include "step_wait.h"
@@ -307,9 +308,12 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 		"GIT_ALLOW_PROTOCOL=git:http:https:ssh", NULL,
 	};
 	bool via_sudo = strcmp(h->who, "root") != 0;
-	char buf[PROTO_TEXT_SIZE], *hash;
+	char buf[PROTO_TEXT_SIZE], *hash, ssh_cmd[1024], err[512] = "";
+	const char *env[ELEMENTSOF(git_env) + 1];
 	char *args[3];
 	const char *problem;
+	size_t k = 0;
+	int r;
 
 	str_copy(buf, sizeof(buf), req->text);
 	hash = strchr(buf, '#');
@@ -326,11 +330,22 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 		reply_fail(rep, -EINVAL, ERR_GIT_SOURCE, problem);
 		return 0;
 	}
+	/* Never the deploy user's ssh keys and configuration through sudo
+	 * (helpers/git_ssh.c). */
+	r = git_ssh_command(&h->cfg, via_sudo, ssh_cmd, sizeof(ssh_cmd), err, sizeof(err));
+	if (r < 0) {
+		reply_fail(rep, r, ERR_GIT_SOURCE, err);
+		return 0;
+	}
+	for (const char *const *e = via_sudo ? git_env_remote : git_env; *e; e++)
+		env[k++] = *e;
+	if (r > 0)
+		env[k++] = ssh_cmd;
+	env[k] = NULL;
 	args[0] = buf;
 	args[1] = hash + 1;
 	args[2] = NULL;
-	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args,
-			     via_sudo ? git_env_remote : git_env, rep);
+	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args, env, rep);
 }
 
 /*

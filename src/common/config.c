@@ -308,6 +308,15 @@ static int handle_build(struct parse_state *st, const char *name,
 		c->max_procs = (unsigned)v;
 		return 1;
 	}
+	if (strcmp(name, "ssh_key") == 0 || strcmp(name, "ssh_known_hosts") == 0) {
+		/* Also a word of the ssh command git runs: no shell or ssh
+		 * metacharacters ('%', '~', spaces). */
+		if (!abspath_valid(value) || value[strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-")])
+			return fail(st, "%s = '%s' must be an absolute path of letters, digits, '.', '_', '-' and '/'", name, value);
+		if (strcmp(name, "ssh_key") == 0)
+			return set_string(st, c->ssh_key, sizeof(c->ssh_key), name, value);
+		return set_string(st, c->ssh_known_hosts, sizeof(c->ssh_known_hosts), name, value);
+	}
 	if (strcmp(name, "max_memory") == 0) {
 		if (parse_size(value, &v) < 0 || v < (64ULL << 20))
 			return fail(st, "max_memory = '%s' must be a size of at least 64M (e.g. 4G)", value);

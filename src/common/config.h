@@ -103,6 +103,8 @@ struct config {
 	unsigned long long max_files;        /* entries in one release */
 	unsigned max_procs;                  /* tasks of one build step */
 	unsigned long long max_memory;       /* memory of one build step, bytes */
+	char ssh_key[256];                   /* git+ssh: the only identity ssh may use ("" none) */
+	char ssh_known_hosts[256];           /* git+ssh: the only known_hosts ssh may use ("" none) */
 
 	struct fpm_config fpm;
 	struct health_config health;
