@@ -655,12 +655,17 @@ static void test_step_and_errors(void **state)
 	out_step(&o, "switch", 1000, "");
 	out_error("release %s is not frozen;\nrun 'cutover list shop'\r", "X");
 	out_warn(&o, "pruning failed: %d", 3);
+	/* A subject the helper names may carry a terminal escape. */
+	out_error("cannot open %s", "/srv/x\033]0;owned\007\tname\177");
+	out_warn(&o, "php-fpm said: %s", "a\nb\033[2J");
 	capture_end(f);
 	ASSERT_CAPTURED(f,
 		"  fetch                                 1.235s  40.1 MB\n"
 		"  switch                                0.000s\n"
 		"cutover: release X is not frozen; run 'cutover list shop' \n"
-		"cutover: warning: pruning failed: 3\n");
+		"cutover: warning: pruning failed: 3\n"
+		"cutover: cannot open /srv/x?]0;owned? name?\n"
+		"cutover: warning: php-fpm said: a b?[2J\n");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

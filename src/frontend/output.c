@@ -136,6 +136,17 @@ void out_build_tail(struct output *o)
 	o->quiet = saved_quiet;
 }
 
+/* One line, always, and nothing a terminal would act on: what the helper
+ * names (a path, a line of php-fpm's) may hold control bytes. */
+static void one_line(char *buf)
+{
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 void out_error(const char *fmt, ...)
 {
 	char buf[1024];
@@ -144,10 +155,7 @@ void out_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	/* One line, always. */
-	for (char *p = buf; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	one_line(buf);
 	fprintf(stderr, "cutover: %s\n", buf);
 	fflush(stderr);
 }
@@ -160,6 +168,7 @@ void out_warn(struct output *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	one_line(buf);
 	fprintf(stderr, "cutover: warning: %s\n", buf);
 }
 
