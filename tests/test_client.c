@@ -754,7 +754,9 @@ static void test_hello_lost(void **state)
 struct reader_run {
 	int sock;
 	int cwd_fd;
+	const char *from;    /* --from, as the launcher hands it to the reader */
 	pthread_t thread;
+	bool started;
 	int r;
 };
 
@@ -762,7 +764,7 @@ static void *reader_main(void *arg)
 {
 	struct reader_run *rr = arg;
 
-	rr->r = reader_serve(rr->sock, rr->cwd_fd);
+	rr->r = reader_serve(rr->sock, rr->cwd_fd, rr->from);
 	return NULL;
 }
 
@@ -793,10 +795,16 @@ static int reader_setup(void **state)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rf->sv) < 0)
 		return -1;
 	rf->run = (struct reader_run) { .sock = rf->sv[1], .cwd_fd = rf->cwd_fd };
-	if (pthread_create(&rf->run.thread, NULL, reader_main, &rf->run) != 0)
-		return -1;
 	*state = rf;
 	return 0;
+}
+
+/* Starts the reader as the launcher does, for --from FROM. */
+static void reader_start(struct reader_fixture *rf, const char *from)
+{
+	rf->run.from = from;
+	assert_int_equal(pthread_create(&rf->run.thread, NULL, reader_main, &rf->run), 0);
+	rf->run.started = true;
 }
 
 static int reader_teardown(void **state)
@@ -804,7 +812,8 @@ static int reader_teardown(void **state)
 	struct reader_fixture *rf = *state;
 
 	close(rf->sv[0]);   /* a reader still waiting sees EOF */
-	pthread_join(rf->run.thread, NULL);
+	if (rf->run.started)
+		pthread_join(rf->run.thread, NULL);
 	close(rf->sv[1]);
 	unlinkat(rf->cwd_fd, "app.tar", 0);
 	unlinkat(rf->cwd_fd, "tree", AT_REMOVEDIR);
@@ -820,6 +829,7 @@ static void test_source_file(void **state)
 	struct source_open_result src = { .fd = -EBADF };
 	char err[256] = "", buf[8] = "";
 
+	reader_start(rf, "app.tar");
 	assert_int_equal(source_client_open(rf->sv[0], "app.tar", &src, err, sizeof(err)), 0);
 	assert_false(src.is_tree);
 	assert_int_equal(read(src.fd, buf, sizeof(buf) - 1), 4);
@@ -834,6 +844,7 @@ static void test_source_tree(void **state)
 	char err[256] = "", buf[4096];
 	ssize_t n, total = 0;
 
+	reader_start(rf, "tree");
 	assert_int_equal(source_client_open(rf->sv[0], "tree", &src, err, sizeof(err)), 0);
 	assert_true(src.is_tree);
 	while ((n = read(src.fd, buf, sizeof(buf))) > 0)
@@ -849,6 +860,7 @@ static void test_source_missing(void **state)
 	struct source_open_result src = { .fd = -EBADF };
 	char err[256] = "";
 
+	reader_start(rf, "nope.tar");
 	assert_int_equal(source_client_open(rf->sv[0], "nope.tar", &src, err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "cannot open nope.tar as the invoking user: No such file or directory");
 	assert_int_equal(src.fd, -EBADF);
@@ -859,6 +871,7 @@ static void test_reader_refuses_other_ops(void **state)
 	struct reader_fixture *rf = *state;
 	struct proto_msg req, rep;
 
+	reader_start(rf, "app.tar");
 	/* The reader answers only OP_SOURCE_OPEN, whatever the text says. */
 	proto_init(&req, OP_REPLY);
 	str_copy(req.text, sizeof(req.text), "app.tar");
@@ -868,6 +881,19 @@ static void test_reader_refuses_other_ops(void **state)
 	assert_int_equal(rep.op, OP_REPLY);
 	assert_int_equal(rep.status, -EPROTO);
 	assert_non_null(strstr(rep.text, "source-open"));
+}
+
+static void test_reader_refuses_other_paths(void **state)
+{
+	struct reader_fixture *rf = *state;
+	struct source_open_result src = { .fd = -EBADF };
+	char err[256] = "";
+
+	/* A front end that went wrong asks for something else than --from. */
+	reader_start(rf, "app.tar");
+	assert_int_equal(source_client_open(rf->sv[0], "/etc/shadow", &src, err, sizeof(err)), -EPERM);
+	assert_string_equal(err, "the source reader opens only --from, not /etc/shadow");
+	assert_int_equal(src.fd, -EBADF);
 }
 
 static void test_source_no_reader(void **state)
@@ -912,6 +938,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_source_tree, reader_setup, reader_teardown),
 		cmocka_unit_test_setup_teardown(test_source_missing, reader_setup, reader_teardown),
 		cmocka_unit_test_setup_teardown(test_reader_refuses_other_ops, reader_setup, reader_teardown),
+		cmocka_unit_test_setup_teardown(test_reader_refuses_other_paths, reader_setup, reader_teardown),
 		cmocka_unit_test(test_source_no_reader),
 	};
 

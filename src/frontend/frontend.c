@@ -203,6 +203,9 @@ static int import_source(struct frontend *fe, int dirfd, struct extract_stats *s
 		if (walk < 0)
 			return walk;
 	}
+	/* The reader has answered its one request: let it go. */
+	closep(&fe->reader_sock);
+	fe->reader_sock = -1;
 	return r;
 }
 

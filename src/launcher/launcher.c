@@ -130,8 +130,27 @@ static int helper_spawn(const struct cli *cli, const struct invoker *inv, pid_t 
 	return sv[0];
 }
 
+/*
+ * What the source reader may open: --from as the caller typed it, parsed
+ * here before the drop (cli_parse is pure) and fixed at fork, so that a
+ * front end that went wrong cannot ask it for anything else. A git+
+ * source, or a command line the front end will refuse, needs no reader.
+ */
+static const char *reader_source(int argc, char **argv)
+{
+	static struct cli c;
+	enum source_kind kind;
+	char err[512];
+
+	if (cli_parse(argc, argv, &c, err, sizeof(err)) < 0 || !c.from)
+		return NULL;
+	if (source_detect(c.from, &kind, err, sizeof(err)) < 0 || kind == SOURCE_GIT)
+		return NULL;
+	return c.from;
+}
+
 /* Forks the source reader with the invoking user's credentials. */
-static int reader_spawn(const struct invoker *inv, int cwd_fd, int helper_sock)
+static int reader_spawn(const struct invoker *inv, int cwd_fd, int helper_sock, const char *from)
 {
 	int sv[2];
 	pid_t pid;
@@ -163,7 +182,7 @@ static int reader_spawn(const struct invoker *inv, int cwd_fd, int helper_sock)
 			r = privs_seccomp_unprivileged(false);
 		if (r < 0)
 			_exit(126);
-		_exit(reader_serve(sv[1], cwd_fd) < 0 ? 1 : 0);
+		_exit(reader_serve(sv[1], cwd_fd, from) < 0 ? 1 : 0);
 	}
 	close(sv[1]);
 	return sv[0];
@@ -181,6 +200,7 @@ int main(int argc, char **argv)
 	struct invoker inv;
 	struct cli pick;
 	char err[1024] = "", cfgpath[PATH_MAX];
+	const char *from;
 	const char *limit = "";
 	int cwd_fd, keep[1], r;
 
@@ -266,8 +286,8 @@ int main(int argc, char **argv)
 		out_error("cannot start the privileged helper: %s", err[0] ? err : strerror(-fe.sock));
 		return EXIT_FAILED;
 	}
-	if (pick.verb == VERB_DEPLOY || pick.verb == VERB_STAGE) {
-		fe.reader_sock = reader_spawn(&inv, cwd_fd, fe.sock);
+	if ((pick.verb == VERB_DEPLOY || pick.verb == VERB_STAGE) && (from = reader_source(argc, argv))) {
+		fe.reader_sock = reader_spawn(&inv, cwd_fd, fe.sock, from);
 		if (fe.reader_sock < 0) {
 			out_error("cannot start the source reader: %s", strerror(-fe.reader_sock));
 			frontend_finish(&fe);

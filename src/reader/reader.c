@@ -46,7 +46,7 @@ static int reply_source(int sock, enum proto_op op, int fd)
 	return proto_send(sock, &m, fd);
 }
 
-int reader_serve(int sock, int cwd_fd)
+int reader_serve(int sock, int cwd_fd, const char *from)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct proto_msg req;
@@ -61,7 +61,11 @@ int reader_serve(int sock, int cwd_fd)
 		return reply(sock, -EPROTO, "the source reader serves only '%s', not '%s'",
 			     proto_op_name(OP_SOURCE_OPEN), proto_op_name(req.op));
 	str_escape(shown, sizeof(shown), req.text, strlen(req.text));
-	fd = openat(cwd_fd, req.text, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* Only what the caller named on the command line, whatever the front
+	 * end asks for. */
+	if (strcmp(req.text, from) != 0)
+		return reply(sock, -EPERM, "the source reader opens only --from, not %s", shown);
+	fd = openat(cwd_fd, from, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		return reply(sock, r, "cannot open %s as the invoking user: %s", shown, strerror(-r));

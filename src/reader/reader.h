@@ -9,8 +9,9 @@
 #ifndef CUTOVER_READER_H
 #define CUTOVER_READER_H
 
-/* Serves one request on sock; cwd_fd resolves a relative --from.
- * 0, or -errno when the socket failed. */
-int reader_serve(int sock, int cwd_fd);
+/* Serves one request on sock: opens from (--from, fixed by the launcher
+ * at fork; a request naming anything else is refused), relative to
+ * cwd_fd. 0, or -errno when the socket failed. */
+int reader_serve(int sock, int cwd_fd, const char *from);
 
 #endif
