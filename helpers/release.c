@@ -231,9 +231,10 @@ int current_publish(const struct layout *l, const char *id, uint64_t *ret_visibl
 		return r;
 	}
 	*ret_visible_ns = now_ns() - t0;
-	if (fsync(l->root_fd) < 0)
-		return -errno;
-	*ret_durable_ns = now_ns() - t0;
+	/* From here on the release is live whatever happens: a failed fsync
+	 * must not make the caller treat it as unpublished (and remove it).
+	 * It is reported as "durable after 0 ns": not known to be durable. */
+	*ret_durable_ns = fsync(l->root_fd) == 0 ? now_ns() - t0 : 0;
 	return 0;
 }
 
@@ -391,11 +392,14 @@ int release_list(const struct layout *l, struct release_info **ret, size_t *ret_
 
 int release_remove(const struct layout *l, const char *id)
 {
-	char log[RELEASE_ID_MAX + 8], man[RELEASE_ID_MAX + 8];
+	char log[RELEASE_ID_MAX + 8], man[RELEASE_ID_MAX + 8], cur[RELEASE_ID_MAX + 1];
 	int r;
 
 	if (!release_id_valid(id))
 		return -EINVAL;
+	/* Never the live release, whatever a caller's state says. */
+	if (current_read(l, cur, sizeof(cur)) == 0 && strcmp(cur, id) == 0)
+		return -EBUSY;
 	/* Take the tree out of releases/ in one rename, so the web server
 	 * never sees a half-deleted release; then delete it at leisure. */
 	(void)fs_remove_tree(l->trash_fd, id);
