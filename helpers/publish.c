@@ -265,7 +265,8 @@ int abort_staging(struct helper *h, bool keep_failed)
 	/* A run that publishes its own frozen release (its row of SWITCH
 	 * permits FROZEN: deploy) may also abandon it after the freeze, when
 	 * the pre-switch check fails: it was never published. A staged
-	 * release is what stage leaves behind. */
+	 * release is what stage leaves behind: its ABORT row stops at LINKED,
+	 * and the end of a stage run keeps it (below). */
 	if (h->phase == PH_FROZEN && helper_permits(h, OP_SWITCH, PH_FROZEN)) {
 		h->phase = PH_DONE;
 		return release_remove(&h->l, h->id);

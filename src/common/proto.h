@@ -103,7 +103,7 @@ enum proto_phase {
 	/* arg[0] 1 = keep as failed -> REPLY */ \
 	X(ABORT, "abort", op_abort, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(STAGING) | PH(LINKED) | PH(FROZEN)), \
-	  PERMIT(STAGE, PH(STAGING) | PH(LINKED) | PH(FROZEN))) \
+	  PERMIT(STAGE, PH(STAGING) | PH(LINKED))) \
 	/* id target, text source, arg[0] deploy ms so far -> REPLY id2 from, \
 	   arg[1] ns until visible, arg[2] ns until durable (mode = bind: the \
 	   mount swap itself, and the whole publish with its checks), arg[3] 1 \
