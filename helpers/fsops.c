@@ -17,18 +17,25 @@ int fs_open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	return open_beneath(dirfd, path, flags | O_NOFOLLOW, mode);
 }
 
-int fs_ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid)
+/* mkdir, or open what is there; set owner and mode by fd. With
+ * only_own, a directory that already existed is changed only when it is
+ * uid's already: one found in a tree another user can write is left as
+ * it is (never taken over by name). */
+static int ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid, bool only_own)
 {
 	_cleanup_close_ int fd = -EBADF;
+	bool created = mkdirat(dirfd, name, mode & 0777) == 0;
 	struct stat st;
 
-	if (mkdirat(dirfd, name, mode & 0777) < 0 && errno != EEXIST)
+	if (!created && errno != EEXIST)
 		return -errno;
 	fd = fs_open_beneath(dirfd, name, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	if (only_own && !created && st.st_uid != uid)
+		return TAKE_FD(fd);
 	if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
 		return -errno;
 	/* fchown clears setgid on some filesystems; set the mode after it. */
@@ -37,7 +44,12 @@ int fs_ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid
 	return TAKE_FD(fd);
 }
 
-int fs_ensure_path(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gid)
+int fs_ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid)
+{
+	return ensure_dir(dirfd, name, mode, uid, gid, false);
+}
+
+static int ensure_path(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gid, bool only_own)
 {
 	char buf[4096];
 	_cleanup_close_ int cur = -EBADF;
@@ -47,7 +59,7 @@ int fs_ensure_path(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gi
 	if (str_copy(buf, sizeof(buf), path) < 0)
 		return -ENAMETOOLONG;
 	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		int fd = fs_ensure_dir(at, c, mode, uid, gid);
+		int fd = ensure_dir(at, c, mode, uid, gid, only_own);
 		if (fd < 0)
 			return fd;
 		closep(&cur);
@@ -57,6 +69,16 @@ int fs_ensure_path(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gi
 	if (cur < 0)
 		return -EINVAL;
 	return TAKE_FD(cur);
+}
+
+int fs_ensure_path(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	return ensure_path(dirfd, path, mode, uid, gid, false);
+}
+
+int fs_ensure_path_own(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	return ensure_path(dirfd, path, mode, uid, gid, true);
 }
 
 static int remove_children(int fd, unsigned depth);

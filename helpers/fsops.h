@@ -24,6 +24,10 @@ int fs_ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid
 /* Like fs_ensure_dir for a relative path of several components; parents
  * are created with the same owner and mode. */
 int fs_ensure_path(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* The same in a tree another user can write (shared/storage): a directory
+ * that already exists is changed only if uid owns it already, else left
+ * as it is; a new one is created with owner and mode. */
+int fs_ensure_path_own(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gid);
 
 /*
  * Removes dirfd/name and, if it is a directory, everything below it,

@@ -150,7 +150,7 @@ static int laravel_storage(struct helper *h, char *err, size_t errlen)
 		return storage;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		int fd = fs_ensure_path(storage, dirs[i], 02770, h->cfg.uid, h->cfg.web_gid);
+		int fd = fs_ensure_path_own(storage, dirs[i], 02770, h->cfg.uid, h->cfg.web_gid);
 		if (fd < 0) {
 			snprintf(err, errlen, "cannot set up shared/storage/%s: %s", dirs[i], strerror(-fd));
 			return fd;
