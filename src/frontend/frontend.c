@@ -23,10 +23,14 @@
 static volatile sig_atomic_t sig_sock = -1;
 static volatile sig_atomic_t sig_helper = -1;
 static volatile sig_atomic_t sig_published = 0;
+/* A migration or hook has started: shared/ (the database) may have changed. */
+static volatile sig_atomic_t sig_shared_touched = 0;
 
 static void on_signal(int sig)
 {
 	static const char before[] = "cutover: interrupted; the release being built was removed, the live site is unchanged\n";
+	static const char touched[] = "cutover: interrupted; the release being built was removed and the live release is "
+				      "unchanged, but a migration or hook had started and may have changed shared/ (the database)\n";
 	static const char after[] = "cutover: interrupted after the new release was published\n";
 	/* Only the helper's own exit proves its clean-up ran. */
 	static const char unclean[] = "cutover: interrupted; the helper ended before its clean-up: a half-built release "
@@ -45,6 +49,8 @@ static void on_signal(int sig)
 		(void)!write(2, after, sizeof(after) - 1);
 	else if (sig_helper > 0 && !WIFEXITED(status))
 		(void)!write(2, unclean, sizeof(unclean) - 1);
+	else if (sig_shared_touched)
+		(void)!write(2, touched, sizeof(touched) - 1);
 	else
 		(void)!write(2, before, sizeof(before) - 1);
 	_exit(EXIT_FAILED);
@@ -418,6 +424,8 @@ static int run_remote(struct frontend *fe, const struct remote_cmd *rc, const ch
 	client_capture_reset(&fe->capture);
 	if (capture)
 		saved = client_set_output(&fe->client, client_capture_sink(&fe->capture));
+	if (rc->hook || rc->mode == CLIENT_MIGRATE_RUN)
+		sig_shared_touched = 1;
 	r = rc->hook ? client_hook(&fe->client, rc->after_switch, rc->index, &code, &e)
 		     : client_migrate(&fe->client, rc->mode, &code, &e);
 	client_set_output(&fe->client, saved);

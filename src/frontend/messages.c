@@ -119,7 +119,7 @@ static bool format_with_config(const struct helper_error *e, const struct config
 		snprintf(buf, n, "%s; run 'cutover mount %s' once the cause is fixed", s, cfg->app);
 		return true;
 	case ERR_STEP_TIMEOUT:
-		snprintf(buf, n, "timed out after %u s (timeout = in [build])", cfg->build_timeout);
+		snprintf(buf, n, "timed out after %u s (timeout = %u in [build])", cfg->build_timeout, cfg->build_timeout);
 		return true;
 	case ERR_STEP_DISK:
 		snprintf(buf, n, "was stopped after writing more than max_size = %llu bytes to disk ([build] max_size)",
