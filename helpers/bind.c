@@ -545,6 +545,7 @@ int bind_fpm_sync(const struct layout *l, const struct config *cfg, const struct
 	close(pipefd[1]);
 	got = read(rd, child_err, sizeof(child_err) - 1);
 	child_err[got > 0 ? got : 0] = '\0';
+	status = W_EXITCODE(1, 0);   /* a failed wait is a failure */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -231,7 +231,7 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 	struct sandbox_spec spec;
 	int pipefd[2], status = 0, r;
 	enum step_end end;
-	pid_t pid;
+	pid_t pid, w;
 
 	r = build_env(h, id, env, ELEMENTSOF(env), envstore, sizeof(envstore), extra_env);
 	if (r == 0)
@@ -264,8 +264,13 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 	end = step_watch_pid(h, rd, pid, logfd);
 	if (end != STEP_END_EXITED)
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	/* The status must be the step's own: a failed wait is a failure,
+	 * never a 0 that reads as success. */
+	status = W_EXITCODE(128, 0);
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
+	if (w < 0)
+		status = W_EXITCODE(128, 0);
 	cgroup_destroy(&cg);
 	return step_reply(h, end, status, rep);
 }

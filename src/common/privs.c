@@ -7,6 +7,8 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -107,11 +109,76 @@ int privs_reset_limits(const char **ret_failed)
 	return 0;
 }
 
+int privs_reset_signals(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	/* Dispositions and the mask survive execve and sudo: a caller that
+	 * ignores SIGCHLD would make waitpid fail (children reaped behind our
+	 * back), one that blocks SIGTERM would keep a timed-out step alive. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP &&
+		    sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL)
+			return -errno;
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL) < 0 ? -errno : 0;
+}
+
+/* ioprio_set(2) has no libc wrapper. */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_NONE 0
+
+int privs_reset_scheduling(const char **ret_failed)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+	cpu_set_t all;
+	int adj = 0;
+	FILE *f;
+
+	/* The caller's niceness, policy, CPU mask, I/O class and OOM score
+	 * reach us through sudo: none of them may let it starve the helper or
+	 * make it the OOM killer's first choice in the middle of a switch. */
+	*ret_failed = "the scheduling policy";
+	if (sched_setscheduler(0, SCHED_OTHER, &sp) < 0)
+		return -errno;
+	*ret_failed = "the nice value";
+	if (setpriority(PRIO_PROCESS, 0, 0) < 0)
+		return -errno;
+	*ret_failed = "the I/O priority";
+	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_NONE << 13) < 0)
+		return -errno;
+	/* Every CPU the kernel lets us have (a cpuset cgroup may allow fewer:
+	 * the kernel then keeps the allowed ones, which is what we want). */
+	CPU_ZERO(&all);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	(void)sched_setaffinity(0, sizeof(all), &all);
+	/* Only a raised OOM score is undone; a protective one is kept. */
+	*ret_failed = "oom_score_adj";
+	f = fopen("/proc/self/oom_score_adj", "r+e");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &adj) != 1)
+		adj = 0;
+	if (adj > 0 && (rewind(f), fprintf(f, "0\n") < 0 || fflush(f) != 0)) {
+		int e = errno ? errno : EIO;
+
+		fclose(f);
+		return -e;
+	}
+	fclose(f);
+	*ret_failed = NULL;
+	return 0;
+}
+
 int privs_sanitize_process(const int *keep, size_t n_keep)
 {
 	int max_keep = 2, r;
 
 	r = privs_fix_stdio();
+	if (r == 0)
+		r = privs_reset_signals();
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n_keep; i++)

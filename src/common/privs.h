@@ -26,9 +26,21 @@ int privs_fix_stdio(void);
  */
 int privs_reset_limits(const char **ret_failed);
 
+/* Every signal to its default disposition, an empty signal mask (part of
+ * privs_sanitize_process). */
+int privs_reset_signals(void);
+
+/*
+ * SCHED_OTHER, nice 0, no I/O class, every allowed CPU, and an OOM score
+ * the caller raised back to 0: the launcher, once, as root. On failure
+ * *ret_failed names what could not be reset.
+ */
+int privs_reset_scheduling(const char **ret_failed);
+
 /*
  * Makes fds 0-2 valid (reopened on /dev/null when closed), closes every
- * other fd except those in keep, sets umask 022, chdir("/"), every
+ * other fd except those in keep, resets every signal's disposition and the
+ * signal mask, sets umask 022, chdir("/"), every
  * resource limit fixed (privs_reset_limits; core dumps off) and not
  * dumpable. Does not touch the environment
  * (callers copy what they need first, then call privs_reset_environment).

@@ -217,6 +217,11 @@ int main(int argc, char **argv)
 			  "(needs CAP_SYS_RESOURCE): %s", limit, strerror(-r));
 		return EXIT_FAILED;
 	}
+	r = privs_reset_scheduling(&limit);
+	if (r < 0) {
+		out_error("cannot set up a clean process state: cannot reset %s: %s", limit, strerror(-r));
+		return EXIT_FAILED;
+	}
 	/* The dynamic loader ran before main(): a preloaded or audit library
 	 * has already run with our privileges. Nothing here can undo that;
 	 * refuse, so that such a sudoers rule is noticed. */
