@@ -98,7 +98,10 @@ static bool format_general(const struct helper_error *e, char *buf, size_t n)
 	case ERR_REPAIR:
 	case ERR_FPM_MASTER:
 	case ERR_MESSAGE:
-		/* The deeper module's own words (a path, what is wrong). */
+		/* The deeper module's own words (a path, what is wrong); with
+		 * none, the generic fallback says the errno rather than nothing. */
+		if (!s[0])
+			return false;
 		snprintf(buf, n, "%s", s);
 		return true;
 	default:
