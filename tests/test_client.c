@@ -532,6 +532,34 @@ static void test_list(void **state)
 	assert_true(l.r[1].previous);
 }
 
+/* A listing the helper could not read ends with a failed REPLY, not END:
+ * client_list hands it on (verb_list prints it and exits 1), keeping what
+ * was listed before it, and the conversation goes on. */
+static void test_list_failure_is_a_helper_error(void **state)
+{
+	struct fake *f = *state;
+	struct listed l = { .n = 0 };
+	struct helper_error e;
+	struct proto_msg *m;
+	char why[256];
+
+	m = queue(f, OP_ENTRY, 0, NULL);
+	str_copy(m->id, sizeof(m->id), ID1);
+	m->arg[3] = RELEASE_FROZEN;
+	m = queue(f, OP_REPLY, -EACCES, NULL);
+	m->error = ERR_OP_FAILED;
+	m->arg[0] = OP_LIST;
+	fake_start(f);
+	assert_int_equal(client_list(&f->client, on_release, &l, &e), -EACCES);
+	fake_join(f);
+	assert_false(client_lost(&f->client));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(e.status, -EACCES);
+	assert_int_equal(e.code, ERR_OP_FAILED);
+	messages_format(&e, NULL, why, sizeof(why));
+	assert_string_equal(why, "list failed: Permission denied");
+}
+
 static void on_problem(void *ctx, const char *problem)
 {
 	char *buf = ctx;
@@ -896,6 +924,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_failure_is_a_helper_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_problems, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fpm_request_hands_over_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hook_and_migrate_requests, setup, teardown),

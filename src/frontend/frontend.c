@@ -902,17 +902,27 @@ static int verb_list(struct frontend *fe)
 {
 	struct json j;
 	struct list_ctx l = { .fe = fe, .j = &j };
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE + 256];
+	int r;
 
 	json_init(&j);
 	json_begin(&j, '[');
 	if (!fe->cli.json)
 		printf("%-40s %-9s %-21s %10s\n", "RELEASE", "STATE", "CREATED", "SIZE");
-	/* A listing the helper could not finish is as far as it got. */
-	(void)client_list(&fe->client, list_entry, &l, NULL);
+	r = client_list(&fe->client, list_entry, &l, &e);
 	json_end(&j, ']');
 	if (client_lost(&fe->client)) {
 		json_free(&j);
 		return fe_helper_lost(fe);
+	}
+	/* A listing the helper could not read (releases/ unreadable) is a
+	 * failure, as for status: an empty list would say there is nothing. */
+	if (r < 0) {
+		json_free(&j);
+		fe_why(fe, &e, why, sizeof(why));
+		out_error("%s", why);
+		return EXIT_FAILED;
 	}
 	if (fe->cli.json)
 		json_print(&j);
