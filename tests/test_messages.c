@@ -82,6 +82,7 @@ static bool passes_subject_on(enum proto_error code)
 	case ERR_PUBLISH:
 	case ERR_REPAIR:
 	case ERR_FPM_MASTER:
+	case ERR_CHECK_BIND:
 		return true;
 	default:
 		return false;
@@ -208,6 +209,31 @@ static void test_exact_sentences(void **state)
 		  "linking shared paths failed: shared/.env is a symlink" },
 		{ ERR_ABORT, -EBUSY, "", { 0 }, "cleaning up release " ID " failed: Device or resource busy" },
 		{ ERR_FPM_STATUS_PATH, -EINVAL, "", { 0 }, "[fpm] status_path is not set" },
+		{ ERR_FPM_TEST, -EIO, "/etc/php/8.3/fpm/php-fpm.conf", { EACCES, 0 },
+		  "php-fpm -t of /etc/php/8.3/fpm/php-fpm.conf failed (Permission denied): LINE" },
+		/* the notes of a successful reply, and check's problems */
+		{ ERR_NOTE_NOTHING_DEPLOYED, 0, "", { 0 }, "nothing deployed yet" },
+		{ ERR_NOTE_CURRENT_BAD, 0, "", { 0 },
+		  "/srv/shop/current is not a symlink to releases/<id>; /srv/shop/live left as it is" },
+		{ ERR_NOTE_NOT_FROZEN, 0, ID, { 0 },
+		  "the current release " ID " is not frozen; /srv/shop/live left as it is" },
+		{ ERR_NOTE_SERVES, 0, ID, { 0 }, "/srv/shop/live serves " ID },
+		{ ERR_NOTE_REPAIRED, 0, ID, { 1, 0, 0 }, "/srv/shop/live now serves " ID " (repaired: 1 stacked mount removed)" },
+		{ ERR_NOTE_REPAIRED, 0, ID, { 2, 1, 1 },
+		  "/srv/shop/live now serves " ID " (repaired: 2 stacked mounts removed, release mounted, also in php-fpm's mount namespace)" },
+		{ ERR_NOTE_REPAIRED, 0, ID, { 0, 0, 1 },
+		  "/srv/shop/live now serves " ID " (repaired: also in php-fpm's mount namespace)" },
+		{ ERR_NOTE_KEPT, 0, "", { 0 }, "kept" },
+		{ ERR_NOTE_REMOVED, 0, "", { 0 }, "removed" },
+		{ ERR_NOTE_HISTORY, 0, "", { 0 }, "warning: history not recorded" },
+		{ ERR_CHECK_CURRENT_BAD, 0, "", { 0 },
+		  "/srv/shop/current is not a symlink to releases/<id>; switch will refuse to replace it" },
+		{ ERR_CHECK_MOUNT_TABLE, 0, "", { 0 }, "cannot read the mount table" },
+		{ ERR_CHECK_LIVE_STALE, 0, "2 mounts are stacked there (x on top)", { 0 },
+		  "/srv/shop/live does not serve the current release " ID ": 2 mounts are stacked there (x on top); run 'cutover mount shop'" },
+		{ ERR_CHECK_ROOT_NOT_SHARED, 0, "", { 0 },
+		  "/srv/shop is not a shared mount of its own: a switch would not reach php-fpm in another mount namespace; run 'cutover mount shop'" },
+		{ ERR_CHECK_NO_SHELL, 0, "", { 0 }, "/bin/sh is missing: build steps cannot run" },
 	};
 	char buf[2048];
 
@@ -215,11 +241,31 @@ static void test_exact_sentences(void **state)
 		struct helper_error e = error_of(cases[i].code, cases[i].status, cases[i].subject);
 
 		memcpy(e.arg, cases[i].arg, sizeof(e.arg));
+		str_copy(e.detail, sizeof(e.detail), "LINE");
 		format(*state, &e, buf, sizeof(buf));
 		if (strcmp(buf, cases[i].sentence) != 0)
 			fail_msg("ERR_%s:\n  got      '%s'\n  expected '%s'", code_names[cases[i].code], buf,
 				 cases[i].sentence);
 	}
+}
+
+/* A reply with no note says nothing; one with a note says it. */
+static void test_note_none_is_empty(void **state)
+{
+	struct proto_msg rep;
+	struct helper_error note;
+	char buf[256] = "x";
+
+	proto_init(&rep, OP_REPLY);
+	helper_note_from_msg(&note, &rep);
+	assert_int_equal(note.status, 0);
+	messages_format_note(&note, *state, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	rep.error = ERR_NOTE_SERVES;
+	strcpy(rep.text, ID);
+	helper_note_from_msg(&note, &rep);
+	messages_format_note(&note, *state, buf, sizeof(buf));
+	assert_string_equal(buf, "/srv/shop/live serves " ID);
 }
 
 /* A short buffer truncates, NUL-terminated. */
@@ -239,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_every_code_without_config),
 		cmocka_unit_test_setup(test_unknown_code_falls_back, config_setup),
 		cmocka_unit_test_setup(test_exact_sentences, config_setup),
+		cmocka_unit_test_setup(test_note_none_is_empty, config_setup),
 		cmocka_unit_test_setup(test_short_buffer, config_setup),
 	};
 

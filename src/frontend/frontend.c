@@ -115,7 +115,7 @@ static int do_lock(struct frontend *fe)
 {
 	struct client_lock_result res;
 	struct helper_error e;
-	char why[PROTO_TEXT_SIZE];
+	char why[PROTO_TEXT_SIZE], note[PROTO_TEXT_SIZE + 256];
 	uint64_t t0 = now_ns();
 	int r;
 
@@ -131,7 +131,8 @@ static int do_lock(struct frontend *fe)
 		return EXIT_FAILED;
 	}
 	/* mode = bind: what the repair of live at the start of the run found */
-	out_step(&fe->out, "lock", now_ns() - t0, res.note[0] ? res.note : NULL);
+	messages_format_note(&res.note, fe->cfg, note, sizeof(note));
+	out_step(&fe->out, "lock", now_ns() - t0, note[0] ? note : NULL);
 	return EXIT_OK;
 }
 
@@ -1041,9 +1042,12 @@ struct check_ctx {
 	struct json *j;
 };
 
-static void check_entry(void *ctx, const char *problem)
+static void check_entry(void *ctx, const struct helper_error *e)
 {
 	struct check_ctx *k = ctx;
+	char problem[PROTO_TEXT_SIZE + 256];
+
+	messages_format_note(e, k->fe->cfg, problem, sizeof(problem));
 
 	if (k->fe->cli.json)
 		json_string(k->j, problem);
@@ -1121,7 +1125,7 @@ static int verb_mount(struct frontend *fe)
 {
 	struct client_mount_result mr;
 	struct helper_error e;
-	char why[PROTO_TEXT_SIZE];
+	char why[PROTO_TEXT_SIZE], note[PROTO_TEXT_SIZE + 256];
 	uint64_t t0 = now_ns();
 	struct json j;
 	int r;
@@ -1142,7 +1146,8 @@ static int verb_mount(struct frontend *fe)
 		out_error("%s", why);
 		return EXIT_FAILED;
 	}
-	out_step(&fe->out, "mount", now_ns() - t0, mr.note);
+	messages_format_note(&mr.note, fe->cfg, note, sizeof(note));
+	out_step(&fe->out, "mount", now_ns() - t0, note);
 	if (fe->cli.json) {
 		json_init(&j);
 		json_begin(&j, '{');
@@ -1152,12 +1157,12 @@ static int verb_mount(struct frontend *fe)
 		json_kv_uint(&j, "unstacked", mr.unstacked);
 		json_kv_bool(&j, "mounted", mr.mounted);
 		json_kv_bool(&j, "fpm_namespace", mr.fpm_namespace);
-		json_kv_string(&j, "note", mr.note);
+		json_kv_string(&j, "note", note);
 		json_end(&j, '}');
 		json_print(&j);
 		json_free(&j);
 	} else if (!fe->cli.quiet)
-		fprintf(stderr, "mounted %s: %s\n", fe->cfg->app, mr.note);
+		fprintf(stderr, "mounted %s: %s\n", fe->cfg->app, note);
 	return EXIT_OK;
 }
 
