@@ -108,7 +108,8 @@ enum proto_phase {
 	/* id target, text source, arg[0] deploy ms so far -> REPLY id2 from, \
 	   arg[1] ns until visible, arg[2] ns until durable (mode = bind: the \
 	   mount swap itself, and the whole publish with its checks), arg[3] 1 \
-	   if php-fpm's mount namespace was entered; status -EXDEV: mode = \
+	   if php-fpm's mount namespace was entered, error NOTE_HISTORY if the \
+	   history was not written; status -EXDEV: mode = \
 	   bind, the release is recorded and partly live (text says where) */ \
 	X(SWITCH, "switch", op_switch, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(FROZEN)), PERMIT(SWITCH, PH(LOCKED))) \
