@@ -510,7 +510,7 @@ out:
 int bind_fpm_sync(const struct layout *l, const struct config *cfg, const struct fpm_master *m,
 		  const char *id, struct bind_actions *ret, char *err, size_t errlen)
 {
-	_cleanup_close_ int tree = -EBADF, rd = -EBADF;
+	_cleanup_close_ int tree = -EBADF, rd = -EBADF, wr = -EBADF;
 	struct live_stack s;
 	char why[300], child_err[512];
 	int pipefd[2], status, r;
@@ -533,16 +533,17 @@ int bind_fpm_sync(const struct layout *l, const struct config *cfg, const struct
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	rd = pipefd[0];
+	wr = pipefd[1];
 	pid = fork();
-	if (pid < 0) {
-		close(pipefd[1]);
+	if (pid < 0)
 		return -errno;
-	}
 	if (pid == 0) {
-		close(pipefd[0]);
-		fpm_child(l, cfg, m, &s, id, tree, pipefd[1]);
+		closep(&rd);
+		fpm_child(l, cfg, m, &s, id, tree, wr);   /* does not return */
 	}
-	close(pipefd[1]);
+	/* Our write end closed: the read below ends when the child's does. */
+	closep(&wr);
+	wr = -EBADF;
 	got = read(rd, child_err, sizeof(child_err) - 1);
 	child_err[got > 0 ? got : 0] = '\0';
 	status = W_EXITCODE(1, 0);   /* a failed wait is a failure */
@@ -581,7 +582,7 @@ static int ids_add(char (**v)[RELEASE_ID_MAX + 1], size_t *n, const char *id)
 int bind_mounted_releases(const struct layout *l, char (**ret)[RELEASE_ID_MAX + 1], size_t *ret_n)
 {
 	_cleanup_closedir_ DIR *d = opendir("/proc");
-	char (*v)[RELEASE_ID_MAX + 1] = NULL;
+	_cleanup_free_ char (*v)[RELEASE_ID_MAX + 1] = NULL;
 	struct dirent *de;
 	struct stat rst;
 	size_t n = 0;
@@ -625,11 +626,9 @@ int bind_mounted_releases(const struct layout *l, char (**ret)[RELEASE_ID_MAX + 
 				}
 		}
 	}
-	if (r < 0) {
-		free(v);
+	if (r < 0)
 		return r;
-	}
-	*ret = v;
+	*ret = TAKE_PTR(v);
 	*ret_n = n;
 	return 0;
 }

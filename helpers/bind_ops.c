@@ -67,25 +67,26 @@ static int bind_here(struct helper *h, const char *id, struct bind_actions *a, c
  * Brings live, here and in PHP-FPM's namespace, to the release recorded in
  * ROOT/current: after a crash between the steps of a publish (see
  * bind_publish), at boot (cutover mount), after someone unmounted it. Says
- * in note what it did. Nothing recorded, or the record unusable: live is
- * left as it is (a switch replaces both).
+ * in note (a successful REPLY: a NOTE_ code, the current release in text,
+ * what was done in arg[]) what it did. Nothing recorded, or the record
+ * unusable: live is left as it is (a switch replaces both).
  */
-int bind_repair(struct helper *h, char *note, size_t notelen, char *err, size_t errlen)
+int bind_repair(struct helper *h, struct proto_msg *note, char *err, size_t errlen)
 {
 	char cur[RELEASE_ID_MAX + 1] = "";
 	struct bind_actions a = { 0 };
 	struct release_info ri;
 	int r;
 
-	note[0] = '\0';
+	reply_init(note, 0, NULL);
 	r = current_read(&h->l, cur, sizeof(cur));
 	if (r < 0 || !cur[0]) {
-		snprintf(note, notelen, r < 0 ? "%s/current is not a symlink to releases/<id>; %s left as it is" :
-			 "nothing deployed yet", h->cfg.root, h->cfg.live);
+		note->error = r < 0 ? ERR_NOTE_CURRENT_BAD : ERR_NOTE_NOTHING_DEPLOYED;
 		return 0;
 	}
+	str_copy(note->text, sizeof(note->text), cur);
 	if (state_read(&h->l, cur, &ri) < 0 || ri.state != RELEASE_FROZEN) {
-		snprintf(note, notelen, "the current release %s is not frozen; %s left as it is", cur, h->cfg.live);
+		note->error = ERR_NOTE_NOT_FROZEN;
 		return 0;
 	}
 	r = bind_here(h, cur, &a, err, errlen);
@@ -94,19 +95,10 @@ int bind_repair(struct helper *h, char *note, size_t notelen, char *err, size_t 
 	if (r < 0)
 		return r;
 	h->repair = a;
-	if (a.unstacked || a.attached || a.entered) {
-		char what[160] = "";
-
-		if (a.unstacked)
-			snprintf(what, sizeof(what), "%u stacked mount%s removed", a.unstacked, a.unstacked == 1 ? "" : "s");
-		if (a.attached)
-			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%srelease mounted", what[0] ? ", " : "");
-		if (a.entered)
-			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%salso in php-fpm's mount namespace",
-				 what[0] ? ", " : "");
-		snprintf(note, notelen, "%s now serves %s (repaired: %s)", h->cfg.live, cur, what);
-	} else
-		snprintf(note, notelen, "%s serves %s", h->cfg.live, cur);
+	note->error = a.unstacked || a.attached || a.entered ? ERR_NOTE_REPAIRED : ERR_NOTE_SERVES;
+	note->arg[0] = a.unstacked;
+	note->arg[1] = a.attached;
+	note->arg[2] = a.entered;
 	return 0;
 }
 
@@ -174,18 +166,17 @@ int bind_publish(struct helper *h, const char *id, const char *cur, uint64_t *re
  * starts; after a crash). The lock already made ROOT a shared mount. */
 int op_mount(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	char note[640], err[700], cur[RELEASE_ID_MAX + 1] = "";
+	char err[700], cur[RELEASE_ID_MAX + 1] = "";
 	int r;
 
 	if (h->cfg.mode != PUBLISH_BIND)
 		return -EPROTO;
 	h->phase = PH_DONE;
-	r = bind_repair(h, note, sizeof(note), err, sizeof(err));
+	r = bind_repair(h, rep, err, sizeof(err));
 	if (r < 0) {
 		reply_fail(rep, r, ERR_REPAIR, err);
 		return 0;
 	}
-	reply_init(rep, 0, "%s", note);
 	if (current_read(&h->l, cur, sizeof(cur)) == 0)
 		str_copy(rep->id, sizeof(rep->id), cur);
 	rep->arg[0] = h->repair.unstacked;

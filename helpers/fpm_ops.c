@@ -86,15 +86,19 @@ static int fpm_prepare(struct helper *h, struct fpm_master *m, int *ret_memfd, s
 	r = fpm_master_test(m, memfd, 20);
 	*ret_memfd = memfd;
 	if (r != 0) {
-		char last[300];
-		memfd_error_line(memfd, last, sizeof(last));
+		struct proto_msg line;
+
 		/* -EIO: the pool is genuine but its configuration is broken
 		 * (exit 1); the other errors mean we could not trust the pid
-		 * file at all (exit 2). Worded here: two free-form strings (the
-		 * master's config and php-fpm's own line) do not fit a code. */
-		reply_init(rep, -EIO, "php-fpm -t of %s failed (%s): %s", m->config,
-			   r < 0 ? strerror(-r) : "configuration invalid", last);
-		rep->error = ERR_MESSAGE;
+		 * file at all (exit 2). Two subjects, the master's config and
+		 * php-fpm's own line: the line goes first, in an ENTRY. */
+		proto_init(&line, OP_ENTRY);
+		line.error = ERR_FPM_TEST;
+		memfd_error_line(memfd, line.text, 300);
+		if (helper_send(h, &line, -1) < 0)
+			return -EPIPE;
+		reply_fail(rep, -EIO, ERR_FPM_TEST, m->config);
+		rep->arg[0] = r < 0 ? (uint64_t)-r : 0;
 		return -EIO;
 	}
 	return 0;
@@ -135,7 +139,9 @@ int op_fpm_reload(struct helper *h, const struct proto_msg *req, struct proto_ms
 	if (r < 0 && rep->op != OP_REPLY)
 		return r;   /* no reply yet: the dispatcher words it */
 	if (r < 0) {
-		if (r == -EIO && rep->text[0])
+		if (rep->error == ERR_FPM_TEST)
+			rep->arg[1] = 1;   /* the front end says: reload refused */
+		else if (r == -EIO && rep->text[0])
 			snprintf(rep->text + strlen(rep->text), sizeof(rep->text) - strlen(rep->text),
 				 "; reload refused, the pool keeps serving");
 		rep->len = (uint32_t)strlen(rep->text);

@@ -85,7 +85,7 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 		  char *const *args, const char *const *extra_env, struct proto_msg *rep);
 
 /* bind_ops.c */
-int bind_repair(struct helper *h, char *note, size_t notelen, char *err, size_t errlen);
+int bind_repair(struct helper *h, struct proto_msg *note, char *err, size_t errlen);
 int bind_publish(struct helper *h, const char *id, const char *cur, uint64_t *ret_visible_ns,
 		 uint64_t *ret_total_ns, char *partial, size_t partial_len, struct proto_msg *rep);
 

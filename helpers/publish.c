@@ -80,22 +80,22 @@ static int lock_record_holder(struct helper *h, int fd)
  * record says; a crash of an earlier one is repaired before anything else. */
 static void lock_bind_prepare(struct helper *h, struct proto_msg *rep)
 {
-	char note[640] = "", err[600];
+	char err[600];
 	int r;
 
+	reply_init(rep, 0, NULL);
 	r = bind_root_prepare(&h->l, &h->cfg, err, sizeof(err));
 	if (r == 0)
 		r = bind_probe(&h->l, &h->cfg, err, sizeof(err));
 	/* The table cannot say this: every locking verb takes the same lock,
 	 * but cutover mount repairs in its own op, which reports what it did. */
 	if (r == 0 && h->verb != PV_MOUNT)
-		r = bind_repair(h, note, sizeof(note), err, sizeof(err));
+		r = bind_repair(h, rep, err, sizeof(err));
 	if (r < 0) {
 		reply_fail(rep, r, ERR_BIND_LOCK, err);
 		return;
 	}
 	h->phase = PH_LOCKED;
-	reply_init(rep, 0, "%s", note);
 }
 
 int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -291,8 +291,10 @@ int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	if (r < 0) {
 		reply_fail(rep, r, ERR_ABORT, NULL);
 		str_copy(rep->id, sizeof(rep->id), h->id);
-	} else
-		reply_init(rep, 0, "%s", r == 1 ? "kept" : "removed");
+	} else {
+		reply_init(rep, 0, NULL);
+		rep->error = r == 1 ? ERR_NOTE_KEPT : ERR_NOTE_REMOVED;
+	}
 	return 0;
 }
 
@@ -350,8 +352,10 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
 	if (partial[0])
 		reply_fail(rep, -EXDEV, ERR_PARTIAL, partial);
-	else
-		reply_init(rep, 0, r < 0 ? "warning: history not recorded" : NULL);
+	else {
+		reply_init(rep, 0, NULL);
+		rep->error = r < 0 ? ERR_NOTE_HISTORY : ERR_NONE;
+	}
 	str_copy(rep->id, sizeof(rep->id), id);
 	str_copy(rep->id2, sizeof(rep->id2), cur);
 	rep->arg[1] = visible_ns;
@@ -571,47 +575,59 @@ int op_history(struct helper *h, const struct proto_msg *req, struct proto_msg *
 	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
 }
 
+/* One problem of check: an ENTRY with its code and subject. */
+static int check_send(struct helper *h, enum proto_error code, const char *id, const char *subject)
+{
+	struct proto_msg e;
+
+	proto_init(&e, OP_ENTRY);
+	e.error = code;
+	if (id)
+		str_copy(e.id, sizeof(e.id), id);
+	if (subject)
+		str_copy(e.text, sizeof(e.text), subject);
+	return helper_send(h, &e, -1) < 0 ? -EPIPE : 1;
+}
+
+/* mode = bind: whether live can be used and serves cur. 1 (a problem
+ * sent), 0, or -EPIPE. */
+static int check_bind(struct helper *h, const char *cur)
+{
+	struct live_stack s;
+	char why[300];
+
+	if (bind_probe(&h->l, &h->cfg, why, sizeof(why)) < 0)
+		return check_send(h, ERR_CHECK_BIND, NULL, why);
+	if (bind_stack_read(&h->l, &h->cfg, 0, &s) < 0)
+		return check_send(h, ERR_CHECK_MOUNT_TABLE, NULL, NULL);
+	if (bind_stack_check(&s, cur, why, sizeof(why)) < 0)
+		return check_send(h, ERR_CHECK_LIVE_STALE, cur, why);
+	if (!s.root_shared)
+		return check_send(h, ERR_CHECK_ROOT_NOT_SHARED, NULL, NULL);
+	return 0;
+}
+
 int op_check(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	char cur[RELEASE_ID_MAX + 1];
-	struct proto_msg e;
 	int r, problems = 0;
 
 	r = h->absent ? 0 : current_read(&h->l, cur, sizeof(cur));
 	if (r < 0) {
-		proto_init(&e, OP_ENTRY);
-		snprintf(e.text, sizeof(e.text), "%s/current is not a symlink to releases/<id>; switch will refuse to replace it", h->cfg.root);
-		problems++;
-		if (helper_send(h, &e, -1) < 0)
+		if (check_send(h, ERR_CHECK_CURRENT_BAD, NULL, NULL) < 0)
 			return -EPIPE;
+		problems++;
 	}
 	if (h->cfg.mode == PUBLISH_BIND && !h->absent && r == 0 && cur[0]) {
-		struct live_stack s;
-		char why[300];
-
-		proto_init(&e, OP_ENTRY);
-		if (bind_probe(&h->l, &h->cfg, why, sizeof(why)) < 0)
-			snprintf(e.text, sizeof(e.text), "%s", why);
-		else if (bind_stack_read(&h->l, &h->cfg, 0, &s) < 0)
-			snprintf(e.text, sizeof(e.text), "cannot read the mount table");
-		else if (bind_stack_check(&s, cur, why, sizeof(why)) < 0)
-			snprintf(e.text, sizeof(e.text), "%s does not serve the current release %s: %s; run 'cutover mount %s'",
-				 h->cfg.live, cur, why, h->cfg.app);
-		else if (!s.root_shared)
-			snprintf(e.text, sizeof(e.text), "%s is not a shared mount of its own: a switch would not reach php-fpm "
-				 "in another mount namespace; run 'cutover mount %s'", h->cfg.root, h->cfg.app);
-		if (e.text[0]) {
-			problems++;
-			if (helper_send(h, &e, -1) < 0)
-				return -EPIPE;
-		}
+		r = check_bind(h, cur);
+		if (r < 0)
+			return r;
+		problems += r;
 	}
 	if (access("/bin/sh", X_OK) < 0) {
-		proto_init(&e, OP_ENTRY);
-		snprintf(e.text, sizeof(e.text), "/bin/sh is missing: build steps cannot run");
-		problems++;
-		if (helper_send(h, &e, -1) < 0)
+		if (check_send(h, ERR_CHECK_NO_SHELL, NULL, NULL) < 0)
 			return -EPIPE;
+		problems++;
 	}
 	reply_init(rep, problems ? -EINVAL : 0, NULL);
 	return 0;

@@ -309,12 +309,24 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 	_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
 }
 
+/* The clones of the shared entries, closed together. */
+struct clone_fds {
+	int fd[2 * CONFIG_MAX_LIST];
+	size_t n;
+};
+
+static void clone_fds_close(struct clone_fds *c)
+{
+	while (c->n > 0)
+		close(c->fd[--c->n]);
+}
+
 int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 		  struct build_cgroup *ret_cg)
 {
-	_cleanup_close_ int clone_fd = -EBADF, shared_clone = -EBADF;
-	int bind_clones[2 * CONFIG_MAX_LIST], sync[2], r = 0;
-	size_t n_clones = 0;
+	_cleanup_close_ int clone_fd = -EBADF, shared_clone = -EBADF, sync_rd = -EBADF, sync_wr = -EBADF;
+	_cleanup_(clone_fds_close) struct clone_fds clones = { .n = 0 };
+	int sync[2], r;
 	char go;
 	pid_t pid;
 
@@ -330,47 +342,41 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 		if (shared_clone < 0)
 			return -errno;
 	}
-	if (spec->n_binds > ELEMENTSOF(bind_clones))
+	if (spec->n_binds > ELEMENTSOF(clones.fd))
 		return -E2BIG;
-	for (; n_clones < spec->n_binds; n_clones++) {
-		bind_clones[n_clones] = open_tree(spec->binds[n_clones].fd, "",
-						  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-		if (bind_clones[n_clones] < 0) {
-			r = -errno;
-			break;
-		}
+	for (; clones.n < spec->n_binds; clones.n++) {
+		clones.fd[clones.n] = open_tree(spec->binds[clones.n].fd, "",
+						OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (clones.fd[clones.n] < 0)
+			return -errno;
 	}
-	if (r == 0 && pipe2(sync, O_CLOEXEC) < 0)
-		r = -errno;
-	if (r < 0) {
-		while (n_clones > 0)
-			close(bind_clones[--n_clones]);
-		return r;
-	}
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return -errno;
+	sync_rd = sync[0];
+	sync_wr = sync[1];
 	pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD,
 			     NULL, NULL, NULL, 0);
 	if (pid == 0) {
-		close(sync[1]);
-		sandbox_init(spec, clone_fd, shared_clone, bind_clones, out_fd, sync[0]);
+		closep(&sync_wr);
+		sandbox_init(spec, clone_fd, shared_clone, clones.fd, out_fd, sync_rd);
 	}
 	r = pid < 0 ? -errno : 0;
-	while (n_clones > 0)
-		close(bind_clones[--n_clones]);
-	if (r < 0) {
-		close(sync[0]);
-		close(sync[1]);
+	/* The sandbox holds its own copies now (or there is none). */
+	clone_fds_close(&clones);
+	if (r < 0)
 		return r;
-	}
-	close(sync[0]);
+	closep(&sync_rd);
+	sync_rd = -EBADF;
 	go = cgroup_create(pid, spec->max_procs, spec->max_memory, ret_cg) == 0 ? 'c' : 'n';
-	if (write(sync[1], &go, 1) != 1) {
-		close(sync[1]);
+	if (write(sync_wr, &go, 1) != 1) {
+		/* Closed first: the sandbox, if still waiting, sees EOF. */
+		closep(&sync_wr);
+		sync_wr = -EBADF;
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		cgroup_destroy(ret_cg);
 		return -EIO;
 	}
-	close(sync[1]);
 	*ret_pid = pid;
 	return 0;
 }

@@ -159,14 +159,21 @@ static void test_lock(void **state)
 	struct client_lock_result res;
 	struct helper_error e;
 
-	queue(f, OP_REPLY, 0, "unstacked 1 mount at live");
+	struct proto_msg *m;
+
+	m = queue(f, OP_REPLY, 0, ID1);
+	m->error = ERR_NOTE_REPAIRED;
+	m->arg[0] = 1;
 	fake_start(f);
 	assert_int_equal(client_lock(&f->client, 30, &res, &e), 0);
 	fake_join(f);
 	assert_int_equal(f->req_r, 0);
 	assert_int_equal(f->req.op, OP_LOCK);
 	assert_int_equal(f->req.arg[0], 30);
-	assert_string_equal(res.note, "unstacked 1 mount at live");
+	assert_int_equal(res.note.code, ERR_NOTE_REPAIRED);
+	assert_int_equal(res.note.status, 0);
+	assert_string_equal(res.note.subject, ID1);
+	assert_int_equal(res.note.arg[0], 1);
 	assert_false(client_lost(&f->client));
 }
 
@@ -532,11 +539,40 @@ static void test_list(void **state)
 	assert_true(l.r[1].previous);
 }
 
-static void on_problem(void *ctx, const char *problem)
+/* A listing the helper could not read ends with a failed REPLY, not END:
+ * client_list hands it on (verb_list prints it and exits 1), keeping what
+ * was listed before it, and the conversation goes on. */
+static void test_list_failure_is_a_helper_error(void **state)
 {
-	char *buf = ctx;
+	struct fake *f = *state;
+	struct listed l = { .n = 0 };
+	struct helper_error e;
+	struct proto_msg *m;
+	char why[256];
 
-	strcat(buf, problem);
+	m = queue(f, OP_ENTRY, 0, NULL);
+	str_copy(m->id, sizeof(m->id), ID1);
+	m->arg[3] = RELEASE_FROZEN;
+	m = queue(f, OP_REPLY, -EACCES, NULL);
+	m->error = ERR_OP_FAILED;
+	m->arg[0] = OP_LIST;
+	fake_start(f);
+	assert_int_equal(client_list(&f->client, on_release, &l, &e), -EACCES);
+	fake_join(f);
+	assert_false(client_lost(&f->client));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(e.status, -EACCES);
+	assert_int_equal(e.code, ERR_OP_FAILED);
+	messages_format(&e, NULL, why, sizeof(why));
+	assert_string_equal(why, "list failed: Permission denied");
+}
+
+static void on_problem(void *ctx, const struct helper_error *problem)
+{
+	char *buf = ctx, line[256];
+
+	messages_format_note(problem, NULL, line, sizeof(line));
+	strcat(buf, line);
 	strcat(buf, "|");
 }
 
@@ -546,15 +582,42 @@ static void test_check_problems(void **state)
 	struct helper_error e;
 	char seen[256] = "";
 
-	queue(f, OP_ENTRY, 0, "/bin/sh is missing: build steps cannot run");
-	queue(f, OP_ENTRY, 0, "cannot read the mount table");
+	queue(f, OP_ENTRY, 0, NULL)->error = ERR_CHECK_NO_SHELL;
+	queue(f, OP_ENTRY, 0, NULL)->error = ERR_CHECK_MOUNT_TABLE;
+	queue(f, OP_ENTRY, 0, "ROOT is not a directory")->error = ERR_CHECK_BIND;
 	queue(f, OP_REPLY, -EINVAL, NULL);
 	fake_start(f);
 	assert_int_equal(client_check(&f->client, on_problem, seen, &e), -EINVAL);
 	fake_join(f);
 	assert_int_equal(f->req.op, OP_CHECK);
-	assert_string_equal(seen, "/bin/sh is missing: build steps cannot run|cannot read the mount table|");
+	assert_string_equal(seen, "/bin/sh is missing: build steps cannot run|cannot read the mount table|"
+				  "ROOT is not a directory|");
 	assert_false(client_lost(&f->client));
+}
+
+/* A failed php-fpm -t: php-fpm's line comes in an ENTRY before the REPLY,
+ * and ends up in the error's detail, worded with the config path. */
+static void test_fpm_test_failure_carries_the_line(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_reload_result res;
+	struct helper_error e;
+	struct proto_msg *m;
+	char why[2048];
+
+	queue(f, OP_OUTPUT, 0, "[27-Nov-2026] ERROR: ...\n");
+	queue(f, OP_ENTRY, 0, "[/etc/php/fpm.conf:12] unknown entry 'bogus_directive'")->error = ERR_FPM_TEST;
+	m = queue(f, OP_REPLY, -EIO, "/etc/php/fpm.conf");
+	m->error = ERR_FPM_TEST;
+	m->arg[1] = 1;
+	fake_start(f);
+	assert_int_equal(client_fpm_reload(&f->client, true, &res, &e), -EIO);
+	fake_join(f);
+	assert_false(client_lost(&f->client));
+	assert_int_equal(e.code, ERR_FPM_TEST);
+	messages_format(&e, NULL, why, sizeof(why));
+	assert_string_equal(why, "php-fpm -t of /etc/php/fpm.conf failed (configuration invalid): "
+				 "[/etc/php/fpm.conf:12] unknown entry 'bogus_directive'; reload refused, the pool keeps serving");
 }
 
 static void test_fpm_request_hands_over_socket(void **state)
@@ -613,7 +676,8 @@ static void test_mount(void **state)
 	struct helper_error e;
 	struct proto_msg *m;
 
-	m = queue(f, OP_REPLY, 0, "mounted " ID1 " at live");
+	m = queue(f, OP_REPLY, 0, ID1);
+	m->error = ERR_NOTE_REPAIRED;
 	str_copy(m->id, sizeof(m->id), ID1);
 	m->arg[0] = 2;
 	m->arg[1] = 1;
@@ -623,7 +687,9 @@ static void test_mount(void **state)
 	fake_join(f);
 	assert_int_equal(f->req.op, OP_MOUNT);
 	assert_string_equal(mr.release, ID1);
-	assert_string_equal(mr.note, "mounted " ID1 " at live");
+	assert_int_equal(mr.note.code, ERR_NOTE_REPAIRED);
+	assert_string_equal(mr.note.subject, ID1);
+	assert_int_equal(mr.note.arg[0], 2);
 	assert_int_equal(mr.unstacked, 2);
 	assert_true(mr.mounted);
 	assert_false(mr.fpm_namespace);
@@ -922,7 +988,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_failure_is_a_helper_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_problems, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_test_failure_carries_the_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fpm_request_hands_over_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hook_and_migrate_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mount, setup, teardown),

@@ -84,7 +84,8 @@ enum proto_phase {
  * what the request and its reply carry.
  */
 #define PROTO_REQUESTS(X) \
-	/* arg[0] wait seconds -> REPLY; -EBUSY with holder in text */ \
+	/* arg[0] wait seconds -> REPLY; -EBUSY with holder in text; mode = \
+	   bind: error a NOTE_ of the repair of live, arg[] as MOUNT's */ \
 	X(LOCK, "lock", op_lock, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(START)), PERMIT(STAGE, PH(START)), PERMIT(SWITCH, PH(START)), \
 	  PERMIT(ROLLBACK, PH(START)), PERMIT(PRUNE, PH(START)), PERMIT(MOUNT, PH(START))) \
@@ -100,14 +101,15 @@ enum proto_phase {
 	/* -> REPLY arg[0] bytes, arg[1] files */ \
 	X(FREEZE, "freeze", op_freeze, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(LINKED)), PERMIT(STAGE, PH(LINKED))) \
-	/* arg[0] 1 = keep as failed -> REPLY */ \
+	/* arg[0] 1 = keep as failed -> REPLY error NOTE_KEPT or NOTE_REMOVED */ \
 	X(ABORT, "abort", op_abort, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(STAGING) | PH(LINKED) | PH(FROZEN)), \
 	  PERMIT(STAGE, PH(STAGING) | PH(LINKED))) \
 	/* id target, text source, arg[0] deploy ms so far -> REPLY id2 from, \
 	   arg[1] ns until visible, arg[2] ns until durable (mode = bind: the \
 	   mount swap itself, and the whole publish with its checks), arg[3] 1 \
-	   if php-fpm's mount namespace was entered; status -EXDEV: mode = \
+	   if php-fpm's mount namespace was entered, error NOTE_HISTORY if the \
+	   history was not written; status -EXDEV: mode = \
 	   bind, the release is recorded and partly live (text says where) */ \
 	X(SWITCH, "switch", op_switch, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(FROZEN)), PERMIT(SWITCH, PH(LOCKED))) \
@@ -126,10 +128,10 @@ enum proto_phase {
 	X(STATUS, "status", op_status, OPF_ONCE, PERMIT(STATUS, PH(START))) \
 	/* -> REPLY, fd: history file read-only, or none */ \
 	X(HISTORY, "history", op_history, OPF_ONCE, PERMIT(STATUS, PH(START))) \
-	/* -> ENTRY* (text problem), REPLY */ \
+	/* -> ENTRY* (error a CHECK_ code, its subject in text), REPLY */ \
 	X(CHECK, "check", op_check, OPF_ONCE, PERMIT(CHECK, PH(START))) \
-	/* -> OUTPUT* (php-fpm -tt), REPLY arg[0] master pid; status -EINVAL \
-	   when the configuration test failed */ \
+	/* -> OUTPUT* (php-fpm -tt), REPLY arg[0] master pid; status -EIO, \
+	   error FPM_TEST when the configuration test failed */ \
 	X(FPM_INSPECT, "fpm-inspect", op_fpm_inspect, 0, \
 	  PERMIT(DEPLOY, PH(START) | PH(LOCKED) | PH(FROZEN)), \
 	  PERMIT(SWITCH, PH(START) | PH(LOCKED) | PH(FROZEN)), \
@@ -158,7 +160,8 @@ enum proto_phase {
 	X(HOOK, "hook", op_hook, 0, \
 	  PERMIT(DEPLOY, PH(FROZEN) | PH(SWITCHED)), PERMIT(SWITCH, PH(SWITCHED)), \
 	  PERMIT(ROLLBACK, PH(SWITCHED))) \
-	/* mode = bind: -> REPLY id release live, text what was repaired; \
+	/* mode = bind: -> REPLY id release live, error a NOTE_ of what was \
+	   repaired (text: the current release); \
 	   arg[0] stacked mounts removed, arg[1] 1 if a release was mounted, \
 	   arg[2] 1 if inside php-fpm's mount namespace */ \
 	X(MOUNT, "mount", op_mount, OPF_ONCE, PERMIT(MOUNT, PH(LOCKED)))
@@ -206,8 +209,12 @@ enum proto_op {
 /*
  * Why a request failed: a REPLY with status < 0 carries one of these and
  * the failing subject (a path, a release id, a name) in text; the front
- * end words the sentence (src/frontend/messages.c). The helper builds no
- * English as root.
+ * end words the sentence (src/frontend/messages.c). The NOTE_ and CHECK_
+ * codes are not failures: they say what a successful REPLY or an ENTRY
+ * reports. The helper builds no English as root, except in the subjects
+ * of the pass-through codes (MESSAGE, SETUP, LAYOUT, MOUNT_POINTS, FREEZE,
+ * PUBLISH, REPAIR, FPM_MASTER, BIND_LOCK, PARTIAL, CHECK_BIND), which are
+ * the deeper modules' own words.
  */
 #define PROTO_ERRORS(X) \
 	X(NONE)          /* status is 0, or only the errno is known */ \
@@ -259,7 +266,32 @@ enum proto_op {
 	X(FPM_STATUS_PATH) \
 	X(FCGI_BUILD)    /* (status) */ \
 	X(FCGI_CONNECT)  /* (status) */ \
-	X(FCGI_SEND)     /* (status) */
+	X(FCGI_SEND)     /* (status) */ \
+	X(FPM_TEST)      /* php-fpm -t failed: text the master's config, \
+	                    arg[0] errno of the test or 0 (config invalid), \
+	                    arg[1] 1 from FPM_RELOAD (reload refused); an \
+	                    ENTRY before the REPLY carries php-fpm's line */ \
+	/* Notes: status 0, in a successful REPLY or an ENTRY; what the run \
+	   found or did, worded by the front end like the errors. The repair \
+	   of live (REPLY of LOCK and MOUNT), id in text: */ \
+	X(NOTE_CURRENT_BAD)      /* ROOT/current unusable; live left as it is */ \
+	X(NOTE_NOTHING_DEPLOYED) \
+	X(NOTE_NOT_FROZEN)       /* the current release is not frozen */ \
+	X(NOTE_SERVES)           /* live serves it, nothing to repair */ \
+	X(NOTE_REPAIRED)         /* arg[0] stacked mounts removed, arg[1] 1 if \
+	                            mounted, arg[2] 1 if in php-fpm's namespace */ \
+	/* ABORT */ \
+	X(NOTE_KEPT)             /* kept as failed */ \
+	X(NOTE_REMOVED) \
+	/* SWITCH, ROLLBACK */ \
+	X(NOTE_HISTORY)          /* published, but not recorded in the history */ \
+	/* the problems of CHECK, one ENTRY each */ \
+	X(CHECK_CURRENT_BAD)     /* ROOT/current unusable */ \
+	X(CHECK_BIND)            /* text: why ROOT or live cannot be used */ \
+	X(CHECK_MOUNT_TABLE)     /* cannot read it */ \
+	X(CHECK_LIVE_STALE)      /* id: current; text: what live shows */ \
+	X(CHECK_ROOT_NOT_SHARED) \
+	X(CHECK_NO_SHELL)        /* /bin/sh is missing */
 
 enum proto_error {
 #define PROTO_X(u) ERR_##u,

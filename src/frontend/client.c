@@ -227,7 +227,7 @@ int client_lock(struct client *c, unsigned wait_s, struct client_lock_result *re
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
 	if (r < 0)
 		return r;
-	str_copy(ret->note, sizeof(ret->note), rep.text);
+	helper_note_from_msg(&ret->note, &rep);
 	return 0;
 }
 
@@ -296,7 +296,7 @@ int client_abort(struct client *c, bool keep, bool *ret_kept, struct helper_erro
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
 	if (r < 0)
 		return r;
-	*ret_kept = strcmp(rep.text, "kept") == 0;
+	*ret_kept = rep.error == ERR_NOTE_KEPT;
 	return 0;
 }
 
@@ -461,9 +461,11 @@ struct check_ctx {
 static void check_entry(const struct proto_msg *m, void *ctx)
 {
 	struct check_ctx *k = ctx;
+	struct helper_error problem;
 
+	helper_note_from_msg(&problem, m);
 	if (k->fn)
-		k->fn(k->ctx, m->text);
+		k->fn(k->ctx, &problem);
 }
 
 int client_check(struct client *c, client_problem_fn on_problem, void *ctx, struct helper_error *err)
@@ -477,12 +479,33 @@ int client_check(struct client *c, client_problem_fn on_problem, void *ctx, stru
 
 /* ---- php-fpm -------------------------------------------------------- */
 
-int client_fpm_inspect(struct client *c, struct client_fpm_inspect_result *ret, struct helper_error *err)
+/* The ENTRY before a failed php-fpm -t: php-fpm's own line. */
+static void fpm_test_entry(const struct proto_msg *m, void *ctx)
 {
-	struct proto_msg rep;
+	if (m->error == ERR_FPM_TEST)
+		str_copy(ctx, PROTO_TEXT_SIZE, m->text);
+}
+
+/* A request about php-fpm: its configuration is tested first. */
+static int client_fpm_call(struct client *c, const struct proto_msg *req, struct proto_msg *rep,
+			   struct helper_error *err)
+{
+	char line[PROTO_TEXT_SIZE] = "";
 	int r;
 
-	r = client_simple(c, OP_FPM_INSPECT, &rep, err);
+	r = client_call(c, req, EXPECT_REPLY | EXPECT_ENTRY, fpm_test_entry, line, rep, NULL, err);
+	if (r < 0 && err && !client_lost(c))
+		str_copy(err->detail, sizeof(err->detail), line);
+	return r;
+}
+
+int client_fpm_inspect(struct client *c, struct client_fpm_inspect_result *ret, struct helper_error *err)
+{
+	struct proto_msg req, rep;
+	int r;
+
+	proto_init(&req, OP_FPM_INSPECT);
+	r = client_fpm_call(c, &req, &rep, err);
 	if (r < 0)
 		return r;
 	ret->master_pid = (long)rep.arg[0];
@@ -498,7 +521,7 @@ int client_fpm_reload(struct client *c, bool expect_new, struct client_fpm_reloa
 
 	proto_init(&req, OP_FPM_RELOAD);
 	req.arg[0] = expect_new ? 1 : 0;
-	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
+	r = client_fpm_call(c, &req, &rep, err);
 	if (client_lost(c))
 		return r;
 	*ret = (struct client_fpm_reload_result) {
@@ -591,6 +614,6 @@ int client_mount(struct client *c, struct client_mount_result *ret, struct helpe
 		.fpm_namespace = rep.arg[2] == 1,
 	};
 	str_copy(ret->release, sizeof(ret->release), rep.id);
-	str_copy(ret->note, sizeof(ret->note), rep.text);
+	helper_note_from_msg(&ret->note, &rep);
 	return 0;
 }

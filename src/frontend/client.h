@@ -68,7 +68,8 @@ void client_capture_free(struct client_capture *cap);
 int client_hello(struct client *c, struct helper_error *err);
 
 struct client_lock_result {
-	char note[PROTO_TEXT_SIZE];   /* mode = bind: what the repair of live found, or "" */
+	struct helper_error note;     /* mode = bind: what the repair of live found
+	                                 (messages_format_note), or code ERR_NONE */
 };
 /* -EBUSY: someone holds the lock (err says who). */
 int client_lock(struct client *c, unsigned wait_s, struct client_lock_result *ret,
@@ -150,7 +151,8 @@ int client_status(struct client *c, struct client_status *ret, struct helper_err
 /* ret_fd: the history file, read-only, or -EBADF when there is none. */
 int client_history(struct client *c, int *ret_fd, struct helper_error *err);
 
-typedef void (*client_problem_fn)(void *ctx, const char *problem);
+/* problem: a CHECK_ code and its subject, for messages_format_note. */
+typedef void (*client_problem_fn)(void *ctx, const struct helper_error *problem);
 /* -EINVAL when problems were found (each passed to on_problem). */
 int client_check(struct client *c, client_problem_fn on_problem, void *ctx, struct helper_error *err);
 
@@ -190,7 +192,7 @@ int client_hook(struct client *c, bool after_switch, size_t index, uint64_t *ret
 
 struct client_mount_result {
 	char release[RELEASE_ID_MAX + 1];   /* live now, or "" */
-	char note[PROTO_TEXT_SIZE];   /* what was repaired */
+	struct helper_error note;     /* what was repaired (messages_format_note) */
 	uint64_t unstacked;           /* stacked mounts removed */
 	bool mounted;                 /* a release was mounted */
 	bool fpm_namespace;           /* also inside php-fpm's mount namespace */

@@ -121,7 +121,7 @@ static int do_lock(struct frontend *fe)
 {
 	struct client_lock_result res;
 	struct helper_error e;
-	char why[PROTO_TEXT_SIZE];
+	char why[PROTO_TEXT_SIZE], note[PROTO_TEXT_SIZE + 256];
 	uint64_t t0 = now_ns();
 	int r;
 
@@ -137,7 +137,8 @@ static int do_lock(struct frontend *fe)
 		return EXIT_FAILED;
 	}
 	/* mode = bind: what the repair of live at the start of the run found */
-	out_step(&fe->out, "lock", now_ns() - t0, res.note[0] ? res.note : NULL);
+	messages_format_note(&res.note, fe->cfg, note, sizeof(note));
+	out_step(&fe->out, "lock", now_ns() - t0, note[0] ? note : NULL);
 	return EXIT_OK;
 }
 
@@ -913,17 +914,27 @@ static int verb_list(struct frontend *fe)
 {
 	struct json j;
 	struct list_ctx l = { .fe = fe, .j = &j };
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE + 256];
+	int r;
 
 	json_init(&j);
 	json_begin(&j, '[');
 	if (!fe->cli.json)
 		printf("%-40s %-9s %-21s %10s\n", "RELEASE", "STATE", "CREATED", "SIZE");
-	/* A listing the helper could not finish is as far as it got. */
-	(void)client_list(&fe->client, list_entry, &l, NULL);
+	r = client_list(&fe->client, list_entry, &l, &e);
 	json_end(&j, ']');
 	if (client_lost(&fe->client)) {
 		json_free(&j);
 		return fe_helper_lost(fe);
+	}
+	/* A listing the helper could not read (releases/ unreadable) is a
+	 * failure, as for status: an empty list would say there is nothing. */
+	if (r < 0) {
+		json_free(&j);
+		fe_why(fe, &e, why, sizeof(why));
+		out_error("%s", why);
+		return EXIT_FAILED;
 	}
 	if (fe->cli.json)
 		json_print(&j);
@@ -1042,9 +1053,12 @@ struct check_ctx {
 	struct json *j;
 };
 
-static void check_entry(void *ctx, const char *problem)
+static void check_entry(void *ctx, const struct helper_error *e)
 {
 	struct check_ctx *k = ctx;
+	char problem[PROTO_TEXT_SIZE + 256];
+
+	messages_format_note(e, k->fe->cfg, problem, sizeof(problem));
 
 	if (k->fe->cli.json)
 		json_string(k->j, problem);
@@ -1122,7 +1136,7 @@ static int verb_mount(struct frontend *fe)
 {
 	struct client_mount_result mr;
 	struct helper_error e;
-	char why[PROTO_TEXT_SIZE];
+	char why[PROTO_TEXT_SIZE], note[PROTO_TEXT_SIZE + 256];
 	uint64_t t0 = now_ns();
 	struct json j;
 	int r;
@@ -1143,7 +1157,8 @@ static int verb_mount(struct frontend *fe)
 		out_error("%s", why);
 		return EXIT_FAILED;
 	}
-	out_step(&fe->out, "mount", now_ns() - t0, mr.note);
+	messages_format_note(&mr.note, fe->cfg, note, sizeof(note));
+	out_step(&fe->out, "mount", now_ns() - t0, note);
 	if (fe->cli.json) {
 		json_init(&j);
 		json_begin(&j, '{');
@@ -1153,12 +1168,12 @@ static int verb_mount(struct frontend *fe)
 		json_kv_uint(&j, "unstacked", mr.unstacked);
 		json_kv_bool(&j, "mounted", mr.mounted);
 		json_kv_bool(&j, "fpm_namespace", mr.fpm_namespace);
-		json_kv_string(&j, "note", mr.note);
+		json_kv_string(&j, "note", note);
 		json_end(&j, '}');
 		json_print(&j);
 		json_free(&j);
 	} else if (!fe->cli.quiet)
-		fprintf(stderr, "mounted %s: %s\n", fe->cfg->app, mr.note);
+		fprintf(stderr, "mounted %s: %s\n", fe->cfg->app, note);
 	return EXIT_OK;
 }
 

@@ -18,6 +18,12 @@ void helper_error_from_reply(struct helper_error *e, const struct proto_msg *rep
 	memcpy(e->arg, rep->arg, sizeof(e->arg));
 }
 
+void helper_note_from_msg(struct helper_error *note, const struct proto_msg *m)
+{
+	helper_error_from_reply(note, m);
+	note->status = 0;
+}
+
 /* The refusals of the dispatcher and failures that need no config. */
 static bool format_general(const struct helper_error *e, char *buf, size_t n)
 {
@@ -90,6 +96,29 @@ static bool format_general(const struct helper_error *e, char *buf, size_t n)
 	case ERR_FCGI_BUILD:
 		snprintf(buf, n, "cannot build the FastCGI request: %s", why);
 		return true;
+	case ERR_FPM_TEST:
+		snprintf(buf, n, "php-fpm -t of %s failed (%s): %s%s", s,
+			 e->arg[0] ? strerror((int)e->arg[0]) : "configuration invalid", e->detail,
+			 e->arg[1] == 1 ? "; reload refused, the pool keeps serving" : "");
+		return true;
+	case ERR_NOTE_NOTHING_DEPLOYED:
+		snprintf(buf, n, "nothing deployed yet");
+		return true;
+	case ERR_NOTE_KEPT:
+		snprintf(buf, n, "kept");
+		return true;
+	case ERR_NOTE_REMOVED:
+		snprintf(buf, n, "removed");
+		return true;
+	case ERR_NOTE_HISTORY:
+		snprintf(buf, n, "warning: history not recorded");
+		return true;
+	case ERR_CHECK_MOUNT_TABLE:
+		snprintf(buf, n, "cannot read the mount table");
+		return true;
+	case ERR_CHECK_NO_SHELL:
+		snprintf(buf, n, "/bin/sh is missing: build steps cannot run");
+		return true;
 	case ERR_SETUP:
 	case ERR_LAYOUT:
 	case ERR_MOUNT_POINTS:
@@ -97,9 +126,67 @@ static bool format_general(const struct helper_error *e, char *buf, size_t n)
 	case ERR_PUBLISH:
 	case ERR_REPAIR:
 	case ERR_FPM_MASTER:
+	case ERR_CHECK_BIND:
 	case ERR_MESSAGE:
-		/* The deeper module's own words (a path, what is wrong). */
+		/* The deeper module's own words (a path, what is wrong); with
+		 * none, the generic fallback says the errno rather than nothing. */
+		if (!s[0])
+			return false;
 		snprintf(buf, n, "%s", s);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* What the repair of live did (arg[] of NOTE_REPAIRED). */
+static void format_repaired(const struct helper_error *e, char *buf, size_t n)
+{
+	size_t o;
+
+	buf[0] = '\0';
+	if (e->arg[0])
+		snprintf(buf, n, "%llu stacked mount%s removed", (unsigned long long)e->arg[0],
+			 e->arg[0] == 1 ? "" : "s");
+	o = strlen(buf);
+	if (e->arg[1])
+		snprintf(buf + o, n - o, "%srelease mounted", o ? ", " : "");
+	o = strlen(buf);
+	if (e->arg[2])
+		snprintf(buf + o, n - o, "%salso in php-fpm's mount namespace", o ? ", " : "");
+}
+
+/* The notes of a successful run and the problems of check, worded with
+ * the app's configuration. */
+static bool format_note_with_config(const struct helper_error *e, const struct config *cfg, char *buf, size_t n)
+{
+	const char *s = e->subject;
+	char what[160];
+
+	switch (e->code) {
+	case ERR_NOTE_CURRENT_BAD:
+		snprintf(buf, n, "%s/current is not a symlink to releases/<id>; %s left as it is", cfg->root, cfg->live);
+		return true;
+	case ERR_NOTE_NOT_FROZEN:
+		snprintf(buf, n, "the current release %s is not frozen; %s left as it is", s, cfg->live);
+		return true;
+	case ERR_NOTE_SERVES:
+		snprintf(buf, n, "%s serves %s", cfg->live, s);
+		return true;
+	case ERR_NOTE_REPAIRED:
+		format_repaired(e, what, sizeof(what));
+		snprintf(buf, n, "%s now serves %s (repaired: %s)", cfg->live, s, what);
+		return true;
+	case ERR_CHECK_CURRENT_BAD:
+		snprintf(buf, n, "%s/current is not a symlink to releases/<id>; switch will refuse to replace it", cfg->root);
+		return true;
+	case ERR_CHECK_LIVE_STALE:
+		snprintf(buf, n, "%s does not serve the current release %s: %s; run 'cutover mount %s'",
+			 cfg->live, e->id, s, cfg->app);
+		return true;
+	case ERR_CHECK_ROOT_NOT_SHARED:
+		snprintf(buf, n, "%s is not a shared mount of its own: a switch would not reach php-fpm "
+			 "in another mount namespace; run 'cutover mount %s'", cfg->root, cfg->app);
 		return true;
 	default:
 		return false;
@@ -163,7 +250,7 @@ static bool format_with_config(const struct helper_error *e, const struct config
 		snprintf(buf, n, "sending the FastCGI request to %s failed: %s", cfg->fpm.socket, why);
 		return true;
 	default:
-		return false;
+		return format_note_with_config(e, cfg, buf, n);
 	}
 }
 
@@ -177,4 +264,14 @@ void messages_format(const struct helper_error *e, const struct config *cfg, cha
 		snprintf(buf, n, "%s", e->subject);
 	else
 		snprintf(buf, n, "%s", strerror(-e->status));
+}
+
+void messages_format_note(const struct helper_error *note, const struct config *cfg, char *buf, size_t n)
+{
+	if (note->code == ERR_NONE) {
+		if (n)
+			buf[0] = '\0';
+		return;
+	}
+	messages_format(note, cfg, buf, n);
 }
