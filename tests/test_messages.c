@@ -167,7 +167,7 @@ static void test_exact_sentences(void **state)
 		{ ERR_LABEL_INVALID, -EINVAL, "", { 0 },
 		  "--label may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit)" },
 		{ ERR_LABEL_LONG, -ENAMETOOLONG, "", { 0 }, "label is too long for a release id" },
-		{ ERR_STEP_TIMEOUT, -ETIMEDOUT, "", { 0 }, "timed out after 600 s (timeout = in [build])" },
+		{ ERR_STEP_TIMEOUT, -ETIMEDOUT, "", { 0 }, "timed out after 600 s (timeout = 600 in [build])" },
 		{ ERR_STEP_DISK, -EFBIG, "", { 0 },
 		  "was stopped after writing more than max_size = 2147483648 bytes to disk ([build] max_size)" },
 		{ ERR_NOT_ALLOWED, -EPERM, "", { OP_FREEZE, PV_SWITCH },
