@@ -279,6 +279,8 @@ static int store_gc_dir(int dfd, uint64_t *objects, uint64_t *bytes)
 		close(dup);
 		return -errno;
 	}
+	/* The duplicate shares the offset: an earlier walk left it at the end. */
+	rewinddir(d);
 	while ((errno = 0, de = readdir(d))) {
 		struct stat st;
 
@@ -313,6 +315,8 @@ int store_gc(int objects_fd, uint64_t *ret_objects, uint64_t *ret_bytes)
 		close(dup);
 		return -errno;
 	}
+	/* The duplicate shares the offset: an earlier walk left it at the end. */
+	rewinddir(d);
 	while (r == 0 && (errno = 0, de = readdir(d))) {
 		_cleanup_close_ int dfd = -EBADF;
 

@@ -39,6 +39,8 @@ static int tree_walk(int dirfd, const char *path, unsigned depth, tree_fn fn, vo
 		close(dup);
 		return -errno;
 	}
+	/* The duplicate shares the offset: an earlier walk left it at the end. */
+	rewinddir(d);
 	if (depth > VERIFY_MAX_DEPTH)
 		return -ELOOP;
 	while (r >= 0 && (errno = 0, de = readdir(d))) {
