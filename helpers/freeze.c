@@ -13,25 +13,23 @@
 
 #include "config.h"
 #include "fsops.h"
+#include "manifest.h"
+#include "store.h"
 #include "util.h"
 
 #define FREEZE_MAX_DEPTH 1024
-#define HASH_BUF (256 * 1024)
 #define LINK_MAX_HOPS 40          /* the kernel's MAXSYMLINKS */
 
 struct walk {
-	gid_t web_gid;
-	const char *shared_prefix;
-	int manifest_fd;
+	const struct freeze_spec *spec;
+	struct store store;
 	struct freeze_stats st;
 	char *err;
 	size_t errlen;
-	unsigned char *buf;
-	EVP_MD_CTX *md;
-	/* Manifest lines are buffered and written in large chunks. */
-	char *out;
-	size_t out_len, out_cap;
-	/* Relative symlinks, checked once the whole tree is sealed. */
+	/* Manifest lines are buffered and written in large chunks: the
+	 * sha256sum(1) file and the entries file. */
+	struct outbuf { int fd; char *buf; size_t len, cap; } sha, ent;
+	/* Relative symlinks, checked once the whole tree is built. */
 	char **links;
 	size_t n_links, links_cap;
 };
@@ -49,25 +47,25 @@ static void fail_path(struct walk *w, const char *path, const char *what)
 	snprintf(w->err, w->errlen, "freeze: %s %s", shown, what);
 }
 
-static int out_flush(struct walk *w)
+static int out_flush(struct outbuf *o)
 {
-	int r = write_all(w->manifest_fd, w->out, w->out_len);
+	int r = write_all(o->fd, o->buf, o->len);
 
-	w->out_len = 0;
+	o->len = 0;
 	return r;
 }
 
-static int out_append(struct walk *w, const char *s, size_t len)
+static int out_append(struct outbuf *o, const char *s, size_t len)
 {
-	if (w->out_len + len > w->out_cap) {
-		int r = out_flush(w);
+	if (o->len + len > o->cap) {
+		int r = out_flush(o);
 		if (r < 0)
 			return r;
-		if (len > w->out_cap)
-			return write_all(w->manifest_fd, s, len);
+		if (len > o->cap)
+			return write_all(o->fd, s, len);
 	}
-	memcpy(w->out + w->out_len, s, len);
-	w->out_len += len;
+	memcpy(o->buf + o->len, s, len);
+	o->len += len;
 	return 0;
 }
 
@@ -97,7 +95,24 @@ static int manifest_add(struct walk *w, const unsigned char *digest,
 			line[o++] = *p;
 	}
 	line[o++] = '\n';
-	return out_append(w, line, o);
+	return out_append(&w->sha, line, o);
+}
+
+/* One line of the entries file (docs/SECURITY.md, "The manifest"):
+ * TYPE MODE UID:GID VALUE PATH, VALUE the hash (f), the target (l) or
+ * "-" (d), VALUE and PATH escaped by manifest_escape. */
+static int entry_add(struct walk *w, char type, mode_t mode, const char *value, const char *path)
+{
+	char line[2 * 4 * 4096 + 64], v[4 * 4096 + 1], p[4 * 4096 + 1];
+	int n;
+
+	manifest_escape(v, sizeof(v), value);
+	manifest_escape(p, sizeof(p), path[0] ? path : ".");
+	n = snprintf(line, sizeof(line), "%c %04o 0:%u %s %s\n", type, (unsigned)mode,
+		     (unsigned)w->spec->web_gid, v, p);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -ENAMETOOLONG;
+	return out_append(&w->ent, line, (size_t)n);
 }
 
 /* POSIX ACLs could grant write access that the mode bits do not show.
@@ -116,15 +131,27 @@ static int strip_acls(int fd)
 	return 0;
 }
 
-static int freeze_file(struct walk *w, int dirfd, const char *name,
+/* Over the budget ([build] max_size, max_files)? Checked as the walk
+ * goes, so a release too big is refused before it is copied whole. */
+static bool over_budget(const struct walk *w)
+{
+	return w->st.bytes > w->spec->max_bytes ||
+	       w->st.files + w->st.dirs + w->st.symlinks > w->spec->max_entries;
+}
+
+/*
+ * A file of the build becomes a link to an object: the build's inode is
+ * only read, never published (a build step may hold it open for writing).
+ */
+static int freeze_file(struct walk *w, int dirfd, int dst_fd, const char *name,
 		       const char *path, const struct stat *pre)
 {
 	_cleanup_close_ int fd = -EBADF;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int dlen = 0;
+	unsigned char digest[STORE_DIGEST_LEN];
+	char object[STORE_NAME_MAX], hex[2 * STORE_DIGEST_LEN + 1];
+	uint64_t bytes = 0, room;
 	struct stat st;
 	mode_t mode;
-	ssize_t n;
 	int r;
 
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -141,40 +168,36 @@ static int freeze_file(struct walk *w, int dirfd, const char *name,
 		fail_path(w, path, "has more than one hard link; a release must not share files with anything else");
 		return -EMLINK;
 	}
-	/* Ownership first: chown clears setuid/setgid and file capabilities,
-	 * and after it the former owner can no longer chmod the file. */
-	if (fchown(fd, 0, w->web_gid) < 0)
-		return -errno;
-	mode = (st.st_mode & 0111) ? 0550 : 0440;
-	if (fchmod(fd, mode) < 0)
-		return -errno;
-	r = strip_acls(fd);
+	mode = store_object_mode(st.st_mode);
+	room = w->spec->max_bytes - w->st.bytes;
+	r = store_commit(&w->store, fd, mode, &st.st_mtim, room, digest, &bytes, object, sizeof(object));
+	if (r == -EFBIG) {
+		w->st.bytes += room + 1;
+		return r;
+	}
+	if (r == 0)
+		r = store_link(&w->store, object, dst_fd, name);
 	if (r < 0)
 		return r;
-
-	if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
-		return -EIO;
-	while ((n = read(fd, w->buf, HASH_BUF)) > 0)
-		if (EVP_DigestUpdate(w->md, w->buf, (size_t)n) != 1)
-			return -EIO;
-	if (n < 0)
-		return -errno;
-	if (EVP_DigestFinal_ex(w->md, digest, &dlen) != 1 || dlen != 32)
-		return -EIO;
 	w->st.files++;
-	w->st.bytes += (unsigned long long)st.st_size;
-	return manifest_add(w, digest, path);
+	w->st.bytes += bytes;
+	for (int i = 0; i < STORE_DIGEST_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	r = manifest_add(w, digest, path);
+	if (r == 0)
+		r = entry_add(w, 'f', mode, hex, path);
+	return r;
 }
 
-static int freeze_dir(struct walk *w, int fd, const char *path, unsigned depth);
+static int freeze_dir(struct walk *w, int fd, int dst_fd, const char *path, unsigned depth);
 
 /* An absolute target may only name something below the shared prefix
  * (cutover's own links), without '.' or '..'. */
 static bool symlink_shared_ok(const struct walk *w, const char *target)
 {
-	size_t n = strlen(w->shared_prefix);
+	size_t n = strlen(w->spec->shared_prefix);
 
-	return n > 0 && strncmp(target, w->shared_prefix, n) == 0 && config_relpath_valid(target + n);
+	return n > 0 && strncmp(target, w->spec->shared_prefix, n) == 0 && config_relpath_valid(target + n);
 }
 
 static int links_add(struct walk *w, const char *path)
@@ -298,7 +321,7 @@ static int link_escapes(const struct walk *w, int root_fd, const char *path)
 		if (target[0] == '/') {
 			if (!symlink_shared_ok(w, target))
 				return 1;
-			return shared_rest_escapes(target + strlen(w->shared_prefix), rest);
+			return shared_rest_escapes(target + strlen(w->spec->shared_prefix), rest);
 		}
 		/* The target replaces the link's name in what is left. */
 		if (str_printf(buf[!b], sizeof(buf[!b]), "%s/%s", target, rest) < 0)
@@ -335,60 +358,79 @@ static int freeze_check_links(struct walk *w, int root_fd)
 	return 0;
 }
 
-static int freeze_entry(struct walk *w, int dirfd, const char *name,
+/* A symlink of the build is made again in the new tree, from its target. */
+static int freeze_symlink(struct walk *w, int dirfd, int dst_fd, const char *name, const char *path)
+{
+	char target[4096];
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	int r;
+
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	/* Relative links wait for the end of the walk: only a complete tree
+	 * can be resolved with a result that stays true. */
+	if (target[0] != '/') {
+		r = links_add(w, path);
+		if (r < 0)
+			return r;
+	} else if (!symlink_shared_ok(w, target)) {
+		char shown[300];
+
+		str_escape(shown, sizeof(shown), target, (size_t)n);
+		fail_path(w, path, "is a symlink pointing outside the release");
+		snprintf(w->err + strlen(w->err), w->errlen - strlen(w->err), " (-> %s)", shown);
+		return -EPERM;
+	}
+	if (symlinkat(target, dst_fd, name) < 0 ||
+	    fchownat(dst_fd, name, 0, w->spec->web_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	w->st.symlinks++;
+	return entry_add(w, 'l', 0777, target, path);
+}
+
+static int freeze_subdir(struct walk *w, int dirfd, int dst_fd, const char *name,
+			 const char *path, unsigned depth, const struct stat *pre)
+{
+	_cleanup_close_ int sub = -EBADF, dsub = -EBADF;
+	struct stat st2;
+
+	if (depth >= FREEZE_MAX_DEPTH) {
+		fail_path(w, path, "is nested too deeply");
+		return -ELOOP;
+	}
+	sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return -errno;
+	if (fstat(sub, &st2) < 0)
+		return -errno;
+	if (st2.st_ino != pre->st_ino || st2.st_dev != pre->st_dev) {
+		fail_path(w, path, "changed while being frozen");
+		return -ESTALE;
+	}
+	if (mkdirat(dst_fd, name, 0500) < 0)
+		return -errno;
+	dsub = openat(dst_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dsub < 0)
+		return -errno;
+	return freeze_dir(w, sub, dsub, path, depth + 1);
+}
+
+static int freeze_entry(struct walk *w, int dirfd, int dst_fd, const char *name,
 			const char *path, unsigned depth)
 {
 	struct stat st;
 
+	if (over_budget(w))
+		return -EFBIG;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (S_ISREG(st.st_mode))
-		return freeze_file(w, dirfd, name, path, &st);
-	if (S_ISLNK(st.st_mode)) {
-		char target[4096];
-		ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
-
-		if (n < 0)
-			return -errno;
-		target[n] = '\0';
-		/* Relative links wait for the end of the walk: only a sealed
-		 * tree can be resolved with a result that stays true. */
-		if (target[0] != '/') {
-			int r = links_add(w, path);
-			if (r < 0)
-				return r;
-		} else if (!symlink_shared_ok(w, target)) {
-			char shown[300];
-
-			str_escape(shown, sizeof(shown), target, (size_t)n);
-			fail_path(w, path, "is a symlink pointing outside the release");
-			snprintf(w->err + strlen(w->err), w->errlen - strlen(w->err), " (-> %s)", shown);
-			return -EPERM;
-		}
-		if (fchownat(dirfd, name, 0, w->web_gid, AT_SYMLINK_NOFOLLOW) < 0)
-			return -errno;
-		w->st.symlinks++;
-		return 0;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		_cleanup_close_ int sub = -EBADF;
-		struct stat st2;
-
-		if (depth >= FREEZE_MAX_DEPTH) {
-			fail_path(w, path, "is nested too deeply");
-			return -ELOOP;
-		}
-		sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
-			return -errno;
-		if (fstat(sub, &st2) < 0)
-			return -errno;
-		if (st2.st_ino != st.st_ino || st2.st_dev != st.st_dev) {
-			fail_path(w, path, "changed while being frozen");
-			return -ESTALE;
-		}
-		return freeze_dir(w, sub, path, depth + 1);
-	}
+		return freeze_file(w, dirfd, dst_fd, name, path, &st);
+	if (S_ISLNK(st.st_mode))
+		return freeze_symlink(w, dirfd, dst_fd, name, path);
+	if (S_ISDIR(st.st_mode))
+		return freeze_subdir(w, dirfd, dst_fd, name, path, depth, &st);
 	fail_path(w, path, S_ISFIFO(st.st_mode) ? "is a fifo; a release holds only files, directories and symlinks" :
 		  S_ISSOCK(st.st_mode) ? "is a socket; a release holds only files, directories and symlinks" :
 		  "is a device node; a release holds only files, directories and symlinks");
@@ -444,17 +486,24 @@ oom:
 	return -ENOMEM;
 }
 
-static int freeze_dir(struct walk *w, int fd, const char *path, unsigned depth)
+static int freeze_dir(struct walk *w, int fd, int dst_fd, const char *path, unsigned depth)
 {
 	char **names = NULL;
 	size_t n = 0;
 	int r;
 
-	/* Lock the directory before listing it: once it is root:web 0550 no
-	 * other user can add, remove or rename entries in it. */
-	if (fchown(fd, 0, w->web_gid) < 0 || fchmod(fd, 0550) < 0)
+	/* Lock the build's directory before listing it: once it is
+	 * root:web 0550 no other user can add, remove or rename entries in
+	 * it, so the listing stays what the walk sees. */
+	if (fchown(fd, 0, w->spec->web_gid) < 0 || fchmod(fd, 0550) < 0)
 		return -errno;
-	r = strip_acls(fd);
+	/* The new directory is ours from its mkdir; it gets its final owner
+	 * and mode now (root fills it regardless, CAP_DAC_OVERRIDE). */
+	if (fchown(dst_fd, 0, w->spec->web_gid) < 0 || fchmod(dst_fd, 0550) < 0)
+		return -errno;
+	r = strip_acls(dst_fd);
+	if (r == 0)
+		r = entry_add(w, 'd', 0550, "-", path);
 	if (r < 0)
 		return r;
 	w->st.dirs++;
@@ -472,7 +521,7 @@ static int freeze_dir(struct walk *w, int fd, const char *path, unsigned depth)
 			fail_path(w, path, "has a path that is too long");
 			break;
 		}
-		r = freeze_entry(w, fd, names[i], sub, depth);
+		r = freeze_entry(w, fd, dst_fd, names[i], sub, depth);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -480,40 +529,44 @@ static int freeze_dir(struct walk *w, int fd, const char *path, unsigned depth)
 	return r;
 }
 
-int freeze_tree(int dirfd, gid_t web_gid, const char *shared_prefix, int manifest_fd,
-		struct freeze_stats *ret, char *err, size_t errlen)
+int freeze_tree(const struct freeze_spec *spec, struct freeze_stats *ret, char *err, size_t errlen)
 {
 	struct walk w = {
-		.web_gid = web_gid, .shared_prefix = shared_prefix, .manifest_fd = manifest_fd,
-		.err = err, .errlen = errlen, .out_cap = 64 * 1024,
+		.spec = spec, .err = err, .errlen = errlen,
+		.sha = { .fd = spec->sha_fd, .cap = 64 * 1024 },
+		.ent = { .fd = spec->manifest_fd, .cap = 64 * 1024 },
 	};
 	int r;
 
 	err[0] = '\0';
-	w.buf = malloc(HASH_BUF);
-	w.out = malloc(w.out_cap);
-	w.md = EVP_MD_CTX_new();
-	if (!w.buf || !w.out || !w.md) {
+	w.sha.buf = malloc(w.sha.cap);
+	w.ent.buf = malloc(w.ent.cap);
+	r = store_open(&w.store, spec->objects_fd, spec->web_gid);
+	if (r == 0 && (!w.sha.buf || !w.ent.buf))
 		r = -ENOMEM;
-		goto out;
-	}
-	r = freeze_dir(&w, dirfd, "", 0);
 	if (r == 0)
-		r = freeze_check_links(&w, dirfd);
+		r = out_append(&w.ent, MANIFEST_HEADER "\n", strlen(MANIFEST_HEADER) + 1);
 	if (r == 0)
-		r = out_flush(&w);
-	if (r == 0 && syncfs(dirfd) < 0)
+		r = freeze_dir(&w, spec->src_fd, spec->dst_fd, "", 0);
+	if (r == 0)
+		r = freeze_check_links(&w, spec->dst_fd);
+	if (r == 0)
+		r = out_flush(&w.sha);
+	if (r == 0)
+		r = out_flush(&w.ent);
+	/* The objects and the new tree are on one filesystem: one syncfs
+	 * makes both durable before the release can be published. */
+	if (r == 0 && syncfs(spec->dst_fd) < 0)
 		r = -errno;
-	if (r == 0)
-		*ret = w.st;
-	else if (!err[0])
+	w.st.objects_new = w.store.copied;
+	*ret = w.st;
+	if (r < 0 && r != -EFBIG && !err[0])
 		snprintf(err, errlen, "freeze failed: %s", strerror(-r));
-out:
 	for (size_t i = 0; i < w.n_links; i++)
 		free(w.links[i]);
 	free(w.links);
-	EVP_MD_CTX_free(w.md);
-	free(w.buf);
-	free(w.out);
+	store_close(&w.store);
+	free(w.sha.buf);
+	free(w.ent.buf);
 	return r;
 }

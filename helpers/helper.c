@@ -127,6 +127,7 @@ int main(int argc, char **argv)
 	r = helper_serve(&h);
 	/* Whatever ended the conversation, a half-built release goes. */
 	(void)abort_staging(&h, false);
+	freeze_drop_build(&h);
 	layout_close(&h.l);
 	config_free(&h.cfg);
 	return r < 0 ? 1 : 0;

@@ -32,6 +32,7 @@ struct helper {
 	uint32_t used_once[(OP_REQUEST_MAX + 31) / 32];   /* OPF_ONCE ops served */
 	char id[RELEASE_ID_MAX + 1];   /* the release this run staged */
 	int tree_fd;                   /* its staging directory */
+	bool build_in_trash;           /* the build's tree, frozen, waits in trash/ID.build */
 	size_t next_step;
 	struct release_info info;
 	enum { MIGRATE_NONE, MIGRATE_PRETENDED, MIGRATE_RAN, MIGRATE_VERIFIED } migrate_stage;
@@ -78,6 +79,9 @@ int helper_serve(struct helper *h);
 /* Whatever ended the conversation: a half-built release goes (or is kept
  * as failed). 1 if kept, 0 if removed or nothing to do, or -errno. */
 int abort_staging(struct helper *h, bool keep_failed);
+
+/* After the run: removes the build's tree that the freeze left in trash/. */
+void freeze_drop_build(struct helper *h);
 
 /* steps.c */
 int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,

@@ -12,6 +12,8 @@
 #include "freeze.h"
 #include "fsops.h"
 #include "release.h"
+#include "store.h"
+#include "verify.h"
 #include "util.h"
 
 #include <errno.h>
@@ -195,10 +197,85 @@ int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_m
 
 /* ---- freeze -------------------------------------------------------- */
 
+/* The store must be on the filesystem of releases/ (hard links) and of
+ * staging/ (the new tree moves into releases/ by rename). */
+static bool freeze_same_fs(const struct layout *l)
+{
+	struct stat a, b, c;
+
+	return fstat(l->objects_fd, &a) == 0 && fstat(l->releases_fd, &b) == 0 &&
+	       fstat(l->staging_fd, &c) == 0 && a.st_dev == b.st_dev && b.st_dev == c.st_dev;
+}
+
+/* Opens the two manifests' temporary files (.NAME.tmp) in dirfd. */
+static int freeze_open_tmp(int dirfd, const char *id, const char *ext, char *tmp, size_t n)
+{
+	int fd;
+
+	snprintf(tmp, n, ".%s.%s.tmp", id, ext);
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+static int freeze_commit_tmp(int dirfd, int fd, const char *tmp, const char *id, const char *ext)
+{
+	char name[RELEASE_ID_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s.%s", id, ext);
+	if (fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A failed freeze leaves nothing: not the new tree, not its manifests,
+ * not the objects only it linked (we hold the lock). */
+static void freeze_undo(struct helper *h, const char *pub, const char *sha_tmp, const char *ent_tmp)
+{
+	(void)unlinkat(h->l.manifest_fd, sha_tmp, 0);
+	(void)unlinkat(h->l.entries_fd, ent_tmp, 0);
+	(void)fs_remove_tree(h->l.staging_fd, pub);
+	(void)store_gc(h->l.objects_fd, NULL, NULL);
+}
+
+/* The frozen tree replaces its empty placeholder in releases/ in one
+ * rename; only then is it recorded as frozen. A crash in between leaves
+ * state "building", which the next run cleans up. The build's own tree
+ * goes to trash/, removed at the end of the run (off the switch's path). */
+static int freeze_publish(struct helper *h, const char *pub, const struct freeze_stats *st)
+{
+	char build[RELEASE_ID_MAX + 8];
+
+	if (renameat(h->l.staging_fd, pub, h->l.releases_fd, h->id) < 0)
+		return -errno;
+	if (fsync(h->l.releases_fd) < 0)
+		return -errno;
+	h->info.state = RELEASE_FROZEN;
+	h->info.bytes = st->bytes;
+	h->info.files = st->files;
+	snprintf(build, sizeof(build), "%s.build", h->id);
+	(void)fs_remove_tree(h->l.trash_fd, build);
+	if (renameat(h->l.staging_fd, h->id, h->l.trash_fd, build) == 0)
+		h->build_in_trash = true;
+	return state_write(&h->l, &h->info);
+}
+
+void freeze_drop_build(struct helper *h)
+{
+	char build[RELEASE_ID_MAX + 8];
+
+	if (!h->build_in_trash)
+		return;
+	h->build_in_trash = false;
+	snprintf(build, sizeof(build), "%s.build", h->id);
+	(void)fs_remove_tree(h->l.trash_fd, build);
+}
+
 int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	char tmp[RELEASE_ID_MAX + 16], man[RELEASE_ID_MAX + 16], err[600];
-	_cleanup_close_ int mfd = -EBADF;
+	char sha_tmp[RELEASE_ID_MAX + 24], ent_tmp[RELEASE_ID_MAX + 24], pub[RELEASE_ID_MAX + 8];
+	char shared_prefix[PATH_MAX], err[1100];
+	_cleanup_close_ int sfd = -EBADF, efd = -EBADF, dfd = -EBADF;
 	struct freeze_stats st = { 0 };
 	int r;
 
@@ -211,49 +288,63 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 			return 0;
 		}
 	}
-	snprintf(tmp, sizeof(tmp), ".%s.sha256.tmp", h->id);
-	snprintf(man, sizeof(man), "%s.sha256", h->id);
-	(void)unlinkat(h->l.manifest_fd, tmp, 0);
-	mfd = openat(h->l.manifest_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (mfd < 0)
-		return -errno;
-	char shared_prefix[PATH_MAX];
-
+	if (h->l.objects_fd < 0 || h->l.entries_fd < 0)
+		return -ENOENT;
+	if (!freeze_same_fs(&h->l)) {
+		snprintf(err, sizeof(err), "freeze: %s/.cutover/objects is not on the filesystem of %s/releases; "
+			 "the store needs hard links between them", h->cfg.root, h->cfg.root);
+		reply_fail(rep, -EXDEV, ERR_FREEZE, err);
+		return 0;
+	}
 	r = str_printf(shared_prefix, sizeof(shared_prefix), "%s/shared/", h->cfg.root);
 	if (r < 0)
 		return r;
-	r = freeze_tree(h->tree_fd, h->cfg.web_gid, shared_prefix, mfd, &st, err, sizeof(err));
-	if (r < 0) {
-		(void)unlinkat(h->l.manifest_fd, tmp, 0);
-		reply_fail(rep, r, ERR_FREEZE, err);
-		return 0;
+	sfd = freeze_open_tmp(h->l.manifest_fd, h->id, "sha256", sha_tmp, sizeof(sha_tmp));
+	if (sfd < 0)
+		return sfd;
+	efd = freeze_open_tmp(h->l.entries_fd, h->id, "manifest", ent_tmp, sizeof(ent_tmp));
+	if (efd < 0)
+		return efd;
+	/* The release is a tree the helper makes, next to the build's. */
+	snprintf(pub, sizeof(pub), ".%s.new", h->id);
+	(void)fs_remove_tree(h->l.staging_fd, pub);
+	if (mkdirat(h->l.staging_fd, pub, 0500) < 0)
+		return -errno;
+	dfd = openat(h->l.staging_fd, pub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		r = -errno;
+	else {
+		struct freeze_spec spec = {
+			.src_fd = h->tree_fd, .dst_fd = dfd, .objects_fd = h->l.objects_fd,
+			.web_gid = h->cfg.web_gid, .shared_prefix = shared_prefix,
+			.sha_fd = sfd, .manifest_fd = efd,
+			.max_bytes = h->cfg.max_size, .max_entries = h->cfg.max_files,
+		};
+		r = freeze_tree(&spec, &st, err, sizeof(err));
 	}
-	if (st.bytes > h->cfg.max_size || st.files + st.dirs + st.symlinks > h->cfg.max_files) {
-		(void)unlinkat(h->l.manifest_fd, tmp, 0);
+	if (r < 0) {
+		freeze_undo(h, pub, sha_tmp, ent_tmp);
+		if (r != -EFBIG) {
+			reply_fail(rep, r, ERR_FREEZE, err[0] ? err : NULL);
+			return 0;
+		}
 		reply_fail(rep, -EFBIG, ERR_TOO_BIG, NULL);
 		rep->arg[0] = st.bytes;
 		rep->arg[1] = st.files + st.dirs + st.symlinks;
 		return 0;
 	}
-	if (fsync(mfd) < 0 || renameat(h->l.manifest_fd, tmp, h->l.manifest_fd, man) < 0)
-		return -errno;
-	/* The frozen tree replaces its empty placeholder in releases/ in one
-	 * rename; only then is it recorded as frozen. A crash in between
-	 * leaves state "building", which the next run cleans up. */
-	if (renameat(h->l.staging_fd, h->id, h->l.releases_fd, h->id) < 0)
-		return -errno;
-	if (fsync(h->l.releases_fd) < 0)
-		return -errno;
-	h->info.state = RELEASE_FROZEN;
-	h->info.bytes = st.bytes;
-	h->info.files = st.files;
-	r = state_write(&h->l, &h->info);
+	r = freeze_commit_tmp(h->l.manifest_fd, sfd, sha_tmp, h->id, "sha256");
+	if (r == 0)
+		r = freeze_commit_tmp(h->l.entries_fd, efd, ent_tmp, h->id, "manifest");
+	if (r == 0)
+		r = freeze_publish(h, pub, &st);
 	if (r < 0)
 		return r;
 	h->phase = PH_FROZEN;
 	reply_init(rep, 0, NULL);
 	rep->arg[0] = st.bytes;
 	rep->arg[1] = st.files;
+	rep->arg[2] = st.objects_new;
 	str_copy(rep->id, sizeof(rep->id), h->id);
 	return 0;
 }
@@ -269,7 +360,11 @@ int abort_staging(struct helper *h, bool keep_failed)
 	 * and the end of a stage run keeps it (below). */
 	if (h->phase == PH_FROZEN && helper_permits(h, OP_SWITCH, PH_FROZEN)) {
 		h->phase = PH_DONE;
-		return release_remove(&h->l, h->id);
+		r = release_remove(&h->l, h->id);
+		/* Its objects that no other release links go with it. */
+		if (r == 0 && h->l.objects_fd >= 0)
+			r = store_gc(h->l.objects_fd, NULL, NULL);
+		return r;
 	}
 	if (h->phase != PH_STAGING && h->phase != PH_LINKED)
 		return 0;
@@ -300,6 +395,29 @@ int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 
 /* ---- switch, rollback, prune --------------------------------------- */
 
+/*
+ * Before a release is published: every entry still root-owned without
+ * write bits, every file still a link to an object (metadata only, no
+ * hashing: a switch and a rollback stay fast; `cutover verify` hashes).
+ * Releases frozen before the store (no entries file) have files of their
+ * own, one link each. 0, 1 when refused (the reply is in rep), or -errno.
+ */
+static int switch_check_sealed(struct helper *h, const char *id, int fd, struct proto_msg *rep)
+{
+	char name[RELEASE_ID_MAX + 16], bad[PROTO_TEXT_SIZE];
+	bool store;
+	int r;
+
+	snprintf(name, sizeof(name), "%s.manifest", id);
+	store = h->l.entries_fd >= 0 && faccessat(h->l.entries_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	r = verify_sealed(fd, store, bad, sizeof(bad));
+	if (r != -EUCLEAN)
+		return r;
+	reply_fail(rep, r, ERR_TAMPERED, bad);
+	str_copy(rep->id, sizeof(rep->id), id);
+	return 1;
+}
+
 static int do_switch(struct helper *h, const char *verb, const char *id,
 		     const char *source, uint64_t ms, struct proto_msg *rep)
 {
@@ -324,6 +442,9 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 		str_copy(rep->id, sizeof(rep->id), id);
 		return 0;
 	}
+	r = switch_check_sealed(h, id, fd, rep);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	r = current_read(&h->l, cur, sizeof(cur));
 	if (r == -EUCLEAN) {
 		reply_fail(rep, r, ERR_CURRENT_BAD, NULL);
@@ -416,6 +537,7 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	_cleanup_free_ struct release_info *v = NULL;
 	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
 	unsigned long long keep, freed = 0, removed = 0, frozen_seen = 0;
+	uint64_t gc_objects = 0, gc_bytes = 0;
 	size_t n = 0;
 	int r;
 
@@ -475,13 +597,39 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 		if (helper_send(h, &e, -1) < 0)
 			return -EPIPE;
 	}
+	/* Objects only the store links now: no release (none is being built:
+	 * we hold the lock) refers to them any more. */
+	if (h->l.objects_fd >= 0) {
+		r = store_gc(h->l.objects_fd, &gc_objects, &gc_bytes);
+		if (r < 0) {
+			reply_fail(rep, r, ERR_REMOVE, NULL);
+			str_copy(rep->id, sizeof(rep->id), "objects");
+			return 0;
+		}
+	}
 	reply_init(rep, 0, NULL);
 	rep->arg[0] = freed;
 	rep->arg[1] = removed;
+	rep->arg[2] = gc_objects;
+	rep->arg[3] = gc_bytes;
 	return 0;
 }
 
 /* ---- read-only ----------------------------------------------------- */
+
+/* A frozen release's own bytes and shared bytes, as "OWN SHARED". */
+static void list_usage(struct helper *h, const struct release_info *ri, struct proto_msg *e)
+{
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t own = 0, shared = 0;
+
+	if (ri->state != RELEASE_FROZEN)
+		return;
+	fd = fs_open_beneath(h->l.releases_fd, ri->id, O_RDONLY | O_DIRECTORY, 0);
+	if (fd >= 0 && verify_usage(fd, &own, &shared) == 0)
+		snprintf(e->text, sizeof(e->text), "%llu %llu", (unsigned long long)own,
+			 (unsigned long long)shared);
+}
 
 int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
@@ -510,6 +658,7 @@ int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 		e.arg[3] = v[i].state |
 			   (strcmp(v[i].id, cur) == 0 ? RELEASE_FLAG_CURRENT : 0) |
 			   (strcmp(v[i].id, prev) == 0 ? RELEASE_FLAG_PREVIOUS : 0);
+		list_usage(h, &v[i], &e);
 		if (helper_send(h, &e, -1) < 0)
 			return -EPIPE;
 	}

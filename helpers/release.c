@@ -12,6 +12,7 @@
 
 #include "fsops.h"
 #include "history.h"
+#include "store.h"
 #include "util.h"
 
 #define HISTORY_FILE "history.jsonl"
@@ -23,7 +24,7 @@ void layout_close(struct layout *l)
 	int *fds[] = {
 		&l->root_fd, &l->releases_fd, &l->shared_fd, &l->meta_fd,
 		&l->state_fd, &l->manifest_fd, &l->logs_fd, &l->staging_fd,
-		&l->failed_fd, &l->trash_fd,
+		&l->failed_fd, &l->trash_fd, &l->objects_fd, &l->entries_fd,
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
@@ -95,10 +96,13 @@ int layout_open(struct layout *l, const struct config *cfg, bool create, char *e
 		{ &l->staging_fd, &l->meta_fd, "staging", 0711, 0 },
 		{ &l->failed_fd, &l->meta_fd, "failed", 0700, 0 },
 		{ &l->trash_fd, &l->meta_fd, "trash", 0700, 0 },
+		/* Optional when not creating: an app frozen before the store. */
+		{ &l->objects_fd, &l->meta_fd, "objects", 0700, 0 },
+		{ &l->entries_fd, &l->meta_fd, "entries", 0700, 0 },
 	};
 	int r;
 
-	for (int *p = &l->root_fd; p <= &l->trash_fd; p++)
+	for (int *p = &l->root_fd; p <= &l->entries_fd; p++)
 		*p = -EBADF;
 	l->root_fd = create ? open_root(cfg, err, errlen) :
 		     path_open_trusted(cfg->root, true, err, errlen);
@@ -111,6 +115,8 @@ int layout_open(struct layout *l, const struct config *cfg, bool create, char *e
 			r = openat(*dirs[i].at, dirs[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (r < 0)
 				r = -errno;
+			if (r == -ENOENT && (dirs[i].fd == &l->objects_fd || dirs[i].fd == &l->entries_fd))
+				continue;
 			if (r == -ENOENT) {
 				layout_close(l);
 				return r;
@@ -392,7 +398,7 @@ int release_list(const struct layout *l, struct release_info **ret, size_t *ret_
 
 int release_remove(const struct layout *l, const char *id)
 {
-	char log[RELEASE_ID_MAX + 8], man[RELEASE_ID_MAX + 8], cur[RELEASE_ID_MAX + 1];
+	char log[RELEASE_ID_MAX + 16], man[RELEASE_ID_MAX + 16], cur[RELEASE_ID_MAX + 1];
 	int r;
 
 	if (!release_id_valid(id))
@@ -416,6 +422,9 @@ int release_remove(const struct layout *l, const char *id)
 		r = fs_remove_tree(l->logs_fd, log);
 	if (r == 0)
 		r = fs_remove_tree(l->manifest_fd, man);
+	snprintf(man, sizeof(man), "%s.manifest", id);
+	if (r == 0 && l->entries_fd >= 0)
+		r = fs_remove_tree(l->entries_fd, man);
 	if (r == 0 && unlinkat(l->state_fd, id, 0) < 0 && errno != ENOENT)
 		r = -errno;
 	return r;
@@ -482,5 +491,8 @@ int release_recover(const struct layout *l, const char *keep_id)
 		r = sweep(l, l->state_fd, (1u << RELEASE_FROZEN) | (1u << RELEASE_FAILED),
 			  keep_id, cur, true, false);
 	(void)unlinkat(l->root_fd, ".current.new", 0);
+	/* Objects of a release whose build crashed, linked by nothing now. */
+	if (r == 0 && l->objects_fd >= 0)
+		r = store_gc(l->objects_fd, NULL, NULL);
 	return r;
 }

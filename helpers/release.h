@@ -16,6 +16,10 @@
  *                              for anyone but root)
  *       failed/ID/             kept failed builds (--keep-failed)
  *       trash/                 releases being deleted
+ *       objects/XX/<sha256>-<mode>  the object store (helpers/store.h); every
+ *                              file of a frozen release is a hard link to one
+ *       entries/ID.manifest    every entry of a frozen release with its type,
+ *                              mode, owner and hash or target (cutover verify)
  *
  * Every function takes the pinned fds in struct layout and validated ids.
  */
@@ -40,6 +44,8 @@ struct layout {
 	int staging_fd;     /* .cutover/staging */
 	int failed_fd;      /* .cutover/failed */
 	int trash_fd;       /* .cutover/trash */
+	int objects_fd;     /* .cutover/objects (helpers/store.h) */
+	int entries_fd;     /* .cutover/entries: ID.manifest, type, mode, owner per entry */
 };
 
 struct release_info {

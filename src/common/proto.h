@@ -36,7 +36,8 @@
 	X(STATUS, "status") \
 	X(PRUNE, "prune") \
 	X(CHECK, "check") \
-	X(MOUNT, "mount")
+	X(MOUNT, "mount") \
+	X(VERIFY, "verify")
 
 enum proto_verb {
 	PV_NONE = 0,
@@ -164,7 +165,12 @@ enum proto_phase {
 	   repaired (text: the current release); \
 	   arg[0] stacked mounts removed, arg[1] 1 if a release was mounted, \
 	   arg[2] 1 if inside php-fpm's mount namespace */ \
-	X(MOUNT, "mount", op_mount, OPF_ONCE, PERMIT(MOUNT, PH(LOCKED)))
+	X(MOUNT, "mount", op_mount, OPF_ONCE, PERMIT(MOUNT, PH(LOCKED))) \
+	/* id release or "" for the current one -> ENTRY* (one per difference: \
+	   text path, arg[0] enum verify_kind, arg[1] expected, arg[2] found), \
+	   REPLY id release, arg[0] differences, arg[1] files hashed, arg[2] \
+	   entries in the manifest */ \
+	X(VERIFY, "verify", op_verify, OPF_ONCE, PERMIT(VERIFY, PH(START)))
 
 /*
  * The source reader's requests (front end -> reader): no verb permits them
@@ -291,7 +297,9 @@ enum proto_op {
 	X(CHECK_MOUNT_TABLE)     /* cannot read it */ \
 	X(CHECK_LIVE_STALE)      /* id: current; text: what live shows */ \
 	X(CHECK_ROOT_NOT_SHARED) \
-	X(CHECK_NO_SHELL)        /* /bin/sh is missing */
+	X(CHECK_NO_SHELL)        /* /bin/sh is missing */ \
+	/* verify */ \
+	X(NO_MANIFEST)   /* id has no entries file (frozen before the store) */
 
 enum proto_error {
 #define PROTO_X(u) ERR_##u,
@@ -307,8 +315,25 @@ enum release_state {
 	RELEASE_FROZEN = 2,
 	RELEASE_FAILED = 3,
 };
+/* OP_ENTRY of OP_LIST, text: "OWN SHARED", the bytes of files whose object
+ * only this release links (st_nlink 2: the store and it) and of the rest. */
 #define RELEASE_FLAG_CURRENT  (1u << 8)
 #define RELEASE_FLAG_PREVIOUS (1u << 9)
+
+/* OP_ENTRY of OP_VERIFY: what differs from the manifest. arg[1] and arg[2]
+ * (expected, found): MODE the mode bits; OWNER uid << 32 | gid; TYPE 'd',
+ * 'f', 'l' or '?'; else 0. */
+enum verify_kind {
+	VERIFY_CONTENT = 1,   /* a file's SHA-256 is not the manifest's */
+	VERIFY_MODE,
+	VERIFY_OWNER,
+	VERIFY_TYPE,
+	VERIFY_EXTRA,         /* in the release, not in the manifest */
+	VERIFY_MISSING,       /* in the manifest, not in the release */
+	VERIFY_NOT_LINKED,    /* not a hard link to the object its hash names */
+	VERIFY_TARGET,        /* a symlink's target is not the manifest's */
+	VERIFY_KIND_MAX,
+};
 
 enum fpm_request_kind {
 	FPM_REQ_STATUS = 1,     /* the pool's status page, ?full */

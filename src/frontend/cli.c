@@ -21,6 +21,7 @@ const char cli_usage[] =
 	"  prune    APP [--keep N]                     remove old releases\n"
 	"  check    APP                                validate config and environment; change nothing\n"
 	"  mount    APP                                mode = bind: mount the current release at live (boot, repair)\n"
+	"  verify   APP [RELEASE]                      check a release (default: current) against its manifest\n"
 	"\n"
 	"SOURCE is a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF.\n"
 	"Options: -c FILE (root only, not through sudo), -q quiet, --json one JSON document on stdout,\n"
@@ -38,7 +39,7 @@ static const struct {
 	{ "switch", VERB_SWITCH }, { "rollback", VERB_ROLLBACK },
 	{ "list", VERB_LIST }, { "status", VERB_STATUS },
 	{ "prune", VERB_PRUNE }, { "check", VERB_CHECK },
-	{ "mount", VERB_MOUNT },
+	{ "mount", VERB_MOUNT }, { "verify", VERB_VERIFY },
 };
 
 enum verb verb_from_name(const char *name)
@@ -180,7 +181,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 	if (r < 0 || c->help || c->version)
 		return r;
 	allows_source = c->verb == VERB_DEPLOY || c->verb == VERB_STAGE;
-	allows_release = c->verb == VERB_SWITCH || c->verb == VERB_ROLLBACK;
+	allows_release = c->verb == VERB_SWITCH || c->verb == VERB_ROLLBACK || c->verb == VERB_VERIFY;
 	allows_keep = c->verb == VERB_PRUNE;
 	allows_wait = allows_source || allows_release || allows_keep || c->verb == VERB_MOUNT;
 

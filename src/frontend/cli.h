@@ -21,6 +21,7 @@ enum verb {
 	VERB_PRUNE,
 	VERB_CHECK,
 	VERB_MOUNT,
+	VERB_VERIFY,
 };
 
 struct cli {
@@ -36,7 +37,7 @@ struct cli {
 	const char *label;
 	bool keep_failed;
 	bool allow_destructive;    /* deploy: let destructive migrations through */
-	const char *release;       /* switch, rollback */
+	const char *release;       /* switch, rollback, verify */
 	unsigned wait;             /* --wait SECONDS */
 	unsigned keep;             /* prune --keep N; 0 = config */
 };

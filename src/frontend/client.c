@@ -392,6 +392,21 @@ static void list_entry(const struct proto_msg *m, void *ctx)
 	};
 
 	str_copy(rel.id, sizeof(rel.id), m->id);
+	if (m->text[0]) {
+		char own[32], *sp;
+		unsigned long long o, sh;
+
+		str_copy(own, sizeof(own), m->text);
+		sp = strchr(own, ' ');
+		if (sp) {
+			*sp = '\0';
+			if (parse_uint(own, 0, UINT64_MAX, &o) == 0 && parse_uint(sp + 1, 0, UINT64_MAX, &sh) == 0) {
+				rel.has_usage = true;
+				rel.own = o;
+				rel.shared = sh;
+			}
+		}
+	}
 	if (l->fn)
 		l->fn(l->ctx, &rel);
 }
@@ -475,6 +490,48 @@ int client_check(struct client *c, client_problem_fn on_problem, void *ctx, stru
 
 	proto_init(&req, OP_CHECK);
 	return client_call(c, &req, EXPECT_REPLY | EXPECT_ENTRY, check_entry, &k, &rep, NULL, err);
+}
+
+struct verify_ctx {
+	client_verify_fn fn;
+	void *ctx;
+};
+
+static void verify_entry(const struct proto_msg *m, void *ctx)
+{
+	struct verify_ctx *v = ctx;
+	struct client_verify_diff d = {
+		.path = m->text,
+		.kind = m->arg[0] < VERIFY_KIND_MAX ? (enum verify_kind)m->arg[0] : 0,
+		.expected = m->arg[1],
+		.found = m->arg[2],
+	};
+
+	if (v->fn)
+		v->fn(v->ctx, &d);
+}
+
+int client_verify(struct client *c, const char *id, client_verify_fn on_diff, void *ctx,
+		  struct client_verify_result *ret, struct helper_error *err)
+{
+	struct verify_ctx v = { .fn = on_diff, .ctx = ctx };
+	struct proto_msg req, rep;
+	int r;
+
+	proto_init(&req, OP_VERIFY);
+	if (id && str_copy(req.id, sizeof(req.id), id) < 0)
+		return -ENAMETOOLONG;
+	r = client_call(c, &req, EXPECT_REPLY | EXPECT_ENTRY, verify_entry, &v, &rep, NULL, err);
+	if (r < 0)
+		return r;
+	*ret = (struct client_verify_result){
+		.differences = rep.arg[0], .files = rep.arg[1], .entries = rep.arg[2],
+	};
+	if (!release_id_valid(rep.id))
+		return client_break(c, CLIENT_PROTOCOL_ERROR, -EBADMSG, err,
+				    "the privileged helper did not name the release it verified");
+	str_copy(ret->release, sizeof(ret->release), rep.id);
+	return 0;
 }
 
 /* ---- php-fpm -------------------------------------------------------- */

@@ -124,6 +124,9 @@ struct client_release {
 	uint64_t bytes, files;
 	enum release_state state;     /* or another value the helper knows and we do not */
 	bool current, previous;
+	bool has_usage;               /* own and shared are known (frozen releases) */
+	uint64_t own;                 /* bytes of objects only this release links */
+	uint64_t shared;              /* bytes of objects it shares */
 };
 typedef void (*client_release_fn)(void *ctx, const struct client_release *r);
 int client_list(struct client *c, client_release_fn on_release, void *ctx, struct helper_error *err);
@@ -155,6 +158,20 @@ int client_history(struct client *c, int *ret_fd, struct helper_error *err);
 typedef void (*client_problem_fn)(void *ctx, const struct helper_error *problem);
 /* -EINVAL when problems were found (each passed to on_problem). */
 int client_check(struct client *c, client_problem_fn on_problem, void *ctx, struct helper_error *err);
+
+struct client_verify_diff {
+	const char *path;             /* relative to the release; raw bytes */
+	enum verify_kind kind;
+	uint64_t expected, found;     /* see enum verify_kind */
+};
+typedef void (*client_verify_fn)(void *ctx, const struct client_verify_diff *d);
+struct client_verify_result {
+	char release[RELEASE_ID_MAX + 1];
+	uint64_t differences, files, entries;
+};
+/* id NULL or "": the current release. on_diff is called per difference. */
+int client_verify(struct client *c, const char *id, client_verify_fn on_diff, void *ctx,
+		  struct client_verify_result *ret, struct helper_error *err);
 
 struct client_fpm_inspect_result {
 	long master_pid;

@@ -890,7 +890,7 @@ static void list_entry(void *ctx, const struct client_release *rel)
 {
 	struct list_ctx *l = ctx;
 	struct json *j = l->j;
-	char when[32], size[32];
+	char when[32], size[32], own[32], shared[32];
 
 	format_time(when, sizeof(when), rel->created_ns);
 	if (l->fe->cli.json) {
@@ -902,11 +902,18 @@ static void list_entry(void *ctx, const struct client_release *rel)
 		json_kv_uint(j, "files", rel->files);
 		json_kv_bool(j, "current", rel->current);
 		json_kv_bool(j, "previous", rel->previous);
+		json_key(j, "own_bytes");
+		rel->has_usage ? json_uint(j, rel->own) : json_string(j, NULL);
+		json_key(j, "shared_bytes");
+		rel->has_usage ? json_uint(j, rel->shared) : json_string(j, NULL);
 		json_end(j, '}');
 		return;
 	}
 	format_size(size, sizeof(size), rel->bytes);
-	printf("%-40s %-9s %-21s %10s  %s\n", rel->id, state_name(rel->state), when, size,
+	format_size(own, sizeof(own), rel->own);
+	format_size(shared, sizeof(shared), rel->shared);
+	printf("%-40s %-9s %-21s %10s %10s %10s  %s\n", rel->id, state_name(rel->state), when, size,
+	       rel->has_usage ? own : "-", rel->has_usage ? shared : "-",
 	       rel->current ? "current" : rel->previous ? "previous" : "");
 }
 
@@ -921,7 +928,7 @@ static int verb_list(struct frontend *fe)
 	json_init(&j);
 	json_begin(&j, '[');
 	if (!fe->cli.json)
-		printf("%-40s %-9s %-21s %10s\n", "RELEASE", "STATE", "CREATED", "SIZE");
+		printf("%-40s %-9s %-21s %10s %10s %10s\n", "RELEASE", "STATE", "CREATED", "SIZE", "OWN", "SHARED");
 	r = client_list(&fe->client, list_entry, &l, &e);
 	json_end(&j, ']');
 	if (client_lost(&fe->client)) {
@@ -1177,6 +1184,137 @@ static int verb_mount(struct frontend *fe)
 	return EXIT_OK;
 }
 
+struct verify_out {
+	struct frontend *fe;
+	struct json *j;
+};
+
+static const char *verify_kind_name(enum verify_kind k)
+{
+	static const char *const names[] = {
+		[VERIFY_CONTENT] = "content", [VERIFY_MODE] = "mode", [VERIFY_OWNER] = "owner",
+		[VERIFY_TYPE] = "type", [VERIFY_EXTRA] = "extra", [VERIFY_MISSING] = "missing",
+		[VERIFY_NOT_LINKED] = "not-linked", [VERIFY_TARGET] = "target",
+	};
+
+	return k > 0 && k < VERIFY_KIND_MAX ? names[k] : "unknown";
+}
+
+static const char *verify_type_name(uint64_t t)
+{
+	return t == 'd' ? "directory" : t == 'f' ? "file" : t == 'l' ? "symlink" : "special file";
+}
+
+/* One line for a difference, the path escaped (it is the build's). */
+static void verify_describe(const struct client_verify_diff *d, char *buf, size_t n)
+{
+	char p[600];
+
+	str_escape(p, sizeof(p), d->path, strlen(d->path));
+	switch (d->kind) {
+	case VERIFY_CONTENT:
+		snprintf(buf, n, "%s: content differs from the manifest (SHA-256)", p);
+		break;
+	case VERIFY_MODE:
+		snprintf(buf, n, "%s: mode %04llo, the manifest says %04llo", p,
+			 (unsigned long long)d->found, (unsigned long long)d->expected);
+		break;
+	case VERIFY_OWNER:
+		snprintf(buf, n, "%s: owner %llu:%llu, the manifest says %llu:%llu", p,
+			 (unsigned long long)(d->found >> 32), (unsigned long long)(d->found & 0xffffffffu),
+			 (unsigned long long)(d->expected >> 32), (unsigned long long)(d->expected & 0xffffffffu));
+		break;
+	case VERIFY_TYPE:
+		snprintf(buf, n, "%s: is a %s, the manifest says %s", p, verify_type_name(d->found),
+			 verify_type_name(d->expected));
+		break;
+	case VERIFY_EXTRA:
+		snprintf(buf, n, "%s: extra %s, not in the manifest", p, verify_type_name(d->found));
+		break;
+	case VERIFY_MISSING:
+		snprintf(buf, n, "%s: missing (the manifest lists a %s)", p, verify_type_name(d->expected));
+		break;
+	case VERIFY_NOT_LINKED:
+		snprintf(buf, n, "%s: not a hard link to its object in the store (.cutover/objects)", p);
+		break;
+	case VERIFY_TARGET:
+		snprintf(buf, n, "%s: symlink target differs from the manifest", p);
+		break;
+	default:
+		snprintf(buf, n, "%s: differs from the manifest", p);
+	}
+}
+
+static void verify_diff(void *ctx, const struct client_verify_diff *d)
+{
+	struct verify_out *v = ctx;
+	char line[1200];
+
+	if (!v->fe->cli.json) {
+		verify_describe(d, line, sizeof(line));
+		printf("%s\n", line);
+		return;
+	}
+	json_begin(v->j, '{');
+	json_kv_string(v->j, "path", d->path);
+	json_kv_string(v->j, "kind", verify_kind_name(d->kind));
+	if (d->kind == VERIFY_MODE || d->kind == VERIFY_OWNER) {
+		json_kv_uint(v->j, "expected", d->expected);
+		json_kv_uint(v->j, "found", d->found);
+	} else if (d->kind == VERIFY_TYPE || d->kind == VERIFY_EXTRA || d->kind == VERIFY_MISSING) {
+		if (d->kind != VERIFY_EXTRA)
+			json_kv_string(v->j, "expected", verify_type_name(d->expected));
+		if (d->kind != VERIFY_MISSING)
+			json_kv_string(v->j, "found", verify_type_name(d->found));
+	}
+	json_end(v->j, '}');
+}
+
+/* cutover verify: a release against its manifest, every byte hashed. */
+static int verb_verify(struct frontend *fe)
+{
+	struct client_verify_result vr;
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE];
+	struct json j;
+	struct verify_out v = { .fe = fe, .j = &j };
+	int r;
+
+	json_init(&j);
+	json_begin(&j, '{');
+	json_kv_string(&j, "app", fe->cfg->app);
+	json_key(&j, "differences");
+	json_begin(&j, '[');
+	r = client_verify(&fe->client, fe->cli.release, verify_diff, &v, &vr, &e);
+	if (client_lost(&fe->client)) {
+		json_free(&j);
+		return fe_helper_lost(fe);
+	}
+	if (r < 0) {
+		json_free(&j);
+		fe_why(fe, &e, why, sizeof(why));
+		out_error("verify: %s", why);
+		return EXIT_FAILED;
+	}
+	json_end(&j, ']');
+	json_kv_string(&j, "release", vr.release);
+	json_kv_bool(&j, "ok", vr.differences == 0);
+	json_kv_uint(&j, "entries", vr.entries);
+	json_kv_uint(&j, "files", vr.files);
+	json_end(&j, '}');
+	if (fe->cli.json)
+		json_print(&j);
+	else if (vr.differences)
+		printf("release %s: %llu difference%s from its manifest (%llu entries, %llu files hashed)\n",
+		       vr.release, (unsigned long long)vr.differences, vr.differences == 1 ? "" : "s",
+		       (unsigned long long)vr.entries, (unsigned long long)vr.files);
+	else if (!fe->cli.quiet)
+		printf("release %s matches its manifest (%llu entries, %llu files hashed)\n", vr.release,
+		       (unsigned long long)vr.entries, (unsigned long long)vr.files);
+	json_free(&j);
+	return vr.differences ? EXIT_FAILED : EXIT_OK;
+}
+
 int frontend_run(struct frontend *fe)
 {
 	struct helper_error e;
@@ -1215,6 +1353,8 @@ int frontend_run(struct frontend *fe)
 		return verb_check(fe);
 	case VERB_MOUNT:
 		return verb_mount(fe);
+	case VERB_VERIFY:
+		return verb_verify(fe);
 	default:
 		return EXIT_USAGE;
 	}

@@ -70,7 +70,11 @@ static bool format_general(const struct helper_error *e, char *buf, size_t n)
 		snprintf(buf, n, "git source: %s", s);
 		return true;
 	case ERR_TAMPERED:
-		snprintf(buf, n, "releases/%s is missing or no longer frozen (not root-owned read-only); refusing to publish it", e->id);
+		if (s[0])
+			snprintf(buf, n, "releases/%s/%s is no longer frozen (not root-owned read-only, or not a link to its object); "
+				 "refusing to publish %s; see 'cutover verify APP %s'", e->id, s, e->id, e->id);
+		else
+			snprintf(buf, n, "releases/%s is missing or no longer frozen (not root-owned read-only); refusing to publish it", e->id);
 		return true;
 	case ERR_ALREADY:
 		snprintf(buf, n, "release %s is already current", e->id);
@@ -211,6 +215,11 @@ static bool format_with_config(const struct helper_error *e, const struct config
 	case ERR_STEP_DISK:
 		snprintf(buf, n, "was stopped after writing more than max_size = %llu bytes to disk ([build] max_size)",
 			 cfg->max_size);
+		return true;
+	case ERR_NO_MANIFEST:
+		snprintf(buf, n, "release %s has no readable entries file (%s/.cutover/entries/%s.manifest): it was frozen "
+			 "before the object store, or the file was damaged; its sha256sum manifest is in %s/.cutover/manifest/",
+			 e->id, cfg->root, e->id, cfg->root);
 		return true;
 	case ERR_NOT_FROZEN:
 		snprintf(buf, n, "release %s is not a frozen release of %s; run 'cutover list %s' to see the releases",

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define STORE_BUF (256 * 1024)
+#define STORE_TMP_PREFIX ".tmp-"
+
+mode_t store_object_mode(mode_t st_mode)
+{
+	return (st_mode & 0111) ? 0550 : 0440;
+}
+
+int store_object_name(char *dst, size_t n, const unsigned char *digest, mode_t mode)
+{
+	char hex[2 * STORE_DIGEST_LEN + 1];
+
+	if (mode != 0440 && mode != 0550)
+		return -EINVAL;
+	for (int i = 0; i < STORE_DIGEST_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	return str_printf(dst, n, "%.2s/%s-%04o", hex, hex, (unsigned)mode);
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int store_object_parse(const char *name, unsigned char *ret_digest, mode_t *ret_mode)
+{
+	unsigned char d[STORE_DIGEST_LEN];
+	const char *p = name;
+
+	if (strlen(name) == STORE_NAME_MAX - 1) {
+		if (name[0] != name[3] || name[1] != name[4] || name[2] != '/')
+			return -EINVAL;
+		p = name + 3;
+	}
+	if (strlen(p) != 2 * STORE_DIGEST_LEN + 5 || p[2 * STORE_DIGEST_LEN] != '-')
+		return -EINVAL;
+	for (int i = 0; i < STORE_DIGEST_LEN; i++) {
+		int hi = hex_value(p[2 * i]), lo = hex_value(p[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		d[i] = (unsigned char)(hi << 4 | lo);
+	}
+	p += 2 * STORE_DIGEST_LEN + 1;
+	if (strcmp(p, "0440") != 0 && strcmp(p, "0550") != 0)
+		return -EINVAL;
+	memcpy(ret_digest, d, sizeof(d));
+	*ret_mode = p[1] == '4' ? 0440 : 0550;
+	return 0;
+}
+
+int store_open(struct store *s, int objects_fd, gid_t web_gid)
+{
+	*s = (struct store){ .objects_fd = objects_fd, .web_gid = web_gid, .buf_len = STORE_BUF };
+	s->buf = malloc(STORE_BUF);
+	s->md = EVP_MD_CTX_new();
+	if (!s->buf || !s->md) {
+		store_close(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	free(s->buf);
+	EVP_MD_CTX_free(s->md);
+	s->buf = NULL;
+	s->md = NULL;
+}
+
+/* A new, nameless inode in the store (O_TMPFILE), or, where the filesystem
+ * has none, a temporary name that *ret_tmp holds (removed by the caller,
+ * or collected by store_gc after a crash). */
+static int store_new_inode(const struct store *s, char *ret_tmp, size_t n)
+{
+	static unsigned long counter;
+	int fd;
+
+	ret_tmp[0] = '\0';
+	fd = openat(s->objects_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : -errno;
+	snprintf(ret_tmp, n, STORE_TMP_PREFIX "%d-%lu", (int)getpid(), ++counter);
+	fd = openat(s->objects_fd, ret_tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret_tmp[0] = '\0';
+		return -errno;
+	}
+	return fd;
+}
+
+/* Fills dst from src and hashes exactly what dst holds. A clone shares
+ * the source's blocks copy-on-write: writes through the build's
+ * descriptors never reach it, and it is hashed from our own fd. */
+static int store_fill(struct store *s, int dst, int src, uint64_t max_bytes,
+		      unsigned char *digest, uint64_t *ret_bytes)
+{
+	EVP_MD_CTX *md = s->md;
+	bool cloned = ioctl(dst, FICLONE, src) == 0;
+	int from = cloned ? dst : src;
+	uint64_t total = 0;
+	unsigned dlen = 0;
+	ssize_t got;
+
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	while ((got = pread(from, s->buf, s->buf_len, (off_t)total)) > 0) {
+		total += (uint64_t)got;
+		if (total > max_bytes)
+			return -EFBIG;
+		if (EVP_DigestUpdate(md, s->buf, (size_t)got) != 1)
+			return -EIO;
+		if (!cloned && write_all(dst, s->buf, (size_t)got) < 0)
+			return -errno;
+	}
+	if (got < 0)
+		return -errno;
+	/* The source may have grown after the clone: the object is what was
+	 * cloned, and exactly that was hashed. */
+	if (cloned && ftruncate(dst, (off_t)total) < 0)
+		return -errno;
+	if (EVP_DigestFinal_ex(md, digest, &dlen) != 1 || dlen != STORE_DIGEST_LEN)
+		return -EIO;
+	*ret_bytes = total;
+	return 0;
+}
+
+/* Is dirfd/base an object as we make them (a file, root:web, mode)? */
+static bool store_object_sound(const struct store *s, int dirfd, const char *base, mode_t mode)
+{
+	struct stat st;
+
+	return fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_uid == 0 && st.st_gid == s->web_gid && (st.st_mode & 07777) == mode;
+}
+
+/* Gives fd (a new object) the name dirfd/base. 1 if an object of that
+ * name exists (left as it is), 0 if fd now has the name. */
+static int store_name_inode(int fd, const char *tmp, int objects_fd, int dirfd, const char *base)
+{
+	char proc[64];
+
+	if (tmp[0]) {
+		if (renameat2(objects_fd, tmp, dirfd, base, RENAME_NOREPLACE) == 0)
+			return 0;
+		return errno == EEXIST ? 1 : -errno;
+	}
+	if (linkat(fd, "", dirfd, base, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return 1;
+	if (errno != ENOENT && errno != EPERM)
+		return -errno;
+	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, dirfd, base, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	return errno == EEXIST ? 1 : -errno;
+}
+
+/* Replaces a damaged object (wrong type, owner or mode: only root could
+ * have done it) by fd, through a temporary name and rename. */
+static int store_replace(int fd, const char *tmp, int objects_fd, int dirfd, const char *base)
+{
+	char t[64];
+	int r;
+
+	if (tmp[0])
+		return renameat(objects_fd, tmp, dirfd, base) < 0 ? -errno : 0;
+	snprintf(t, sizeof(t), STORE_TMP_PREFIX "%d-r", (int)getpid());
+	(void)unlinkat(dirfd, t, 0);
+	r = store_name_inode(fd, "", objects_fd, dirfd, t);
+	if (r != 0)
+		return r < 0 ? r : -EEXIST;
+	if (renameat(dirfd, t, dirfd, base) < 0) {
+		r = -errno;
+		(void)unlinkat(dirfd, t, 0);
+		return r;
+	}
+	return 0;
+}
+
+static int store_publish(struct store *s, int fd, const char *tmp, const char *name, mode_t mode)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	char sub[3] = { name[0], name[1], '\0' };
+	const char *base = name + 3;
+	int r;
+
+	if (mkdirat(s->objects_fd, sub, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	dfd = openat(s->objects_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = store_name_inode(fd, tmp, s->objects_fd, dfd, base);
+	if (r <= 0) {
+		s->copied += r == 0;
+		return r;
+	}
+	/* Deduplicated: the new inode goes when fd is closed (O_TMPFILE) or
+	 * its temporary name is removed. */
+	if (!store_object_sound(s, dfd, base, mode))
+		return store_replace(fd, tmp, s->objects_fd, dfd, base);
+	if (tmp[0])
+		(void)unlinkat(s->objects_fd, tmp, 0);
+	s->reused++;
+	return 0;
+}
+
+int store_commit(struct store *s, int src_fd, mode_t mode, const struct timespec *mtime,
+		 uint64_t max_bytes, unsigned char *ret_digest, uint64_t *ret_bytes,
+		 char *ret_name, size_t name_len)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char tmp[64];
+	int r;
+
+	fd = store_new_inode(s, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	r = store_fill(s, fd, src_fd, max_bytes, ret_digest, ret_bytes);
+	/* Ownership before the mode and before any name: the object is
+	 * never, not even briefly, anyone's but root's. */
+	if (r == 0 && (fchown(fd, 0, s->web_gid) < 0 || fchmod(fd, mode) < 0))
+		r = -errno;
+	if (r == 0 && mtime) {
+		struct timespec t[2] = { *mtime, *mtime };
+
+		if (futimens(fd, t) < 0)
+			r = -errno;
+	}
+	if (r == 0)
+		r = store_object_name(ret_name, name_len, ret_digest, mode);
+	if (r == 0)
+		r = store_publish(s, fd, tmp, ret_name, mode);
+	if (r < 0 && tmp[0])
+		(void)unlinkat(s->objects_fd, tmp, 0);
+	return r;
+}
+
+int store_link(const struct store *s, const char *name, int dirfd, const char *entry)
+{
+	return linkat(s->objects_fd, name, dirfd, entry, 0) < 0 ? -errno : 0;
+}
+
+/* One XX directory of the store. */
+static int store_gc_dir(int dfd, uint64_t *objects, uint64_t *bytes)
+{
+	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (dup < 0)
+		return -errno;
+	d = fdopendir(dup);
+	if (!d) {
+		close(dup);
+		return -errno;
+	}
+	/* The duplicate shares the offset: an earlier walk left it at the end. */
+	rewinddir(d);
+	while ((errno = 0, de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		/* Only the store links it: no release does any more. */
+		if (S_ISREG(st.st_mode) && st.st_nlink > 1)
+			continue;
+		if (unlinkat(dfd, de->d_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 &&
+		    errno != ENOENT && errno != ENOTEMPTY)
+			return -errno;
+		(*objects)++;
+		*bytes += S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	}
+	return errno ? -errno : 0;
+}
+
+int store_gc(int objects_fd, uint64_t *ret_objects, uint64_t *ret_bytes)
+{
+	int dup = fcntl(objects_fd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *d = NULL;
+	uint64_t objects = 0, bytes = 0;
+	struct dirent *de;
+	int r = 0;
+
+	if (dup < 0)
+		return -errno;
+	d = fdopendir(dup);
+	if (!d) {
+		close(dup);
+		return -errno;
+	}
+	/* The duplicate shares the offset: an earlier walk left it at the end. */
+	rewinddir(d);
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		_cleanup_close_ int dfd = -EBADF;
+
+		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		/* Temporary files of a run that crashed. */
+		if (strncmp(de->d_name, STORE_TMP_PREFIX, strlen(STORE_TMP_PREFIX)) == 0) {
+			if (unlinkat(objects_fd, de->d_name, 0) < 0 && errno != ENOENT)
+				r = -errno;
+			continue;
+		}
+		dfd = openat(objects_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			continue;   /* not ours to judge */
+		r = store_gc_dir(dfd, &objects, &bytes);
+		if (r == 0)
+			(void)unlinkat(objects_fd, de->d_name, AT_REMOVEDIR);   /* if empty */
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	if (ret_objects)
+		*ret_objects = objects;
+	if (ret_bytes)
+		*ret_bytes = bytes;
+	return r;
+}
