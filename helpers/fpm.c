@@ -18,6 +18,7 @@
 #include <linux/close_range.h>
 
 #include "caps.h"
+#include "fpm_listen.h"
 #include "fsops.h"
 #include "privs.h"
 #include "util.h"
@@ -274,6 +275,59 @@ static int master_check_config(const struct fpm_config *c, struct fpm_master *m,
 	return 0;
 }
 
+/* Does the master hold the listening socket of `[fpm] socket`? */
+static int master_check_socket(const struct fpm_config *c, const struct fpm_master *m, char *err, size_t errlen)
+{
+	unsigned long v[FPM_LISTEN_MAX];
+	int n, r;
+
+	n = fpm_listen_inodes(c->socket, v, FPM_LISTEN_MAX);
+	if (n <= 0) {
+		snprintf(err, errlen, n == 0 ? "nothing listens on the [fpm] socket %s, so the php-fpm master %d from %s "
+			 "cannot be shown to serve this app; nothing signalled" :
+			 "cannot read the listening sockets for %s (php-fpm master %d from %s): %s; nothing signalled",
+			 c->socket, (int)m->pid, c->pid_file, strerror(n == 0 ? 0 : -n));
+		return n == 0 ? -ENOENT : n;
+	}
+	/* The master holds capabilities we dropped: its fds are shown only
+	 * with CAP_SYS_PTRACE, effective for this listing alone. */
+	(void)caps_raise(CAP_SYS_PTRACE);
+	r = fpm_listen_held(m->pid, v, (size_t)n);
+	(void)caps_lower(CAP_SYS_PTRACE);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the open files of the php-fpm master %d: %s", (int)m->pid, strerror(-r));
+		return r;
+	}
+	if (r == 0) {
+		snprintf(err, errlen, "the php-fpm master %d from %s does not hold the socket %s that [fpm] socket names: "
+			 "not this app's master; nothing signalled", (int)m->pid, c->pid_file, c->socket);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * Nothing above ties the master to this app: the owner of the pid file's
+ * directory (www-data for Debian's /run/php) can rename another root
+ * master's pid file over it. The master must hold the listening socket of
+ * `[fpm] socket`, or run the configuration `[fpm] config` names (both, when
+ * both are set); with neither, it is refused.
+ */
+static int master_check_app(const struct fpm_config *c, const struct fpm_master *m, char *err, size_t errlen)
+{
+	if (!c->socket[0] && !c->config[0]) {
+		snprintf(err, errlen, "[fpm] pid_file needs socket (the pool's listen address) or config (the master's "
+			 "php-fpm.conf) to tell this app's master from another; nothing signalled");
+		return -EINVAL;
+	}
+	if (c->config[0] && strcmp(c->config, m->config) != 0) {
+		snprintf(err, errlen, "the php-fpm master %d from %s runs %s, not the configuration %s that [fpm] config "
+			 "names: not this app's master; nothing signalled", (int)m->pid, c->pid_file, m->config, c->config);
+		return -EPERM;
+	}
+	return c->socket[0] ? master_check_socket(c, m, err, errlen) : 0;
+}
+
 int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *err, size_t errlen)
 {
 	struct fpm_master m = FPM_MASTER_INIT;
@@ -295,6 +349,8 @@ int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *er
 		r = master_check_identity(c, m.pid, &pid_st, err, errlen);
 	if (r == 0)
 		r = master_check_config(c, &m, err, errlen);
+	if (r == 0)
+		r = master_check_app(c, &m, err, errlen);
 	if (r == 0 && syscall(SYS_pidfd_send_signal, m.pidfd, 0, NULL, 0) < 0) {
 		snprintf(err, errlen, "the php-fpm master %d exited while being checked", (int)m.pid);
 		r = -ESRCH;

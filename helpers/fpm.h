@@ -30,7 +30,9 @@ struct fpm_master {
  * writable by others, runs as root (every uid 0), did not start after the
  * pid file was written (a stale file names a reused pid), and carries the
  * title "php-fpm: master process (CONFIG)" with CONFIG trusted like
- * cutover's own config. Returns 0 or -errno with the reason.
+ * cutover's own config, and is this app's: it holds the listening socket
+ * of c->socket, and CONFIG is c->config when that is set (one of the two
+ * is required). Returns 0 or -errno with the reason.
  */
 int fpm_master_open(const struct fpm_config *c, struct fpm_master *ret, char *err, size_t errlen);
 void fpm_master_close(struct fpm_master *m);

@@ -230,7 +230,13 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 	r = privs_seccomp_unprivileged(true);
 	if (r < 0)
 		die(out_fd, "seccomp", -r);
-	if (syscall(SYS_close_range, 3U, ~0U, 0) < 0)
+	if (s->pass_fd_set) {
+		/* dup2 leaves the copy without close-on-exec; a pass_fd that
+		 * is already 3 keeps its own flags, so clear them. */
+		if (s->pass_fd != 3 ? dup2(s->pass_fd, 3) < 0 : fcntl(3, F_SETFD, 0) < 0)
+			die(1, "passing an fd", errno);
+	}
+	if (syscall(SYS_close_range, s->pass_fd_set ? 4U : 3U, ~0U, 0) < 0)
 		die(1, "close_range", errno);
 	execve("/bin/sh", argv, s->env);
 	die(1, "exec /bin/sh", errno);

@@ -47,6 +47,10 @@ struct sandbox_spec {
 	unsigned long long fsize_limit;   /* RLIMIT_FSIZE for the step */
 	unsigned max_procs;               /* tasks in the step's cgroup */
 	unsigned long long max_memory;    /* bytes in the step's cgroup */
+	bool pass_fd_set;                 /* pass_fd is given to the step */
+	int pass_fd;                      /* then open in the step on fd 3 (the
+	                                     git fetch's ssh key); every other fd
+	                                     above 2 is closed */
 };
 
 struct build_cgroup;

@@ -218,9 +218,10 @@ static int step_reply(struct helper *h, enum step_end end, int status, struct pr
  * and replies with its exit code, or -ETIMEDOUT. -ECONNRESET if the front
  * end went away (the step is killed first).
  */
-int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
-		  const char *title, const char *command,
-		  char *const *args, const char *const *extra_env, struct proto_msg *rep)
+/* run_sandboxed, with pass_fd (>= 0) open in the step on fd 3. */
+static int run_sandboxed_fd(struct helper *h, const char *id, int tree_fd, bool shared_rw,
+			    const char *title, const char *command,
+			    char *const *args, const char *const *extra_env, int pass_fd, struct proto_msg *rep)
 {
 	char *env[CONFIG_MAX_LIST + 16];
 	char envstore[256];
@@ -254,6 +255,7 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 		.command = command, .args = args,
 		.fsize_limit = h->cfg.max_size,
 		.max_procs = h->cfg.max_procs, .max_memory = h->cfg.max_memory,
+		.pass_fd_set = pass_fd >= 0, .pass_fd = pass_fd,
 	};
 	r = sandbox_start(&spec, pipefd[1], &pid, &cg);
 	close(pipefd[1]);
@@ -273,6 +275,13 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 		status = W_EXITCODE(128, 0);
 	cgroup_destroy(&cg);
 	return step_reply(h, end, status, rep);
+}
+
+int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
+		  const char *title, const char *command,
+		  char *const *args, const char *const *extra_env, struct proto_msg *rep)
+{
+	return run_sandboxed_fd(h, id, tree_fd, shared_rw, title, command, args, extra_env, -EBADF, rep);
 }
 
 int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -297,8 +306,13 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 {
 	static const char script[] =
 		"set -e\n"
-		"git init -q\n"
+		/* The key's memfd, if any, is on fd 3 of this shell; ssh
+		 * opens it through /proc/$CUTOVER_SSH_KEY_PID/fd/3, and it is
+		 * closed as soon as the fetch is done. */
+		"export CUTOVER_SSH_KEY_PID=$$\n"
+		"git init -q 3<&-\n"
 		"git fetch -q --no-tags --depth 1 -- \"$1\" \"$2\"\n"
+		"exec 3<&-\n"
 		"git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD --\n"
 		"rm -rf .git\n";
 	static const char *const git_env[] = {
@@ -314,6 +328,7 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 	};
 	bool via_sudo = strcmp(h->who, "root") != 0;
 	char buf[PROTO_TEXT_SIZE], *hash, ssh_cmd[1024], err[512] = "";
+	_cleanup_close_ int key_fd = -EBADF;
 	const char *env[ELEMENTSOF(git_env) + 1];
 	char *args[3];
 	const char *problem;
@@ -337,7 +352,7 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 	}
 	/* Never the deploy user's ssh keys and configuration through sudo
 	 * (helpers/git_ssh.c). */
-	r = git_ssh_command(&h->cfg, via_sudo, ssh_cmd, sizeof(ssh_cmd), err, sizeof(err));
+	r = git_ssh_command(&h->cfg, via_sudo, ssh_cmd, sizeof(ssh_cmd), &key_fd, err, sizeof(err));
 	if (r < 0) {
 		reply_fail(rep, r, ERR_GIT_SOURCE, err);
 		return 0;
@@ -350,7 +365,7 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 	args[0] = buf;
 	args[1] = hash + 1;
 	args[2] = NULL;
-	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args, env, rep);
+	return run_sandboxed_fd(h, h->id, h->tree_fd, false, "git fetch", script, args, env, key_fd, rep);
 }
 
 /*

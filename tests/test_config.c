@@ -315,7 +315,7 @@ static void test_parse_bad_build_values(void **state)
 		{ "max_size x", APP_OK "[build]\nmax_size = x\n", 7, "max_size = 'x' must be" },
 		{ "max_size overflow", APP_OK "[build]\nmax_size = 99999999999T\n", 7, "max_size = '99999999999T' must be" },
 		{ "max_files 0", APP_OK "[build]\nmax_files = 0\n", 7, "max_files = '0' must be" },
-		{ "max_files too many", APP_OK "[build]\nmax_files = 100000001\n", 7, "max_files = '100000001' must be" },
+		{ "max_files too many", APP_OK "[build]\nmax_files = 100000001\n", 7, "max_files = '100000001' must be" },		{ "fpm config relative", APP_OK "[fpm]\nconfig = php-fpm.conf\n", 7, "config = 'php-fpm.conf' must be an absolute path" },
 	};
 
 	run_bad_cases(cases, ELEMENTSOF(cases));
@@ -331,6 +331,20 @@ static void append_run_line(char *text, size_t n, size_t len)
 	memset(text + o + 6, 'a', len - 6);
 	text[o + len] = '\n';
 	text[o + len + 1] = '\0';
+}
+
+/* [fpm] config: the master's php-fpm.conf, kept as given. */
+static void test_parse_fpm_config(void **state)
+{
+	struct config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&c, APP_OK "[fpm]\npid_file = /run/php/php8.2-fpm.pid\nconfig = /etc/php/8.2/fpm/php-fpm.conf\n",
+			       err, sizeof(err)), 0);
+	assert_string_equal(c.fpm.config, "/etc/php/8.2/fpm/php-fpm.conf");
+	assert_int_equal(parse(&c, APP_OK "[fpm]\npid_file = /run/php/php8.2-fpm.pid\n", err, sizeof(err)), 0);
+	assert_string_equal(c.fpm.config, "");
 }
 
 static void test_parse_long_line(void **state)
@@ -953,6 +967,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bad_app_values),
 		cmocka_unit_test(test_parse_bad_shared_values),
 		cmocka_unit_test(test_parse_bad_build_values),
+		cmocka_unit_test(test_parse_fpm_config),
 		cmocka_unit_test(test_parse_long_line),
 		cmocka_unit_test(test_parse_line_number_after_199_char_line),
 		cmocka_unit_test(test_parse_syntax_error_then_bad_value),

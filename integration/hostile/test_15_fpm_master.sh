@@ -25,7 +25,8 @@ FPM_BIN=$(command -v php-fpm8.2 || command -v php-fpm) || fatal "php-fpm is not 
 scratch_new F
 PID_FILE=$F/run/fpm.pid
 mkdir -m 0755 "$F/run"
-hostile_app_prepare 'run = true' '[fpm]' "pid_file = $PID_FILE" 'reload = none'
+# The genuine master's configuration (case 4): it ties the master to the app.
+hostile_app_prepare 'run = true' '[fpm]' "pid_file = $PID_FILE" "config = $F/good/fpm.conf" 'reload = none'
 hostile_deploy_good
 cases=0
 

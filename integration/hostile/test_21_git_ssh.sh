@@ -14,7 +14,11 @@
 #   - through sudo, with [build] ssh_key and ssh_known_hosts (root-owned,
 #     trusted path): the fetch uses that key and succeeds;
 #   - ssh_key on a path the deploy user can change: refused;
-#   - ssh_key with a space (shell or ssh syntax): a configuration error.
+#   - ssh_key with a space (shell or ssh syntax): a configuration error;
+#   - the key is root's alone (root:root 0600): a build step of the same
+#     deploy that tries to read it fails (before, the key had to be
+#     readable by the deploy user, so every build step could copy it);
+#     a key its group may read is refused.
 . "$(dirname "$0")/../lib.sh"
 
 command -v /usr/sbin/sshd >/dev/null || fatal "sshd is missing (.ci/deps.sh installs openssh-server)"
@@ -51,8 +55,8 @@ etc_dir_ensure
 mkdir -m 0755 "$KEYDIR"
 undo_push "rm -rf -- $(printf '%q' "$KEYDIR")"
 ssh-keygen -q -t ed25519 -N '' -C app-key -f "$KEYDIR/app" || fatal "ssh-keygen failed"
-chown root:"$DGROUP" "$KEYDIR/app"
-chmod 0640 "$KEYDIR/app"
+chown root:root "$KEYDIR/app"
+chmod 0600 "$KEYDIR/app"
 cat "$DHOME/.ssh/id_ed25519.pub" "$KEYDIR/app.pub" >"$SSHD/authorized_keys"
 PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
 cat >"$SSHD/config" <<CFG
@@ -123,3 +127,28 @@ for bad in "$KEYDIR/app -oProxyCommand=x" "$KEYDIR/%h" "~/key" "key"; do
 	assert_refused 2 "ssh_key" "ssh_key = $bad"
 done
 assert_app_unchanged "$BEFORE" "bad ssh_key values"
+
+step "a build step tries to read the key"
+APP_USER=$DEP APP_GROUP=$DGROUP etc_conf_write "$APP" "$ROOT" \
+	"run = cat $KEYDIR/app; cat /proc/1/fd/3; for f in /proc/*/fd/3; do cat \$f; done; exit 0" \
+	"ssh_key = $KEYDIR/app" "ssh_known_hosts = $KEYDIR/known_hosts"
+cat "$KEYDIR/app.pub" >"$SSHD/authorized_keys"
+BEFORE=$(app_state)
+run ci_cutover deploy "$APP" --from "$URL"
+assert_eq 0 "$RC" "the fetch with the root-only key succeeds" || printf '%s\n' "$(it_last_output)"
+assert_not_contains "$OUT$ERR" "PRIVATE KEY" "the build step could not read the key"
+assert_contains "$OUT$ERR" "Permission denied" "the step's cat was refused"
+log=$(cat "$ROOT"/.cutover/logs/*.log 2>/dev/null)
+assert_not_contains "$log" "PRIVATE KEY" "nor does the build log hold it"
+BEFORE=$(app_state)
+SERVING='<?php echo "viassh";'
+
+step "a key the deploy user's group can read"
+chown root:"$DGROUP" "$KEYDIR/app"
+chmod 0640 "$KEYDIR/app"
+run ci_cutover deploy "$APP" --from "$URL"
+assert_eq 1 "$RC" "a group-readable ssh_key is refused"
+assert_contains "$ERR" "must be readable by root only" "the refusal says why"
+assert_app_unchanged "$BEFORE" "a group-readable ssh_key"
+chown root:root "$KEYDIR/app"
+chmod 0600 "$KEYDIR/app"

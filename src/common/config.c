@@ -366,6 +366,11 @@ static int handle_fpm(struct parse_state *st, const char *name, const char *valu
 			return fail(st, "pid_file = '%s' must be an absolute path", value);
 		return set_string(st, f->pid_file, sizeof(f->pid_file), name, value);
 	}
+	if (strcmp(name, "config") == 0) {
+		if (!abspath_valid(value))
+			return fail(st, "config = '%s' must be an absolute path", value);
+		return set_string(st, f->config, sizeof(f->config), name, value);
+	}
 	if (strcmp(name, "reload") == 0) {
 		if (strcmp(value, "graceful") == 0)
 			f->reload = FPM_RELOAD_GRACEFUL;

@@ -39,6 +39,7 @@ enum fpm_reload {
 struct fpm_config {
 	bool enabled;                        /* the section is present */
 	char pid_file[256];                  /* absolute */
+	char config[256];                    /* the master's php-fpm.conf, "" if not given */
 	enum fpm_reload reload;
 	char socket[256];                    /* unix path, or host:port */
 	char status_path[128];               /* pm.status_path, "" if none */
