@@ -261,6 +261,99 @@ static bool shared_rest_escapes(const char *shared_rel, char *rest)
 }
 
 /*
+ * The budget of freeze_check_links: lookups (one per path component
+ * resolved) for all relative links of a release together. Each link may
+ * take up to 40 hops of up to 4 KiB each, so without a budget an artifact
+ * of chained links going far down and back up makes the freeze, which
+ * holds the app's lock, run for hours. The budget grows with the size of
+ * the tree (bounded by max_files), so it is the same order of work as the
+ * walk itself; a legitimate link costs a few lookups.
+ */
+#define LINK_BUDGET_BASE 1000000ULL
+#define LINK_BUDGET_PER_ENTRY 64ULL
+
+/* Where link_escapes stands: the directory it is in, as an fd and as its
+ * path from the release root (only real directories, never a symlink). */
+struct link_walk {
+	int dfd;
+	char cur[4096];
+	size_t len;
+	unsigned long long *budget;
+};
+
+static void link_walk_done(struct link_walk *lw)
+{
+	closep(&lw->dfd);
+}
+
+/* Charges n lookups to the budget: 0, or -EDQUOT once it is spent. */
+static int link_charge(struct link_walk *lw, unsigned long long n)
+{
+	if (*lw->budget < n) {
+		*lw->budget = 0;
+		return -EDQUOT;
+	}
+	*lw->budget -= n;
+	return 0;
+}
+
+/* Steps into the real directory comp of the current one. */
+static int link_walk_down(struct link_walk *lw, const char *comp)
+{
+	size_t n = strlen(comp);
+	int fd;
+
+	if (lw->len + n + 2 > sizeof(lw->cur))
+		return -E2BIG;
+	fd = openat(lw->dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	close(lw->dfd);
+	lw->dfd = fd;
+	if (lw->len)
+		lw->cur[lw->len++] = '/';
+	memcpy(lw->cur + lw->len, comp, n + 1);
+	lw->len += n;
+	return 0;
+}
+
+/* Steps up to the parent, never above the release root (the caller
+ * checks that cur is not empty). The current directory is a real one
+ * below the root of a sealed tree, so its ".." is the textual parent. */
+static int link_walk_up(struct link_walk *lw)
+{
+	char *slash = strrchr(lw->cur, '/');
+	int fd = openat(lw->dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(lw->dfd);
+	lw->dfd = fd;
+	lw->len = slash ? (size_t)(slash - lw->cur) : 0;
+	lw->cur[lw->len] = '\0';
+	return 0;
+}
+
+/* Opens the directory of the link at path: lw->cur and lw->dfd. */
+static int link_walk_start(struct link_walk *lw, int root_fd, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	unsigned long long comps = 1;
+
+	lw->len = slash ? (size_t)(slash - path) : 0;
+	if (lw->len >= sizeof(lw->cur))
+		return -ENAMETOOLONG;
+	memcpy(lw->cur, path, lw->len);
+	lw->cur[lw->len] = '\0';
+	for (const char *p = lw->cur; *p; p++)
+		comps += *p == '/';
+	if (link_charge(lw, comps) < 0)
+		return -EDQUOT;
+	lw->dfd = fs_open_beneath(root_fd, lw->len ? lw->cur : ".", O_PATH | O_DIRECTORY, 0);
+	return lw->dfd < 0 ? lw->dfd : 0;
+}
+
+/*
  * Does the link at path (relative to the release root root_fd) resolve,
  * as the kernel would, to something outside the release? Walks one
  * component at a time from the link's directory, following symlinks like
@@ -269,52 +362,55 @@ static bool shared_rest_escapes(const char *shared_rel, char *rest)
  * sealed (root-owned, no write bits), so what it reads cannot change
  * behind it. A path that does not resolve (missing, not a directory, a
  * loop) can never be followed out: the release no longer changes.
+ * Each component costs one lookup from the directory fd it stands in,
+ * charged to *budget.
  * 1 escapes, 0 stays inside (or in shared/ through cutover's links),
- * -errno on failure (-E2BIG: too long to follow; the caller refuses it).
+ * -errno on failure (-E2BIG: too long to follow; -EDQUOT: the budget is
+ * spent; the caller refuses both).
  */
-static int link_escapes(const struct walk *w, int root_fd, const char *path)
+static int link_escapes(const struct walk *w, int root_fd, const char *path,
+			unsigned long long *budget)
 {
-	char cur[4096], buf[2][8192], comp[256], target[4096];
+	_cleanup_(link_walk_done) struct link_walk lw = { .dfd = -EBADF, .budget = budget };
+	char buf[2][8192], comp[256], target[4096];
 	char *rest, *slash;
 	unsigned hops = 0;
-	int b = 0;
+	int b = 0, r;
 
-	if (str_copy(cur, sizeof(cur), path) < 0 || str_copy(buf[0], sizeof(buf[0]), path) < 0)
+	if (str_copy(buf[0], sizeof(buf[0]), path) < 0)
 		return -ENAMETOOLONG;
-	slash = strrchr(cur, '/');
-	*(slash ? slash : cur) = '\0';
-	rest = buf[0] + (slash ? (size_t)(slash - cur) + 1 : 0);
+	r = link_walk_start(&lw, root_fd, path);
+	if (r < 0)
+		return r;
+	slash = strrchr(buf[0], '/');
+	rest = slash ? slash + 1 : buf[0];
 	while (path_next(&rest, comp, sizeof(comp)) > 0) {
-		_cleanup_close_ int dfd = -EBADF;
 		struct stat st;
 		ssize_t n;
 
+		if (link_charge(&lw, 1) < 0)
+			return -EDQUOT;
 		if (strcmp(comp, "..") == 0) {
-			if (!cur[0])
+			if (!lw.cur[0])
 				return 1;
-			slash = strrchr(cur, '/');
-			*(slash ? slash : cur) = '\0';
+			r = link_walk_up(&lw);
+			if (r < 0)
+				return r;
 			continue;
 		}
-		/* cur holds only real directories, checked on the way. */
-		dfd = fs_open_beneath(root_fd, cur[0] ? cur : ".", O_PATH | O_DIRECTORY, 0);
-		if (dfd < 0)
-			return dfd;
-		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(lw.dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return errno == ENOENT ? 0 : -errno;
 		if (S_ISDIR(st.st_mode)) {
-			if (strlen(cur) + strlen(comp) + 2 > sizeof(cur))
-				return -E2BIG;
-			if (cur[0])
-				strcat(cur, "/");
-			strcat(cur, comp);
+			r = link_walk_down(&lw, comp);
+			if (r < 0)
+				return r;
 			continue;
 		}
 		if (!S_ISLNK(st.st_mode))
 			return 0;   /* the end, or ENOTDIR for the kernel */
 		if (++hops > LINK_MAX_HOPS)
 			return 0;   /* ELOOP for the kernel */
-		n = readlinkat(dfd, comp, target, sizeof(target) - 1);
+		n = readlinkat(lw.dfd, comp, target, sizeof(target) - 1);
 		if (n < 0)
 			return -errno;
 		target[n] = '\0';
@@ -332,18 +428,30 @@ static int link_escapes(const struct walk *w, int root_fd, const char *path)
 	return 0;
 }
 
-/* Every relative symlink recorded by the walk, judged as resolved. */
+/* Every relative symlink recorded by the walk, judged as resolved,
+ * within a budget of lookups for all of them (LINK_BUDGET_*). */
 static int freeze_check_links(struct walk *w, int root_fd)
 {
+	unsigned long long entries = w->st.files + w->st.dirs + w->st.symlinks;
+	unsigned long long budget = LINK_BUDGET_BASE + LINK_BUDGET_PER_ENTRY * entries;
+	unsigned long long allowed = budget;
+
 	for (size_t i = 0; i < w->n_links; i++) {
 		char target[4096], shown[300];
 		ssize_t n;
-		int r = link_escapes(w, root_fd, w->links[i]);
+		int r = link_escapes(w, root_fd, w->links[i], &budget);
 
 		if (r == 0)
 			continue;
 		if (r == -E2BIG) {
 			fail_path(w, w->links[i], "is a symlink too long to follow to its end");
+			return -EPERM;
+		}
+		if (r == -EDQUOT) {
+			fail_path(w, w->links[i], "is a symlink the freeze gave up on");
+			snprintf(w->err + strlen(w->err), w->errlen - strlen(w->err),
+				 ": checking where the release's %zu relative symlinks lead took more than %llu lookups "
+				 "(chains of links running deep down and back up?)", w->n_links, allowed);
 			return -EPERM;
 		}
 		if (r < 0)

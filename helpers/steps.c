@@ -5,6 +5,7 @@
  */
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -152,43 +153,50 @@ static int step_log_open(struct helper *h, const char *id, const char *title)
 	return fd;
 }
 
-/* Each chunk of a step's output: to the build log and the front end. */
-struct step_output {
-	struct helper *h;
-	int logfd;
-};
-
+/* Each chunk of a step's output to the front end (the build log has it
+ * already): -EAGAIN while the socket is non-blocking and full. */
 static int step_output_send(void *ctx, const char *buf, size_t n)
 {
-	struct step_output *o = ctx;
+	struct helper *h = ctx;
 	struct proto_msg out;
 
 	proto_init(&out, OP_OUTPUT);
 	memcpy(out.text, buf, n);
 	out.len = (uint32_t)n;
-	if (o->logfd >= 0)
-		(void)write_all(o->logfd, buf, n);
-	return helper_send(o->h, &out, -1);
+	return helper_send(h, &out, -1);
 }
 
 /* Watches the sandbox (pid 1 = pid) until all of it is gone, or it has to
  * be stopped: the deadline, the disk budget and the front end's socket
  * hold for as long as pid 1 lives, not merely while the output pipe is
- * open (helpers/step_wait.c). */
+ * open, and whether or not the front end reads (helpers/step_wait.c).
+ * Pid 1 is killed unless it exited; only then is the output still pending
+ * sent, blocking: nothing of the step runs any more. */
 static enum step_end step_watch_pid(struct helper *h, int rd, pid_t pid, int logfd)
 {
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct step_output o = { .h = h, .logfd = logfd };
-	struct step_watch w = {
-		.out_fd = rd, .sock = h->sock, .pidfd = pidfd, .space_fd = h->l.releases_fd,
-		.deadline_ns = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull,
-		.max_bytes = h->cfg.max_size, .check_ms = DISK_CHECK_MS,
-		.on_output = step_output_send, .ctx = &o,
-	};
+	_cleanup_free_ struct step_watch *w = calloc(1, sizeof(*w));
+	enum step_end end;
 
-	if (pidfd < 0)
+	if (pidfd < 0 || !w)
 		return STEP_END_ERROR;
-	return step_watch_run(&w);
+	/* Field by field: the struct holds a 64 KiB ring (calloc zeroed it). */
+	w->out_fd = rd;
+	w->sock = h->sock;
+	w->pidfd = pidfd;
+	w->space_fd = h->l.releases_fd;
+	w->log_fd = logfd;
+	w->deadline_ns = now_ns() + (uint64_t)h->cfg.build_timeout * 1000000000ull;
+	w->max_bytes = h->cfg.max_size;
+	w->check_ms = DISK_CHECK_MS;
+	w->send_output = step_output_send;
+	w->ctx = h;
+	end = step_watch_run(w);
+	if (end != STEP_END_EXITED)
+		kill(pid, SIGKILL);
+	if (end != STEP_END_PEER_GONE && end != STEP_END_ERROR && step_watch_flush(w) < 0)
+		end = STEP_END_PEER_GONE;
+	return end;
 }
 
 /* The reply to a step that ended as end, with wait status status. */
