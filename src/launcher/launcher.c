@@ -193,33 +193,30 @@ static bool user_allowed(const struct config *cfg, const struct invoker *inv)
 	return !inv->via_sudo || config_user_allowed(cfg, inv->name);
 }
 
-int main(int argc, char **argv)
-{
-	struct frontend fe = { .sock = -1, .helper_pid = -1, .reader_sock = -1 };
-	struct config cfg;
-	struct invoker inv;
-	struct cli pick;
-	char err[1024] = "", cfgpath[PATH_MAX];
-	const char *from;
-	const char *limit = "";
-	int cwd_fd, keep[1], r;
+/* The steps of main(): each returns GO_ON, or the exit code to end with. */
+#define GO_ON (-1)
 
-	/* Before anything else: the caller controls our fds, environment,
-	 * cwd, umask and limits. Keep only a handle on the cwd, for a
-	 * relative --from, and sudo's word on who the caller is. */
+/* Before anything else: the caller controls our fds, environment, cwd,
+ * umask, limits, signals and scheduling. Keep only a handle on the cwd,
+ * for a relative --from, and sudo's word on who the caller is. */
+static int launcher_clean_state(struct invoker *inv, int *ret_cwd_fd)
+{
+	const char *what = "";
+	int keep[1], r;
+
 	if (privs_fix_stdio() < 0)
 		return EXIT_FAILED;
 	/* The limits first: everything below, and every process started
 	 * from here (helper, reader, front end, steps), inherits them. */
-	r = privs_reset_limits(&limit);
+	r = privs_reset_limits(&what);
 	if (r < 0) {
 		out_error("cannot set up a clean process state: cannot raise %s, which the caller lowered "
-			  "(needs CAP_SYS_RESOURCE): %s", limit, strerror(-r));
+			  "(needs CAP_SYS_RESOURCE): %s", what, strerror(-r));
 		return EXIT_FAILED;
 	}
-	r = privs_reset_scheduling(&limit);
+	r = privs_reset_scheduling(&what);
 	if (r < 0) {
-		out_error("cannot set up a clean process state: cannot reset %s: %s", limit, strerror(-r));
+		out_error("cannot set up a clean process state: cannot reset %s: %s", what, strerror(-r));
 		return EXIT_FAILED;
 	}
 	/* The dynamic loader ran before main(): a preloaded or audit library
@@ -231,11 +228,11 @@ int main(int argc, char **argv)
 		(void)!write(2, msg, sizeof(msg) - 1);
 		return EXIT_USAGE;
 	}
-	cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cwd_fd < 0)
-		cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	keep[0] = cwd_fd;
-	r = invoker_read(&inv);
+	*ret_cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*ret_cwd_fd < 0)
+		*ret_cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	keep[0] = *ret_cwd_fd;
+	r = invoker_read(inv);
 	if (privs_sanitize_process(keep, 1) < 0 || privs_reset_environment() < 0) {
 		out_error("cannot set up a clean process state");
 		return EXIT_FAILED;
@@ -244,17 +241,27 @@ int main(int argc, char **argv)
 		out_error("SUDO_UID, SUDO_GID or SUDO_USER is malformed; run cutover through sudo or as root");
 		return EXIT_USAGE;
 	}
+	return GO_ON;
+}
 
-	r = cli_pick(argc, argv, &pick, err, sizeof(err));
+/* The global options, the verb and the app; then the app's root-owned
+ * config, and whether this caller may use it. */
+static int launcher_load_config(int argc, char **argv, const struct invoker *inv, struct cli *pick,
+				struct config *cfg)
+{
+	char err[1024] = "", cfgpath[PATH_MAX];
+	int r;
+
+	r = cli_pick(argc, argv, pick, err, sizeof(err));
 	if (r < 0) {
 		out_error("%s", err);
 		return EXIT_USAGE;
 	}
-	if (pick.help) {
+	if (pick->help) {
 		fputs(cli_usage, stdout);
 		return EXIT_OK;
 	}
-	if (pick.version) {
+	if (pick->version) {
 		printf("cutover %s\n", CUTOVER_VERSION);
 		return EXIT_OK;
 	}
@@ -262,59 +269,72 @@ int main(int argc, char **argv)
 		out_error("must be run as root, directly or through sudo (see dist/sudoers.example)");
 		return EXIT_USAGE;
 	}
-	if (pick.config && inv.via_sudo) {
+	if (pick->config && inv->via_sudo) {
 		out_error("-c is accepted only when root runs cutover directly, not through sudo");
 		return EXIT_USAGE;
 	}
-	if (pick.config)
-		r = str_copy(cfgpath, sizeof(cfgpath), pick.config);
+	if (pick->config)
+		r = str_copy(cfgpath, sizeof(cfgpath), pick->config);
 	else
-		r = config_default_path(cfgpath, sizeof(cfgpath), pick.app);
+		r = config_default_path(cfgpath, sizeof(cfgpath), pick->app);
 	if (r < 0) {
 		out_error("config path is too long");
 		return EXIT_USAGE;
 	}
-	r = config_load(&cfg, cfgpath, pick.app, err, sizeof(err));
+	r = config_load(cfg, cfgpath, pick->app, err, sizeof(err));
 	if (r < 0) {
 		out_error("%s", err);
 		return EXIT_USAGE;
 	}
-	if (!user_allowed(&cfg, &inv)) {
-		out_error("user %s may not run cutover for %s (allow_users in %s)", inv.name, cfg.app, cfgpath);
+	if (!user_allowed(cfg, inv)) {
+		out_error("user %s may not run cutover for %s (allow_users in %s)", inv->name, cfg->app, cfgpath);
+		config_free(cfg);
 		return EXIT_USAGE;
 	}
-	if (pick.config)
-		str_copy(cfgpath, sizeof(cfgpath), pick.config);
+	return GO_ON;
+}
 
-	fe.sock = helper_spawn(&pick, &inv, &fe.helper_pid, err, sizeof(err));
-	if (fe.sock < 0) {
-		out_error("cannot start the privileged helper: %s", err[0] ? err : strerror(-fe.sock));
+/* The helper, and the source reader when the verb imports one. */
+static int launcher_spawn(int argc, char **argv, const struct invoker *inv, const struct cli *pick,
+			  int cwd_fd, struct frontend *fe)
+{
+	char err[1024] = "";
+	const char *from;
+
+	fe->sock = helper_spawn(pick, inv, &fe->helper_pid, err, sizeof(err));
+	if (fe->sock < 0) {
+		out_error("cannot start the privileged helper: %s", err[0] ? err : strerror(-fe->sock));
 		return EXIT_FAILED;
 	}
-	if ((pick.verb == VERB_DEPLOY || pick.verb == VERB_STAGE) && (from = reader_source(argc, argv))) {
-		fe.reader_sock = reader_spawn(&inv, cwd_fd, fe.sock, from);
-		if (fe.reader_sock < 0) {
-			out_error("cannot start the source reader: %s", strerror(-fe.reader_sock));
-			frontend_finish(&fe);
+	if ((pick->verb == VERB_DEPLOY || pick->verb == VERB_STAGE) && (from = reader_source(argc, argv))) {
+		fe->reader_sock = reader_spawn(inv, cwd_fd, fe->sock, from);
+		if (fe->reader_sock < 0) {
+			out_error("cannot start the source reader: %s", strerror(-fe->reader_sock));
+			frontend_finish(fe);
 			return EXIT_FAILED;
 		}
 	}
-	close(cwd_fd);
+	return GO_ON;
+}
 
-	/* From here on: the deploy user, nothing else. */
-	r = privs_drop_to(cfg.uid, cfg.gid, NULL, 0);
+/* From here on: the deploy user, nothing else. */
+static int frontend_start(int argc, char **argv, struct frontend *fe, struct config *cfg)
+{
+	char err[1024] = "";
+	int r;
+
+	r = privs_drop_to(cfg->uid, cfg->gid, NULL, 0);
 	if (r < 0) {
-		out_error("cannot drop privileges to %s: %s", cfg.user, strerror(-r));
-		frontend_finish(&fe);
+		out_error("cannot drop privileges to %s: %s", cfg->user, strerror(-r));
+		frontend_finish(fe);
 		return EXIT_FAILED;
 	}
-	fe.cfg = &cfg;
-	frontend_install_signals(&fe);
-
-	r = cli_parse(argc, argv, &fe.cli, err, sizeof(err));
+	fe->cfg = cfg;
+	frontend_install_signals(fe);
+	r = cli_parse(argc, argv, &fe->cli, err, sizeof(err));
 	if (r < 0) {
 		out_error("%s", err);
-		frontend_finish(&fe);
+		frontend_finish(fe);
 		return EXIT_USAGE;
 	}
 	/* The front end never executes anything (git sources are fetched by
@@ -322,13 +342,33 @@ int main(int argc, char **argv)
 	r = privs_seccomp_unprivileged(false);
 	if (r < 0) {
 		out_error("cannot install the seccomp filter: %s", strerror(-r));
-		frontend_finish(&fe);
+		frontend_finish(fe);
 		return EXIT_FAILED;
 	}
-	r = frontend_run(&fe);
-	if (fe.reader_sock >= 0)
-		close(fe.reader_sock);
-	frontend_finish(&fe);
+	r = frontend_run(fe);
+	if (fe->reader_sock >= 0)
+		close(fe->reader_sock);
+	frontend_finish(fe);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct frontend fe = { .sock = -1, .helper_pid = -1, .reader_sock = -1 };
+	struct config cfg;
+	struct invoker inv;
+	struct cli pick;
+	int cwd_fd = -1, r;
+
+	r = launcher_clean_state(&inv, &cwd_fd);
+	if (r == GO_ON)
+		r = launcher_load_config(argc, argv, &inv, &pick, &cfg);
+	if (r != GO_ON)
+		return r;
+	r = launcher_spawn(argc, argv, &inv, &pick, cwd_fd, &fe);
+	close(cwd_fd);
+	if (r == GO_ON)
+		r = frontend_start(argc, argv, &fe, &cfg);
 	config_free(&cfg);
 	return r;
 }
