@@ -530,6 +530,25 @@ static bool mounted_somewhere(char (*mounted)[RELEASE_ID_MAX + 1], size_t n, con
 	return false;
 }
 
+/* Removes one release and tells the front end. 1 when removed; 0 with
+ * the failure in rep; < 0 when the front end is gone. */
+static int prune_one(struct helper *h, const struct release_info *ri, struct proto_msg *rep)
+{
+	struct proto_msg e;
+	int r = release_remove(&h->l, ri->id);
+
+	if (r < 0) {
+		reply_fail(rep, r, ERR_REMOVE, NULL);
+		str_copy(rep->id, sizeof(rep->id), ri->id);
+		return 0;
+	}
+	proto_init(&e, OP_ENTRY);
+	str_copy(e.id, sizeof(e.id), ri->id);
+	e.arg[0] = ri->bytes;
+	e.arg[3] = ri->state;
+	return helper_send(h, &e, -1) < 0 ? -EPIPE : 1;
+}
+
 int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	_cleanup_free_ char (*mounted)[RELEASE_ID_MAX + 1] = NULL;
@@ -575,27 +594,16 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct proto_msg e;
-
 		if (v[i].state == RELEASE_FROZEN && ++frozen_seen <= keep)
 			continue;
 		if (strcmp(v[i].id, cur) == 0 || strcmp(v[i].id, prev) == 0 ||
 		    strcmp(v[i].id, h->id) == 0 || mounted_somewhere(mounted, n_mounted, v[i].id))
 			continue;
-		r = release_remove(&h->l, v[i].id);
-		if (r < 0) {
-			reply_fail(rep, r, ERR_REMOVE, NULL);
-			str_copy(rep->id, sizeof(rep->id), v[i].id);
-			return 0;
-		}
+		r = prune_one(h, &v[i], rep);
+		if (r != 1)
+			return r;
 		freed += v[i].bytes;
 		removed++;
-		proto_init(&e, OP_ENTRY);
-		str_copy(e.id, sizeof(e.id), v[i].id);
-		e.arg[0] = v[i].bytes;
-		e.arg[3] = v[i].state;
-		if (helper_send(h, &e, -1) < 0)
-			return -EPIPE;
 	}
 	/* Objects only the store links now: no release (none is being built:
 	 * we hold the lock) refers to them any more. */
