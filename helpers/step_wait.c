@@ -15,13 +15,15 @@
 /* The largest chunk read from the step or sent in one OUTPUT message. */
 #define CHUNK_MAX (PROTO_TEXT_SIZE - 1)
 
-static unsigned long long fs_avail(int fd)
+/* Free bytes for unprivileged writers; false when statfs fails. */
+static bool fs_avail(int fd, unsigned long long *ret)
 {
 	struct statfs sfs;
 
 	if (fstatfs(fd, &sfs) < 0)
-		return 0;
-	return (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
+		return false;
+	*ret = (unsigned long long)sfs.f_bavail * (unsigned long long)sfs.f_bsize;
+	return true;
 }
 
 /* The budget: what the filesystem of the release lost since the step
@@ -30,10 +32,11 @@ static bool disk_over(const struct step_watch *w, unsigned long long avail0)
 {
 	unsigned long long avail;
 
-	if (!avail0 || !w->max_bytes)
+	if (!avail0 || !w->max_bytes || !fs_avail(w->space_fd, &avail))
 		return false;
-	avail = fs_avail(w->space_fd);
-	return avail && avail0 > avail && avail0 - avail > w->max_bytes;
+	/* A step that filled the filesystem is stopped whatever it used:
+	 * nothing else on it can write any more. */
+	return avail == 0 || (avail0 > avail && avail0 - avail > w->max_bytes);
 }
 
 /* Appends n bytes (n <= the free space) to the pending ring. */
@@ -110,8 +113,10 @@ static int poll_timeout(const struct step_watch *w, uint64_t now)
  * woke poll: a step that writes without pause keeps it busy. */
 static enum step_end watch_loop(struct step_watch *w)
 {
-	unsigned long long avail0 = fs_avail(w->space_fd);
+	unsigned long long avail0 = 0;
 	bool out_open = true, exited = false;
+
+	(void)fs_avail(w->space_fd, &avail0);   /* 0: not known, not checked */
 
 	for (;;) {
 		struct pollfd p[3];
