@@ -147,13 +147,41 @@ static int store_fill(struct store *s, int dst, int src, uint64_t max_bytes,
 	return 0;
 }
 
-/* Is dirfd/base an object as we make them (a file, root:web, mode)? */
-static bool store_object_sound(const struct store *s, int dirfd, const char *base, mode_t mode)
+/* Do the files open at a and b hold the same size bytes? Both are in the
+ * page cache: one was just written, the other is an object in use. */
+static bool store_same_bytes(int a, int b, off_t size)
 {
-	struct stat st;
+	_cleanup_free_ char *x = malloc(65536), *y = malloc(65536);
 
-	return fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	       st.st_uid == 0 && st.st_gid == s->web_gid && (st.st_mode & 07777) == mode;
+	if (!x || !y)
+		return false;
+	for (off_t off = 0; off < size; ) {
+		ssize_t n = pread(a, x, 65536, off), m;
+
+		if (n <= 0 || (m = pread(b, y, (size_t)n, off)) != n || memcmp(x, y, (size_t)n) != 0)
+			return false;
+		off += n;
+	}
+	return true;
+}
+
+/*
+ * Is dirfd/base an object as we make them (a file, root:web, mode) with
+ * the bytes of fd, the new inode of the same name? A damaged object (its
+ * content changed behind the store's back) is replaced, not reused, so a
+ * redeploy repairs it instead of publishing it again.
+ */
+static bool store_object_sound(const struct store *s, int dirfd, const char *base, mode_t mode, int fd)
+{
+	_cleanup_close_ int obj = -EBADF;
+	struct stat st, mine;
+
+	obj = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (obj < 0 || fstat(obj, &st) < 0 || fstat(fd, &mine) < 0)
+		return false;
+	return S_ISREG(st.st_mode) && st.st_uid == 0 && st.st_gid == s->web_gid &&
+	       (st.st_mode & 07777) == mode && st.st_size == mine.st_size &&
+	       store_same_bytes(obj, fd, st.st_size);
 }
 
 /* Gives fd (a new object) the name dirfd/base. 1 if an object of that
@@ -221,7 +249,7 @@ static int store_publish(struct store *s, int fd, const char *tmp, const char *n
 	}
 	/* Deduplicated: the new inode goes when fd is closed (O_TMPFILE) or
 	 * its temporary name is removed. */
-	if (!store_object_sound(s, dfd, base, mode))
+	if (!store_object_sound(s, dfd, base, mode, fd))
 		return store_replace(fd, tmp, s->objects_fd, dfd, base);
 	if (tmp[0])
 		(void)unlinkat(s->objects_fd, tmp, 0);
