@@ -411,6 +411,11 @@ int release_remove(const struct layout *l, const char *id)
 	(void)fs_remove_tree(l->trash_fd, id);
 	if (renameat(l->releases_fd, id, l->trash_fd, id) < 0 && errno != ENOENT)
 		return -errno;
+	/* The state goes first: a run killed from here on leaves a tree in
+	 * trash/ (swept by the next locked run), never a "frozen" release
+	 * without a tree that list shows and keep counts. */
+	if (unlinkat(l->state_fd, id, 0) < 0 && errno != ENOENT)
+		return -errno;
 	r = fs_remove_tree(l->trash_fd, id);
 	if (r == 0)
 		r = fs_remove_tree(l->staging_fd, id);
@@ -425,8 +430,6 @@ int release_remove(const struct layout *l, const char *id)
 	snprintf(man, sizeof(man), "%s.manifest", id);
 	if (r == 0 && l->entries_fd >= 0)
 		r = fs_remove_tree(l->entries_fd, man);
-	if (r == 0 && unlinkat(l->state_fd, id, 0) < 0 && errno != ENOENT)
-		r = -errno;
 	return r;
 }
 
@@ -474,6 +477,28 @@ static int sweep(const struct layout *l, int dirfd, unsigned keep_mask,
 	return 0;
 }
 
+/* Removes the ".*.tmp" files in dirfd: written, never renamed into place. */
+static void sweep_tmp(int dirfd)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (dirfd < 0 || (fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' && n > 5 && strcmp(de->d_name + n - 4, ".tmp") == 0)
+			(void)unlinkat(dirfd, de->d_name, 0);
+	}
+}
+
 int release_recover(const struct layout *l, const char *keep_id)
 {
 	char cur[RELEASE_ID_MAX + 1] = "";
@@ -491,6 +516,9 @@ int release_recover(const struct layout *l, const char *keep_id)
 		r = sweep(l, l->state_fd, (1u << RELEASE_FROZEN) | (1u << RELEASE_FAILED),
 			  keep_id, cur, true, false);
 	(void)unlinkat(l->root_fd, ".current.new", 0);
+	/* Manifests a crashed freeze was still writing (.ID.*.tmp). */
+	sweep_tmp(l->manifest_fd);
+	sweep_tmp(l->entries_fd);
 	/* Objects of a release whose build crashed, linked by nothing now. */
 	if (r == 0 && l->objects_fd >= 0)
 		r = store_gc(l->objects_fd, NULL, NULL);

@@ -379,6 +379,15 @@ int op_verify(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	r = verify_load(&c, &h->l, id, &text);
 	if (r == 0) {
 		fd = fs_open_beneath(h->l.releases_fd, id, O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0) {
+			/* Its state says frozen, but the tree is gone (a prune
+			 * killed halfway): not a missing manifest. */
+			free(c.v);
+			free(c.seen);
+			reply_fail(rep, -ENOENT, ERR_NOT_FROZEN, NULL);
+			str_copy(rep->id, sizeof(rep->id), id);
+			return 0;
+		}
 		c.buf = malloc(HASH_BUF);
 		c.md = EVP_MD_CTX_new();
 		r = fd < 0 ? fd : !c.buf || !c.md ? -ENOMEM : verify_run(&c, fd);
