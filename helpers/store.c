@@ -257,6 +257,67 @@ static int store_publish(struct store *s, int fd, const char *tmp, const char *n
 	return 0;
 }
 
+/* Hashes what src holds now (at most max_bytes). */
+static int store_hash_source(struct store *s, int src, uint64_t max_bytes, unsigned char *digest,
+			     uint64_t *ret_bytes)
+{
+	uint64_t total = 0;
+	unsigned dlen = 0;
+	ssize_t got;
+
+	if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	while ((got = pread(src, s->buf, s->buf_len, (off_t)total)) > 0) {
+		total += (uint64_t)got;
+		if (total > max_bytes)
+			return -EFBIG;
+		if (EVP_DigestUpdate(s->md, s->buf, (size_t)got) != 1)
+			return -EIO;
+	}
+	if (got < 0)
+		return -errno;
+	if (EVP_DigestFinal_ex(s->md, digest, &dlen) != 1 || dlen != STORE_DIGEST_LEN)
+		return -EIO;
+	*ret_bytes = total;
+	return 0;
+}
+
+/*
+ * Hash first: most files of a new release are in the store already. When
+ * an object named by the hash of the build's file exists, is sound, and
+ * holds the bytes the file holds now, it is reused with no copy. Nothing
+ * of the build is published either way: a reused object is the store's
+ * own inode, and its bytes are the ones hashed (a file changed between
+ * the hash and the comparison is copied instead). 1 reused, 0 not.
+ */
+static int store_reuse(struct store *s, int src, mode_t mode, uint64_t max_bytes, unsigned char *digest,
+		       uint64_t *ret_bytes, char *name, size_t name_len)
+{
+	_cleanup_close_ int dfd = -EBADF, obj = -EBADF;
+	char sub[3];
+	struct stat st;
+	uint64_t total = 0;
+	int r;
+
+	r = store_hash_source(s, src, max_bytes, digest, &total);
+	if (r == 0)
+		r = store_object_name(name, name_len, digest, mode);
+	if (r < 0)
+		return r;
+	sub[0] = name[0], sub[1] = name[1], sub[2] = '\0';
+	dfd = openat(s->objects_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0)
+		obj = openat(dfd, name + 3, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	/* Anything amiss: the copy below makes (or replaces) the object. */
+	if (obj < 0 || fstat(obj, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    st.st_gid != s->web_gid || (st.st_mode & 07777) != mode || (uint64_t)st.st_size != total ||
+	    !store_same_bytes(obj, src, st.st_size))
+		return 0;
+	*ret_bytes = total;
+	s->reused++;
+	return 1;
+}
+
 int store_commit(struct store *s, int src_fd, mode_t mode, const struct timespec *mtime,
 		 uint64_t max_bytes, unsigned char *ret_digest, uint64_t *ret_bytes,
 		 char *ret_name, size_t name_len)
@@ -265,6 +326,9 @@ int store_commit(struct store *s, int src_fd, mode_t mode, const struct timespec
 	char tmp[64];
 	int r;
 
+	r = store_reuse(s, src_fd, mode, max_bytes, ret_digest, ret_bytes, ret_name, name_len);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	fd = store_new_inode(s, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
