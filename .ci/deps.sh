@@ -14,6 +14,8 @@ packages=(
 	libssl-dev libcurl4-openssl-dev libcmocka-dev
 	# tests, demo, bench
 	git zstd xz-utils gzip tar sudo util-linux procps coreutils findutils jq
+	# test_store_crash: SIGKILL at the Nth syscall (fault injection)
+	strace
 	php8.2-cli php8.2-fpm nginx-light wrk curl
 	# hostile/test_20_git_ssh: a real sshd on a loopback port
 	openssh-client openssh-server
