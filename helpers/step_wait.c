@@ -27,16 +27,19 @@ static bool fs_avail(int fd, unsigned long long *ret)
 }
 
 /* The budget: what the filesystem of the release lost since the step
- * started (other writers count too, so it errs on the safe side). */
-static bool disk_over(const struct step_watch *w, unsigned long long avail0)
+ * started (other writers count too, so it errs on the safe side).
+ * STEP_END_EXITED when within it (the caller's "go on"). */
+static enum step_end disk_over(const struct step_watch *w, unsigned long long avail0)
 {
 	unsigned long long avail;
 
 	if (!avail0 || !w->max_bytes || !fs_avail(w->space_fd, &avail))
-		return false;
+		return STEP_END_EXITED;
 	/* A step that filled the filesystem is stopped whatever it used:
 	 * nothing else on it can write any more. */
-	return avail == 0 || (avail0 > avail && avail0 - avail > w->max_bytes);
+	if (avail == 0)
+		return STEP_END_DISK_FULL;
+	return avail0 > avail && avail0 - avail > w->max_bytes ? STEP_END_DISK : STEP_END_EXITED;
 }
 
 /* Appends n bytes (n <= the free space) to the pending ring. */
@@ -115,6 +118,7 @@ static enum step_end watch_loop(struct step_watch *w)
 {
 	unsigned long long avail0 = 0;
 	bool out_open = true, exited = false;
+	enum step_end end;
 
 	(void)fs_avail(w->space_fd, &avail0);   /* 0: not known, not checked */
 
@@ -132,8 +136,8 @@ static enum step_end watch_loop(struct step_watch *w)
 		now = now_ns();
 		if (now >= w->deadline_ns)
 			return exited ? STEP_END_EXITED : STEP_END_TIMEOUT;
-		if (!exited && disk_over(w, avail0))
-			return STEP_END_DISK;
+		if (!exited && (end = disk_over(w, avail0)) != STEP_END_EXITED)
+			return end;
 		/* A full ring leaves the pipe unread: the step blocks on its
 		 * own output until the front end reads again. */
 		p[0] = (struct pollfd){ out_open && w->len < STEP_PENDING_MAX ? w->out_fd : -1, POLLIN, 0 };

@@ -25,6 +25,7 @@ enum step_end {
 	STEP_END_TIMEOUT,     /* the deadline passed */
 	STEP_END_PEER_GONE,   /* the front end spoke or went away, or output could not be sent */
 	STEP_END_DISK,        /* the filesystem lost more than max_bytes since the start */
+	STEP_END_DISK_FULL,   /* the filesystem has no space left */
 	STEP_END_ERROR,       /* poll failed */
 };
 

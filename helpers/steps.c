@@ -212,6 +212,9 @@ static int step_reply(struct helper *h, enum step_end end, int status, struct pr
 	case STEP_END_DISK:
 		reply_fail(rep, -EFBIG, ERR_STEP_DISK, NULL);
 		return 0;
+	case STEP_END_DISK_FULL:
+		reply_fail(rep, -ENOSPC, ERR_STEP_DISK_FULL, NULL);
+		return 0;
 	case STEP_END_EXITED:
 		break;
 	}

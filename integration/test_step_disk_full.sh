@@ -2,15 +2,14 @@
 # SPDX-License-Identifier: MIT
 #
 # A build step that fills the filesystem of the releases to the last byte
-# is stopped for the disk budget at once, even when what it wrote since it
-# started is below max_size (the disk was fuller than the budget allows):
-# nothing else on that filesystem can write any more. It used to run on,
-# the disk full, until its timeout. ROOT is a 60 MB tmpfs in the test's own
-# mount namespace.
+# is stopped at once, and says so, even when what it wrote is below
+# max_size (100 MB here, on a 60 MB filesystem): nothing else on that
+# filesystem can write any more. It used to run on, the disk full, until
+# its timeout. ROOT is a 60 MB tmpfs in the test's own mount namespace.
 IT_OWN_MOUNT_NS=1
 . "$(dirname "$0")/lib.sh"
 
-app_init 'run = sh fill.sh' 'timeout = 30' 'max_size = 50M'
+app_init 'run = sh fill.sh' 'timeout = 30' 'max_size = 100M'
 cat >"$SRC/fill.sh" <<'FILL'
 [ -e fill ] || exit 0
 head -c 45000000 /dev/zero >a
@@ -27,7 +26,7 @@ step "a step that fills the filesystem"
 touch "$SRC/fill"
 set_index "$SRC" v2
 assert_exit 1 co deploy --from "$SRC"
-assert_contains "$ERR" "was stopped after writing more than max_size" "stopped for the disk budget"
+assert_contains "$ERR" "was stopped: it filled the filesystem of $ROOT/releases (no space left)" "stopped: the disk is full"
 assert_lt "$ELAPSED_MS" 20000 "stopped when the disk filled, not at the 30 s timeout"
 assert_eq "$good" "$(current_id)" "the live release is unchanged"
 assert_eq "$good" "$(dir_list "$ROOT/releases")" "the new release is gone"

@@ -247,6 +247,7 @@ enum proto_op {
 	X(SANDBOX)       /* cannot start it (status) */ \
 	X(STEP_TIMEOUT) \
 	X(STEP_DISK) \
+	X(STEP_DISK_FULL) /* the step filled the filesystem of the releases */ \
 	X(GIT_SOURCE)    /* text: the problem */ \
 	/* switch, rollback, prune */ \
 	X(NOT_FROZEN)    /* id */ \

@@ -216,6 +216,9 @@ static bool format_with_config(const struct helper_error *e, const struct config
 		snprintf(buf, n, "was stopped after writing more than max_size = %llu bytes to disk ([build] max_size)",
 			 cfg->max_size);
 		return true;
+	case ERR_STEP_DISK_FULL:
+		snprintf(buf, n, "was stopped: it filled the filesystem of %s/releases (no space left)", cfg->root);
+		return true;
 	case ERR_NO_MANIFEST:
 		snprintf(buf, n, "release %s has no readable entries file (%s/.cutover/entries/%s.manifest): it was frozen "
 			 "before the object store, or the file was damaged; its sha256sum manifest is in %s/.cutover/manifest/",
