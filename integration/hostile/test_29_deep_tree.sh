@@ -8,13 +8,13 @@
 # levels, so after a build nesting 1,100 directories every later deploy
 # and prune failed ("cannot clean up leftovers of an earlier run") until
 # root removed the tree by hand. Through sudo:
-#   - 300 and 1,100 levels: the deploy fails with exit 1 and one message
-#     (the freeze's bound, 256), the helper does not crash, the lock is
+#   - 600 and 1,100 levels: the deploy fails with exit 1 and one message
+#     (the freeze's bound, 512), the helper does not crash, the lock is
 #     free, the app is unchanged, nothing is left in staging or trash;
 #   - the next ordinary deploy succeeds, and so does a prune;
 #   - a leftover 1,500 levels deep in the trash (as a crash mid-removal
 #     leaves it) is removed by the next prune.
-# On the code before the fix, 300 levels deployed (exit 0) and 1,100
+# On the code before the fix, 600 levels deployed (exit 0) and 1,100
 # crashed the helper and blocked every later deploy.
 . "$(dirname "$0")/../lib.sh"
 
@@ -40,7 +40,7 @@ deploy_depth()
 	run ci_cutover deploy "$APP" --from "$SRC"
 }
 
-for n in 300 1100; do
+for n in 600 1100; do
 	step "a build step nesting $n directories"
 	deploy_depth "$n"
 	assert_refused 1 "is nested too deeply" "depth $n"
