@@ -2,6 +2,7 @@
 #include "freeze.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -17,11 +18,27 @@
 #include "store.h"
 #include "util.h"
 
-#define FREEZE_MAX_DEPTH 1024
+/* Real trees (node_modules included) stay far below; the bound keeps the
+ * walk's recursion (about 1.3 KB of stack a level, the large buffers are
+ * in struct walk_bufs: under 1 MiB at the bound) far from the 8 MiB
+ * stack. Not lower: hostile/test_25 freezes a tree 400 levels deep. */
+#define FREEZE_MAX_DEPTH 512
+#define FREEZE_MAX_DEPTH_TEXT "512"
+_Static_assert(FREEZE_MAX_DEPTH == 512, "FREEZE_MAX_DEPTH_TEXT must match");
 #define LINK_MAX_HOPS 40          /* the kernel's MAXSYMLINKS */
+
+/* Large per-entry buffers live on the heap, not on the stack of every
+ * level of the recursive walk: a build nesting directories deeply must
+ * not overflow the helper's stack. None is used across a recursion. */
+struct walk_bufs {
+	char sha_line[8192];
+	char ent_line[2 * 4 * 4096 + 64], ent_v[4 * 4096 + 1], ent_p[4 * 4096 + 1];
+	char target[4096];
+};
 
 struct walk {
 	const struct freeze_spec *spec;
+	struct walk_bufs *b;
 	struct store store;
 	struct freeze_stats st;
 	char *err;
@@ -74,7 +91,8 @@ static int out_append(struct outbuf *o, const char *s, size_t len)
 static int manifest_add(struct walk *w, const unsigned char *digest,
 			const char *path)
 {
-	char line[8192];
+	char *line = w->b->sha_line;
+	const size_t line_size = sizeof(w->b->sha_line);
 	size_t o = 0;
 	bool esc = strpbrk(path, "\\\n") != NULL;
 
@@ -84,7 +102,7 @@ static int manifest_add(struct walk *w, const unsigned char *digest,
 		o += (size_t)snprintf(line + o, 3, "%02x", digest[i]);
 	line[o++] = ' ';
 	line[o++] = ' ';
-	for (const char *p = path; *p && o < sizeof(line) - 3; p++) {
+	for (const char *p = path; *p && o < line_size - 3; p++) {
 		if (esc && *p == '\\') {
 			line[o++] = '\\';
 			line[o++] = '\\';
@@ -103,14 +121,14 @@ static int manifest_add(struct walk *w, const unsigned char *digest,
  * "-" (d), VALUE and PATH escaped by manifest_escape. */
 static int entry_add(struct walk *w, char type, mode_t mode, const char *value, const char *path)
 {
-	char line[2 * 4 * 4096 + 64], v[4 * 4096 + 1], p[4 * 4096 + 1];
+	char *line = w->b->ent_line, *v = w->b->ent_v, *p = w->b->ent_p;
 	int n;
 
-	manifest_escape(v, sizeof(v), value);
-	manifest_escape(p, sizeof(p), path[0] ? path : ".");
-	n = snprintf(line, sizeof(line), "%c %04o 0:%u %s %s\n", type, (unsigned)mode,
+	manifest_escape(v, sizeof(w->b->ent_v), value);
+	manifest_escape(p, sizeof(w->b->ent_p), path[0] ? path : ".");
+	n = snprintf(line, sizeof(w->b->ent_line), "%c %04o 0:%u %s %s\n", type, (unsigned)mode,
 		     (unsigned)w->spec->web_gid, v, p);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	if (n < 0 || (size_t)n >= sizeof(w->b->ent_line))
 		return -ENAMETOOLONG;
 	return out_append(&w->ent, line, (size_t)n);
 }
@@ -469,8 +487,8 @@ static int freeze_check_links(struct walk *w, int root_fd)
 /* A symlink of the build is made again in the new tree, from its target. */
 static int freeze_symlink(struct walk *w, int dirfd, int dst_fd, const char *name, const char *path)
 {
-	char target[4096];
-	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	char *target = w->b->target;
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(w->b->target) - 1);
 	int r;
 
 	if (n < 0)
@@ -504,7 +522,7 @@ static int freeze_subdir(struct walk *w, int dirfd, int dst_fd, const char *name
 	struct stat st2;
 
 	if (depth >= FREEZE_MAX_DEPTH) {
-		fail_path(w, path, "is nested too deeply");
+		fail_path(w, path, "is nested too deeply (more than " FREEZE_MAX_DEPTH_TEXT " directories)");
 		return -ELOOP;
 	}
 	sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -596,7 +614,7 @@ oom:
 
 static int freeze_dir(struct walk *w, int fd, int dst_fd, const char *path, unsigned depth)
 {
-	char **names = NULL;
+	char **names = NULL, *sub = NULL;
 	size_t n = 0;
 	int r;
 
@@ -618,19 +636,22 @@ static int freeze_dir(struct walk *w, int fd, int dst_fd, const char *path, unsi
 	r = read_names(fd, &names, &n);
 	if (r < 0)
 		return r;
+	/* On the heap: this frame is repeated at every level. */
+	sub = malloc(PATH_MAX);
+	if (!sub)
+		r = -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		char sub[4096];
-
 		if (*path)
-			r = str_printf(sub, sizeof(sub), "%s/%s", path, names[i]);
+			r = str_printf(sub, PATH_MAX, "%s/%s", path, names[i]);
 		else
-			r = str_copy(sub, sizeof(sub), names[i]);
+			r = str_copy(sub, PATH_MAX, names[i]);
 		if (r < 0) {
 			fail_path(w, path, "has a path that is too long");
 			break;
 		}
 		r = freeze_entry(w, fd, dst_fd, names[i], sub, depth);
 	}
+	free(sub);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -649,8 +670,9 @@ int freeze_tree(const struct freeze_spec *spec, struct freeze_stats *ret, char *
 	err[0] = '\0';
 	w.sha.buf = malloc(w.sha.cap);
 	w.ent.buf = malloc(w.ent.cap);
+	w.b = malloc(sizeof(*w.b));
 	r = store_open(&w.store, spec->objects_fd, spec->web_gid);
-	if (r == 0 && (!w.sha.buf || !w.ent.buf))
+	if (r == 0 && (!w.sha.buf || !w.ent.buf || !w.b))
 		r = -ENOMEM;
 	if (r == 0)
 		r = out_append(&w.ent, MANIFEST_HEADER "\n", strlen(MANIFEST_HEADER) + 1);
@@ -676,5 +698,6 @@ int freeze_tree(const struct freeze_spec *spec, struct freeze_stats *ret, char *
 	store_close(&w.store);
 	free(w.sha.buf);
 	free(w.ent.buf);
+	free(w.b);
 	return r;
 }

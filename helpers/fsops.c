@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -81,9 +82,39 @@ int fs_ensure_path_own(int dirfd, const char *path, mode_t mode, uid_t uid, gid_
 	return ensure_path(dirfd, path, mode, uid, gid, true);
 }
 
-static int remove_children(int fd, unsigned depth);
+/* Removal recurses at most FS_REMOVE_DEPTH levels (a few fds and a small
+ * frame each). A directory found deeper is moved up into the top of the
+ * tree being removed and removed from there: a build step can nest
+ * directories as deep as it likes, and its tree must still go, or every
+ * later deploy would stop at the leftover. */
+#define FS_REMOVE_DEPTH 64
 
-static int remove_entry(int dirfd, const char *name, unsigned depth)
+struct remove_ctx {
+	int top_fd;             /* the directory being removed */
+	unsigned long moved;    /* deep directories moved up into it */
+};
+
+static int remove_children(struct remove_ctx *c, int fd, unsigned depth);
+
+/* Moves dirfd/name into the top directory under a fresh name; the pass
+ * over the top directory (or the next one) removes it from there. */
+static int remove_move_up(struct remove_ctx *c, int dirfd, const char *name)
+{
+	char fresh[64];
+
+	for (unsigned tries = 0; tries < 1000; tries++) {
+		snprintf(fresh, sizeof(fresh), ".cutover-rm-%lu", c->moved++);
+		if (renameat2(dirfd, name, c->top_fd, fresh, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+static int remove_entry(struct remove_ctx *c, int dirfd, const char *name, unsigned depth)
 {
 	_cleanup_close_ int fd = -EBADF;
 	int r;
@@ -94,12 +125,12 @@ static int remove_entry(int dirfd, const char *name, unsigned depth)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return -errno;
-	if (depth >= FS_MAX_DEPTH)
-		return -ELOOP;
+	if (depth >= FS_REMOVE_DEPTH)
+		return remove_move_up(c, dirfd, name);
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	r = remove_children(fd, depth + 1);
+	r = remove_children(c, fd, depth + 1);
 	if (r < 0)
 		return r;
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
@@ -107,7 +138,7 @@ static int remove_entry(int dirfd, const char *name, unsigned depth)
 	return 0;
 }
 
-static int remove_children(int fd, unsigned depth)
+static int remove_children(struct remove_ctx *c, int fd, unsigned depth)
 {
 	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
@@ -125,7 +156,7 @@ static int remove_children(int fd, unsigned depth)
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		r = remove_entry(fd, de->d_name, depth);
+		r = remove_entry(c, fd, de->d_name, depth);
 		if (r < 0)
 			return r;
 	}
@@ -134,7 +165,38 @@ static int remove_children(int fd, unsigned depth)
 
 int fs_remove_tree(int dirfd, const char *name)
 {
-	return remove_entry(dirfd, name, 0);
+	_cleanup_close_ int fd = -EBADF;
+	struct remove_ctx c = { .top_fd = -EBADF };
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	c.top_fd = fd;
+	/* A pass may not list what it moved up itself; pass again while the
+	 * last one moved something. Each pass removes what it reached, so
+	 * this ends with the tree. */
+	for (;;) {
+		unsigned long before = c.moved;
+		int r;
+
+		/* The listing's dup shares fd's offset: each pass from the start. */
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			return -errno;
+		r = remove_children(&c, fd, 1);
+
+		if (r < 0)
+			return r;
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != ENOTEMPTY && errno != EEXIST)
+			return -errno;
+		if (c.moved == before)
+			return -ENOTEMPTY;
+	}
 }
 
 int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len,

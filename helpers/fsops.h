@@ -31,7 +31,8 @@ int fs_ensure_path_own(int dirfd, const char *path, mode_t mode, uid_t uid, gid_
 
 /*
  * Removes dirfd/name and, if it is a directory, everything below it,
- * without following symlinks. ENOENT is success. Depth is bounded.
+ * without following symlinks. ENOENT is success. Any depth: the
+ * recursion is bounded, deeper directories are moved up and removed later.
  */
 int fs_remove_tree(int dirfd, const char *name);
 
