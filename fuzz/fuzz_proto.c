@@ -26,8 +26,10 @@ static void fz_proto_check(const void *buf, size_t n)
 
 	FUZZ_CHECK(n == sizeof(struct proto_msg));
 	FUZZ_CHECK(out.magic == PROTO_MAGIC && out.version == PROTO_VERSION);
-	FUZZ_CHECK((out.op >= OP_LOCK && out.op < OP_REQUEST_MAX) ||
-		   (out.op >= OP_REPLY && out.op < OP_REPLY_MAX));
+	FUZZ_CHECK((out.op > OP_NONE && out.op < OP_REQUEST_MAX) ||
+		   (out.op > OP_READER_MIN && out.op < OP_READER_MAX) ||
+		   (out.op > OP_REPLY_MIN && out.op < OP_REPLY_MAX));
+	FUZZ_CHECK(out.error < ERR_MAX && out.reserved == 0);
 	FUZZ_CHECK(out.len < PROTO_TEXT_SIZE);
 	FUZZ_CHECK(fuzz_terminated(out.id, sizeof(out.id)));
 	FUZZ_CHECK(fuzz_terminated(out.id2, sizeof(out.id2)));
