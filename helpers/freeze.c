@@ -565,19 +565,15 @@ static int freeze_entry(struct walk *w, int dirfd, int dst_fd, const char *name,
 
 static int read_names(int fd, char ***ret, size_t *ret_n)
 {
-	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
 	char **v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
+	int r;
 
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
+	r = fs_opendir(fd, &d);
+	if (r < 0)
+		return r;
 	while ((errno = 0, de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -595,7 +591,7 @@ static int read_names(int fd, char ***ret, size_t *ret_n)
 		n++;
 	}
 	if (errno) {
-		int r = -errno;
+		r = -errno;
 		for (size_t i = 0; i < n; i++)
 			free(v[i]);
 		free(v);

@@ -18,6 +18,25 @@ int fs_open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	return open_beneath(dirfd, path, flags | O_NOFOLLOW, mode);
 }
 
+int fs_opendir(int dirfd, DIR **ret)
+{
+	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d;
+
+	if (dup < 0)
+		return -errno;
+	d = fdopendir(dup);
+	if (!d) {
+		int r = -errno;
+
+		close(dup);
+		return r;
+	}
+	rewinddir(d);
+	*ret = d;
+	return 0;
+}
+
 /* mkdir, or open what is there; set owner and mode by fd. With
  * only_own, a directory that already existed is changed only when it is
  * uid's already: one found in a tree another user can write is left as
@@ -140,17 +159,12 @@ static int remove_entry(struct remove_ctx *c, int dirfd, const char *name, unsig
 
 static int remove_children(struct remove_ctx *c, int fd, unsigned depth)
 {
-	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int err = fs_opendir(fd, &d);
 
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
+	if (err < 0)
+		return err;
 	while ((errno = 0, de = readdir(d))) {
 		int r;
 
@@ -249,19 +263,15 @@ int fs_read_small(int dirfd, const char *name, char *buf, size_t n)
 
 static int tree_size(int fd, unsigned depth, unsigned long long *sum)
 {
-	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int err;
 
 	if (depth > FS_MAX_DEPTH)
 		return -ELOOP;
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
+	err = fs_opendir(fd, &d);
+	if (err < 0)
+		return err;
 	while ((errno = 0, de = readdir(d))) {
 		struct stat st;
 

@@ -9,6 +9,7 @@
 #ifndef CUTOVER_FSOPS_H
 #define CUTOVER_FSOPS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -23,6 +24,13 @@ int fs_ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid
 
 /* Like fs_ensure_dir for a relative path of several components; parents
  * are created with the same owner and mode. */
+/*
+ * A directory stream on a duplicate of dirfd, from its first entry: the
+ * duplicate shares the file offset, which an earlier walk of the same
+ * pinned fd left at the end. 0 or -errno; *ret is closedir's.
+ */
+int fs_opendir(int dirfd, DIR **ret);
+
 int fs_ensure_path(int dirfd, const char *path, mode_t mode, uid_t uid, gid_t gid);
 /* The same in a tree another user can write (shared/storage): a directory
  * that already exists is changed only if uid owns it already, else left

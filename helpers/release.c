@@ -358,20 +358,15 @@ static int cmp_newest_first(const void *a, const void *b)
 
 int release_list(const struct layout *l, struct release_info **ret, size_t *ret_n)
 {
-	int dfd = fcntl(l->state_fd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct release_info *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
+	int r;
 
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
-	rewinddir(d);
+	r = fs_opendir(l->state_fd, &d);
+	if (r < 0)
+		return r;
 	while ((de = readdir(d))) {
 		struct release_info ri;
 
@@ -438,18 +433,13 @@ int release_remove(const struct layout *l, const char *id)
 static int sweep(const struct layout *l, int dirfd, unsigned keep_mask,
 		 const char *keep_id, const char *cur, bool by_id, bool cautious)
 {
-	int dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	int r = 0;
 
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
+	r = fs_opendir(dirfd, &d);
+	if (r < 0)
+		return r;
 	while ((de = readdir(d))) {
 		struct release_info ri;
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsops.h"
 #include "util.h"
 
 /* Opens NAME without following a symlink and checks, on the fd, that it
@@ -77,7 +78,7 @@ int shared_logs_fix(int logs_fd, uid_t uid, gid_t web_gid)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd, dfd;
+	int fd;
 
 	fd = openat(logs_fd, "laravel.log", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd >= 0) {
@@ -87,12 +88,8 @@ int shared_logs_fix(int logs_fd, uid_t uid, gid_t web_gid)
 			errno = 0;
 		close(fd);
 	}
-	dfd = fcntl(logs_fd, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
+	if (fs_opendir(logs_fd, &d) < 0)
 		return 0;
-	}
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.')
 			logs_fix_one(logs_fd, de->d_name, uid, web_gid);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsops.h"
 #include "util.h"
 
 #define STORE_BUF (256 * 1024)
@@ -360,19 +361,13 @@ int store_link(const struct store *s, const char *name, int dirfd, const char *e
 /* One XX directory of the store. */
 static int store_gc_dir(int dfd, uint64_t *objects, uint64_t *bytes)
 {
-	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int r;
 
-	if (dup < 0)
-		return -errno;
-	d = fdopendir(dup);
-	if (!d) {
-		close(dup);
-		return -errno;
-	}
-	/* The duplicate shares the offset: an earlier walk left it at the end. */
-	rewinddir(d);
+	r = fs_opendir(dfd, &d);
+	if (r < 0)
+		return r;
 	while ((errno = 0, de = readdir(d))) {
 		struct stat st;
 
@@ -394,21 +389,14 @@ static int store_gc_dir(int dfd, uint64_t *objects, uint64_t *bytes)
 
 int store_gc(int objects_fd, uint64_t *ret_objects, uint64_t *ret_bytes)
 {
-	int dup = fcntl(objects_fd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
 	uint64_t objects = 0, bytes = 0;
 	struct dirent *de;
 	int r = 0;
 
-	if (dup < 0)
-		return -errno;
-	d = fdopendir(dup);
-	if (!d) {
-		close(dup);
-		return -errno;
-	}
-	/* The duplicate shares the offset: an earlier walk left it at the end. */
-	rewinddir(d);
+	r = fs_opendir(objects_fd, &d);
+	if (r < 0)
+		return r;
 	while (r == 0 && (errno = 0, de = readdir(d))) {
 		_cleanup_close_ int dfd = -EBADF;
 

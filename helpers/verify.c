@@ -27,20 +27,13 @@ typedef int (*tree_fn)(void *ctx, int dirfd, const char *name, const char *path,
 
 static int tree_walk(int dirfd, const char *path, unsigned depth, tree_fn fn, void *ctx)
 {
-	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	int r = 0;
 
-	if (dup < 0)
-		return -errno;
-	d = fdopendir(dup);
-	if (!d) {
-		close(dup);
-		return -errno;
-	}
-	/* The duplicate shares the offset: an earlier walk left it at the end. */
-	rewinddir(d);
+	r = fs_opendir(dirfd, &d);
+	if (r < 0)
+		return r;
 	if (depth > VERIFY_MAX_DEPTH)
 		return -ELOOP;
 	while (r >= 0 && (errno = 0, de = readdir(d))) {
