@@ -719,6 +719,15 @@ int op_status(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 		if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
 			lock_holder(h, fd, rep->text, sizeof(rep->text));
 	}
+	/* Totals only: a store that cannot be read is verify's to report. */
+	if (h->l.objects_fd >= 0) {
+		struct store_usage u;
+
+		if (store_usage(h->l.objects_fd, &u) == 0) {
+			rep->arg[2] = u.objects;
+			rep->arg[3] = u.bytes;
+		}
+	}
 	return 0;
 }
 

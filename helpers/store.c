@@ -359,7 +359,13 @@ int store_link(const struct store *s, const char *name, int dirfd, const char *e
 }
 
 /* One XX directory of the store. */
-static int store_gc_dir(int dfd, uint64_t *objects, uint64_t *bytes)
+/* What a walk of the store does with each object. */
+struct store_walk {
+	bool collect;                     /* remove what no release links */
+	struct store_usage *u;
+};
+
+static int store_walk_dir(int dfd, const struct store_walk *w)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -369,31 +375,35 @@ static int store_gc_dir(int dfd, uint64_t *objects, uint64_t *bytes)
 	if (r < 0)
 		return r;
 	while ((errno = 0, de = readdir(d))) {
+		uint64_t size;
 		struct stat st;
 
 		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
+		size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+		w->u->objects++;
+		w->u->bytes += size;
 		/* Only the store links it: no release does any more. */
 		if (S_ISREG(st.st_mode) && st.st_nlink > 1)
 			continue;
-		if (unlinkat(dfd, de->d_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 &&
+		if (w->collect && unlinkat(dfd, de->d_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 &&
 		    errno != ENOENT && errno != ENOTEMPTY)
 			return -errno;
-		(*objects)++;
-		*bytes += S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+		w->u->unlinked_objects++;
+		w->u->unlinked_bytes += size;
 	}
 	return errno ? -errno : 0;
 }
 
-int store_gc(int objects_fd, uint64_t *ret_objects, uint64_t *ret_bytes)
+static int store_walk(int objects_fd, const struct store_walk *w)
 {
 	_cleanup_closedir_ DIR *d = NULL;
-	uint64_t objects = 0, bytes = 0;
 	struct dirent *de;
 	int r = 0;
 
+	*w->u = (struct store_usage){ 0 };
 	r = fs_opendir(objects_fd, &d);
 	if (r < 0)
 		return r;
@@ -404,22 +414,36 @@ int store_gc(int objects_fd, uint64_t *ret_objects, uint64_t *ret_bytes)
 			continue;
 		/* Temporary files of a run that crashed. */
 		if (strncmp(de->d_name, STORE_TMP_PREFIX, strlen(STORE_TMP_PREFIX)) == 0) {
-			if (unlinkat(objects_fd, de->d_name, 0) < 0 && errno != ENOENT)
+			if (w->collect && unlinkat(objects_fd, de->d_name, 0) < 0 && errno != ENOENT)
 				r = -errno;
 			continue;
 		}
 		dfd = openat(objects_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
 			continue;   /* not ours to judge */
-		r = store_gc_dir(dfd, &objects, &bytes);
-		if (r == 0)
+		r = store_walk_dir(dfd, w);
+		if (r == 0 && w->collect)
 			(void)unlinkat(objects_fd, de->d_name, AT_REMOVEDIR);   /* if empty */
 	}
 	if (r == 0 && errno)
 		r = -errno;
-	if (ret_objects)
-		*ret_objects = objects;
-	if (ret_bytes)
-		*ret_bytes = bytes;
 	return r;
+}
+
+int store_gc(int objects_fd, uint64_t *ret_objects, uint64_t *ret_bytes)
+{
+	struct store_usage u;
+	int r;
+
+	r = store_walk(objects_fd, &(struct store_walk){ .collect = true, .u = &u });
+	if (ret_objects)
+		*ret_objects = u.unlinked_objects;
+	if (ret_bytes)
+		*ret_bytes = u.unlinked_bytes;
+	return r;
+}
+
+int store_usage(int objects_fd, struct store_usage *ret)
+{
+	return store_walk(objects_fd, &(struct store_walk){ .collect = false, .u = ret });
 }

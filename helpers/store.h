@@ -73,4 +73,12 @@ int store_link(const struct store *s, const char *name, int dirfd, const char *e
  */
 int store_gc(int objects_fd, uint64_t *ret_objects, uint64_t *ret_bytes);
 
+/* The store's totals: every object, and those only the store links (what
+ * the next prune collects). Changes nothing. */
+struct store_usage {
+	uint64_t objects, bytes;
+	uint64_t unlinked_objects, unlinked_bytes;
+};
+int store_usage(int objects_fd, struct store_usage *ret);
+
 #endif

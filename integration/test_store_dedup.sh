@@ -33,6 +33,14 @@ assert_eq $((NFILES + 9)) "$objects" "objects: the app's $NFILES files once, and
 assert_eq "" "$(find "$ROOT/.cutover/objects" -type f -links 1)" "no object without a release"
 assert_eq "" "$(find "$ROOT/releases" -type f -links 1)" "every file of a release is an object link"
 
+step "status: the store's totals"
+run co --json status
+assert_eq "$objects" "$(jq -r .store.objects <<<"$OUT")" "status counts every object"
+assert_eq "$(find "$ROOT/.cutover/objects" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')" \
+	"$(jq -r .store.bytes <<<"$OUT")" "status sums the objects' bytes, each once"
+run co status
+assert_match "$OUT" "store: +$objects objects, " "status names the store's totals"
+
 step "disk use"
 one=$(du -sk "$ROOT/releases/${ids[9]}" | cut -f1)
 all=$(du -sk -c "$ROOT/releases" "$ROOT/.cutover/objects" | tail -n 1 | cut -f1)

@@ -125,7 +125,8 @@ enum proto_phase {
 	/* -> ENTRY (mode = bind: id release mounted at live, text "OPTIONS\tROOT" \
 	   of the top mount, arg[0] mounts stacked there, arg[1] 1 if ROOT is a \
 	   shared mount), REPLY id current, id2 previous, text lock holder, \
-	   arg[0] mode */ \
+	   arg[0] mode, arg[1] 1 if ROOT is not set up, arg[2] objects in the \
+	   store, arg[3] their bytes */ \
 	X(STATUS, "status", op_status, OPF_ONCE, PERMIT(STATUS, PH(START))) \
 	/* -> REPLY, fd: history file read-only, or none */ \
 	X(HISTORY, "history", op_history, OPF_ONCE, PERMIT(STATUS, PH(START))) \

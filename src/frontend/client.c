@@ -457,6 +457,8 @@ int client_status(struct client *c, struct client_status *ret, struct helper_err
 	str_copy(ret->lock_holder, sizeof(ret->lock_holder), rep.text);
 	ret->mode = (unsigned)rep.arg[0];
 	ret->set_up = rep.arg[1] != 1;
+	ret->store_objects = rep.arg[2];
+	ret->store_bytes = rep.arg[3];
 	return 0;
 }
 

@@ -148,6 +148,8 @@ struct client_status {
 	unsigned mode;                /* enum publish_mode */
 	bool set_up;                  /* ROOT exists (false: nothing deployed yet) */
 	bool current_broken;          /* ROOT/current is not a cutover symlink */
+	uint64_t store_objects;       /* objects in the store (every release's files) */
+	uint64_t store_bytes;         /* and their bytes, each counted once */
 	struct client_live live;
 };
 int client_status(struct client *c, struct client_status *ret, struct helper_error *err);

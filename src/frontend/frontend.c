@@ -970,7 +970,7 @@ static int verb_status(struct frontend *fe)
 	_cleanup_close_ int hfd = -EBADF;
 	struct helper_error e;
 	bool have_last = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
-	char mounted[PROTO_TEXT_SIZE + 256] = "";
+	char mounted[PROTO_TEXT_SIZE + 256] = "", size[32];
 	struct json j;
 	int r;
 
@@ -1027,6 +1027,11 @@ static int verb_status(struct frontend *fe)
 		} else
 			json_string(&j, NULL);
 		json_kv_string(&j, "lock", cs.lock_holder[0] ? cs.lock_holder : NULL);
+		json_key(&j, "store");
+		json_begin(&j, '{');
+		json_kv_uint(&j, "objects", cs.store_objects);
+		json_kv_uint(&j, "bytes", cs.store_bytes);
+		json_end(&j, '}');
 		json_end(&j, '}');
 		json_print(&j);
 		json_free(&j);
@@ -1051,6 +1056,9 @@ static int verb_status(struct frontend *fe)
 		else
 			printf("last change: (none)\n");
 		printf("lock:        %s\n", cs.lock_holder[0] ? cs.lock_holder : "free");
+		format_size(size, sizeof(size), cs.store_bytes);
+		printf("store:       %llu objects, %s (every release's files, each counted once)\n",
+		       (unsigned long long)cs.store_objects, size);
 	}
 	return cs.current_broken || !live_ok ? EXIT_FAILED : EXIT_OK;
 }
