@@ -1,12 +1,18 @@
 # cutover — zero-downtime release manager for PHP web servers.
 # See README.md. `make`, `make test`, `make bench`, `make install`.
 
+# An administrator's command (root or sudo): sbin, like the package's
+# /usr/sbin/cutover. The helper's directory is compiled into cutover.
 PREFIX ?= /usr/local
-BINDIR ?= $(PREFIX)/bin
+BINDIR ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec/cutover
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/cutover
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
+# Where `make deb` builds (a copy of the tree) and leaves the .deb.
+DEBDIR ?= $(BUILD)/deb
 BUILD ?= build
 
 CC ?= cc
@@ -148,22 +154,46 @@ fuzz:
 demo: all $(BUILD)/loadgen
 	@bash examples/demo.sh
 
+# Everything the package ships (debian/rules calls this with PREFIX=/usr):
+# the binaries, both manual pages, the boot unit, bash completion, the
+# docs, and examples that are not active (no app config, no sudoers
+# rule): the paths in them follow BINDIR.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)/etc/cutover
 	install -m 0755 $(BUILD)/cutover $(DESTDIR)$(BINDIR)/cutover
 	install -m 0755 $(BUILD)/cutover-helper $(DESTDIR)$(LIBEXECDIR)/cutover-helper
 	install -m 0644 helpers/opcache-reset.php $(DESTDIR)$(LIBEXECDIR)/opcache-reset.php
-	install -m 0644 docs/cutover.1 $(DESTDIR)$(MANDIR)/man1/cutover.1
-	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|/usr/local/bin/cutover|$(BINDIR)/cutover|' dist/cutover-mount@.service \
+	install -m 0644 docs/cutover.8 $(DESTDIR)$(MANDIR)/man8/cutover.8
+	install -m 0644 docs/cutover.conf.5 $(DESTDIR)$(MANDIR)/man5/cutover.conf.5
+	sed 's|/usr/sbin/cutover|$(BINDIR)/cutover|' dist/cutover-mount@.service \
 		>$(DESTDIR)$(UNITDIR)/cutover-mount@.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/cutover-mount@.service
+	sed 's|/usr/sbin/cutover|$(BINDIR)/cutover|g' dist/sudoers.example \
+		>$(DESTDIR)$(DOCDIR)/examples/sudoers.example
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cutover-mount@.service $(DESTDIR)$(DOCDIR)/examples/sudoers.example
+	install -m 0644 dist/app.conf.example $(DESTDIR)$(DOCDIR)/examples/app.conf.example
+	install -m 0644 dist/cutover.bash-completion $(DESTDIR)$(BASHCOMPDIR)/cutover
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+
+# The Debian package (debian/), built from a copy of the tree's files
+# (committed or not, ignored ones left out) so that the tree stays clean;
+# the .deb lands in DEBDIR.
+deb:
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar -c --null -T - | tar -x -C $(DEBDIR)/src
+	cd $(DEBDIR)/src && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEBDIR)/src
+	@ls -1 $(DEBDIR)/*.deb
 
 clean:
 	rm -rf $(BUILD)
 
 FORCE:
 
-.PHONY: all unit integration test bench deps demo fuzz install clean FORCE
+.PHONY: all unit integration test bench deps demo fuzz install deb clean FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

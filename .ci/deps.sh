@@ -22,6 +22,9 @@ packages=(
 	# the bundled Laravel app (Debian packages the framework: no composer)
 	php-laravel-framework php-doctrine-dbal php8.2-sqlite3 php8.2-mbstring
 	php8.2-intl php8.2-xml
+	# make deb and test_package: the Debian package, lintian, and the
+	# Debian 12 root it is installed into
+	debhelper dpkg-dev lintian mmdebstrap
 	# make fuzz (libFuzzer)
 	clang libclang-rt-14-dev
 )
