@@ -195,6 +195,7 @@ static void test_parse_invalid(void **state)
 		{ { { "cutover", "switch", "shop", "../../etc" } }, "'../../etc' is not a valid release id" },
 		{ { { "cutover", "switch", "shop", "/etc" } }, "'/etc' is not a valid release id" },
 		{ { { "cutover", "switch", "shop", "-" } }, "'-' is not a valid release id" },
+		{ { { "cutover", "switch", "shop", "--help" } }, "--help" },
 		{ { { "cutover", "switch", "shop", "-rf" } }, "-rf" },
 		{ { { "cutover", "rollback", "shop", "-rf" } }, "-rf" },
 		{ { { "cutover", "rollback", "shop", ".." } }, "'..' is not a valid release id" },

@@ -206,8 +206,15 @@ static int take_number(const char *v, unsigned max, unsigned *ret, const char *n
 	return 0;
 }
 
+static const char *escaped(const char *a, char *buf, size_t n)
+{
+	str_escape(buf, n, a, strlen(a));
+	return buf;
+}
+
 int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 {
+	char shown[80];
 	bool allows_source, allows_release, allows_keep, allows_wait;
 	int i, r;
 
@@ -224,11 +231,6 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 
 		if (anywhere_option(a, c))
 			continue;
-		if (is_help(a)) {
-			c->help = true;
-			c->help_verb = c->verb_name;
-			return 0;
-		}
 		if (allows_source && (r = take_value(argc, argv, &i, "--from", &c->from, err, n)) != 0) {
 			if (r < 0)
 				return r;
@@ -269,18 +271,15 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 			continue;
 		}
 		if (a[0] == '-' && a[1] != '\0')
-			return bad(err, n, "unknown option '%s' for this verb; run 'cutover --help'", a);
+			return badf(err, n, "unknown option '%s' for this verb; run 'cutover help %s'",
+				    escaped(a, shown, sizeof(shown)), c->verb_name);
 		if (allows_release && !c->release) {
-			/* switch and rollback also take a prefix or a label,
-			 * a branch name mapped as --label maps it; verify only
-			 * a whole id. */
-			bool selector = c->verb != VERB_VERIFY;
-
-			if (selector ? name_map_slashes(a, c->release_buf, sizeof(c->release_buf)) < 0 ||
-				       !release_id_valid(c->release_buf)
-				     : !release_id_valid(a))
+			/* switch and rollback also take a unique prefix or
+			 * label, which the front end resolves (resolve.c); it
+			 * has an id's characters all the same. */
+			if (!release_id_valid(a))
 				return bad(err, n, "'%s' is not a valid release id; run 'cutover list APP' to see the releases", a);
-			c->release = selector ? c->release_buf : a;
+			c->release = a;
 			continue;
 		}
 		return bad(err, n, "unexpected argument '%s'; run 'cutover --help'", a);

@@ -43,8 +43,8 @@ struct cli {
 	bool dry_run;              /* deploy: stop before the switch */
 	bool allow_destructive;    /* deploy: let destructive migrations through */
 	/* switch, rollback, verify: a release id; for switch and rollback
-	 * also a unique id prefix or label the front end resolves
-	 * (release_resolve), mapped like --label into release_buf. */
+	 * also a unique id prefix or label, which the front end resolves
+	 * (resolve.c) into release_buf and points release at. */
 	const char *release;
 	char release_buf[RELEASE_ID_MAX + 1];
 	unsigned wait;             /* --wait SECONDS */
