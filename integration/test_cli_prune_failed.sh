@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Prune runs after failed deploys too (issue 13): with keep = 1 and an
+# Prune runs after failed deploys too (issue 13): deploys rolled back by
+# their health check (exit 3) keep the releases bounded; with keep = 1 and an
 # after_switch hook that fails, every deploy exits 1 after its switch,
 # and the releases stay at current + previous instead of piling up. A
 # build that fails before the switch prunes too (exit code still 1);
@@ -24,6 +25,19 @@ for i in 1 2 3 4 5; do
 	fi
 	n=$(dir_list "$ROOT/releases" | wc -w)
 	assert_lt "$n" 3 "deploy $i: releases stay at current and previous ($n)"
+done
+
+step "deploys rolled back by their health check (exit 3) prune too"
+# Nothing listens on port 9: every health check fails, and the deploy
+# rolls back to the release before it.
+app_config "$CONF" "$ROOT" "run = true" "[health]" "url = http://127.0.0.1:9/" "timeout = 1" "retries = 1"
+for i in 6 7 8; do
+	set_index "$SRC" "v$i"
+	assert_exit 3 co deploy --from "$SRC"
+	assert_contains "$ERR" "rolled back to" "deploy $i was rolled back"
+	assert_contains "$ERR" "  prune" "deploy $i: prune ran after the rollback"
+	n=$(dir_list "$ROOT/releases" | wc -w)
+	assert_lt "$n" 4 "deploy $i: releases do not pile up ($n)"
 done
 
 step "a build that fails before the switch"
