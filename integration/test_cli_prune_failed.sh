@@ -6,8 +6,7 @@
 # after_switch hook that fails, every deploy exits 1 after its switch,
 # and the releases stay at current + previous instead of piling up. A
 # build that fails before the switch prunes too (exit code still 1);
-# --keep-failed keeps that failed build (no prune then). A prune that
-# cannot run is reported and leaves the exit code alone.
+# --keep-failed keeps that failed build (no prune then).
 . "$(dirname "$0")/lib.sh"
 
 APP_KEEP=1
