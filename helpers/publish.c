@@ -666,7 +666,10 @@ int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 		e.arg[3] = v[i].state |
 			   (strcmp(v[i].id, cur) == 0 ? RELEASE_FLAG_CURRENT : 0) |
 			   (strcmp(v[i].id, prev) == 0 ? RELEASE_FLAG_PREVIOUS : 0);
-		list_usage(h, &v[i], &e);
+		/* Only list shows the usage; switch and rollback list to
+		 * resolve a prefix and need no walk of every release. */
+		if (h->verb == PV_LIST)
+			list_usage(h, &v[i], &e);
 		if (helper_send(h, &e, -1) < 0)
 			return -EPIPE;
 	}

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "names.h"
 #include "util.h"
 
 #define ID "20261126T041056Z"
@@ -179,7 +180,6 @@ static void test_parse_invalid(void **state)
 		{ { { "cutover", "list", "-q" } }, "list needs an APP name" },
 		{ { { "cutover", "list", "Shop" } }, "'Shop' is not a valid app name" },
 		{ { { "cutover", "list", "../x" } }, "'../x' is not a valid app name" },
-		{ { { "cutover", "switch", "--help", "shop" } }, "'--help' is not a valid app name" },
 		{ { { "cutover", "frobnicate", "shop" } }, "unknown verb 'frobnicate'" },
 		{ { { "cutover", "shop", "list" } }, "unknown verb 'shop'" },
 		{ { { "cutover", "--bogus", "list", "shop" } }, "unknown option '--bogus'" },
@@ -250,6 +250,143 @@ static void test_parse_error_escapes_argument(void **state)
 	assert_non_null(strstr(err, "'x\\x0dy'"));
 	for (const char *p = err; *p; p++)
 		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+}
+
+
+/* ---- help, --dry-run, labels from branch names (issue 13) ------------ */
+
+static void test_parse_help_verbs(void **state)
+{
+	static const struct {
+		struct line l;
+		const char *help_verb;   /* NULL: the usage of every verb */
+	} cases[] = {
+		{ { { "cutover", "help" } }, NULL },
+		{ { { "cutover", "-q", "help", "--json" } }, NULL },
+		{ { { "cutover", "help", "deploy" } }, "deploy" },
+		{ { { "cutover", "-q", "help", "rollback", "--json" } }, "rollback" },
+		{ { { "cutover", "deploy", "--help" } }, "deploy" },
+		{ { { "cutover", "switch", "-h" } }, "switch" },
+		{ { { "cutover", "-c", "/nonexistent.conf", "list", "--json", "--help" } }, "list" },
+		{ { { "cutover", "verify", "--help", "shop", "--bogus" } }, "verify" },
+	};
+	char err[256];
+	struct cli c;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		int r = parse(&cases[i].l, &c, err, sizeof(err));
+
+		if (r != 0 || !c.help)
+			fail_msg("'%s': %d help %d (%s)", shown(&cases[i].l), r, c.help, err);
+		check_string(&cases[i].l, "help_verb", c.help_verb, cases[i].help_verb);
+		/* help is printed before anything else: no APP needed */
+		assert_null(c.app);
+	}
+}
+
+static void test_verb_help_texts(void **state)
+{
+	static const char *const verbs[] = {
+		"deploy", "stage", "switch", "rollback", "list", "status", "prune", "check", "mount", "verify",
+	};
+	char want[64];
+
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+		const char *t = cli_verb_help(verbs[i]);
+
+		if (!t)
+			fail_msg("no help for %s", verbs[i]);
+		snprintf(want, sizeof(want), "usage: cutover %s ", verbs[i]);
+		if (strncmp(t, want, strlen(want)) != 0)
+			fail_msg("help of %s does not start with '%s'", verbs[i], want);
+		if (t[strlen(t) - 1] != '\n')
+			fail_msg("help of %s does not end with a newline", verbs[i]);
+	}
+	assert_null(cli_verb_help("frobnicate"));
+	assert_null(cli_verb_help("help"));
+	assert_null(cli_verb_help(NULL));
+	assert_non_null(strstr(cli_verb_help("deploy"), "--dry-run"));
+	assert_non_null(strstr(cli_verb_help("deploy"), "'/' becomes '-'"));
+	assert_non_null(strstr(cli_verb_help("switch"), "unique prefix"));
+	assert_non_null(strstr(cli_usage, "cutover help VERB"));
+}
+
+static void test_parse_new_options(void **state)
+{
+	static const struct line dry = { { "cutover", "deploy", "shop", "--dry-run", "--from", "." } };
+	static const struct line branch = { { "cutover", "deploy", "shop", "--from", ".", "--label", "feature/x" } };
+	static const struct line branch2 = { { "cutover", "stage", "shop", "--from", ".", "--label=team/a/b.c" } };
+	static const struct line prefix = { { "cutover", "switch", "shop", "2026" } };
+	static const struct line label = { { "cutover", "rollback", "shop", "feature-x" } };
+	char err[256];
+	struct cli c;
+
+	assert_int_equal(parse(&dry, &c, err, sizeof(err)), 0);
+	assert_true(c.dry_run);
+	assert_int_equal(parse(&branch, &c, err, sizeof(err)), 0);
+	assert_false(c.dry_run);
+	assert_string_equal(c.label, "feature-x");
+	assert_int_equal(parse(&branch2, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.label, "team-a-b.c");
+	assert_int_equal(parse(&prefix, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.release, "2026");
+	assert_int_equal(parse(&label, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.release, "feature-x");
+}
+
+static void test_parse_new_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ { { "cutover", "help", "frobnicate" } }, "unknown verb 'frobnicate'; run 'cutover help'" },
+		{ { { "cutover", "help", "list", "extra" } }, "unexpected argument 'extra'" },
+		{ { { "cutover", "help", "help" } }, "unknown verb 'help'" },
+		{ { { "cutover", "help", "sh\x1b[2J" } }, "unknown verb 'sh\\x1b[2J'" },
+		{ { { "cutover", "stage", "shop", "--from", ".", "--dry-run" } }, "unknown option '--dry-run' for this verb; run 'cutover help stage'" },
+		{ { { "cutover", "switch", "shop", "x", "--dry-run" } }, "unknown option '--dry-run'" },
+		{ { { "cutover", "deploy", "shop", "--from", ".", "--dry-run-typo" } }, "unknown option '--dry-run-typo' for this verb; run 'cutover help deploy'" },
+		{ { { "cutover", "deploy", "shop", "--from", ".", "--help" } }, "unknown option '--help'" },
+		{ { { "cutover", "deploy", "shop", "--from", ".", "--label", "/x" } }, "--label '/x'" },
+		{ { { "cutover", "deploy", "shop", "--from", ".", "--label", "x//y z" } }, "'/' becomes '-'" },
+		{ { { "cutover", "deploy", "shop", "--from", ".", "--label", "feature/x~1" } }, "--label 'feature/x~1'" },
+		{ { { "cutover", "deploy", "shop", "--from", ".", "--label", "./x" } }, "--label './x'" },
+		{ { { "cutover", "deploy", "shop", "--from", ".", "--label",
+		      "aaaaaaaaaa/aaaaaaaaaa/aaaaaaaaaa/aaaaaaaa" } }, "at most 40" },
+		{ { { "cutover", "switch", "shop", "feature/x" } }, "'feature/x' is not a valid release id" },
+		{ { { "cutover", "rollback", "shop", "a/b" } }, "'a/b' is not a valid release id" },
+	};
+	char err[256];
+	struct cli c;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		const struct bad_case *b = &cases[i];
+		int r = parse(&b->l, &c, err, sizeof(err));
+
+		if (r != -EINVAL)
+			fail_msg("'%s': %d, want -EINVAL", shown(&b->l), r);
+		if (!strstr(err, b->reason))
+			fail_msg("'%s': error '%s' does not say '%s'", shown(&b->l), err, b->reason);
+		if (strchr(err, '\n') || strchr(err, '\x1b'))
+			fail_msg("'%s': error '%s' is more than one plain line", shown(&b->l), err);
+	}
+}
+
+static void test_name_map_slashes(void **state)
+{
+	char buf[LABEL_MAX + 1];
+
+	assert_int_equal(name_map_slashes("feature/x", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "feature-x");
+	assert_int_equal(name_map_slashes("a//b/", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "a--b-");
+	assert_int_equal(name_map_slashes("x y", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "x y");   /* not mapped: label_valid refuses it */
+	assert_false(label_valid(buf));
+	assert_int_equal(name_map_slashes("", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(name_map_slashes("0123456789012345678901234567890123456789", buf, sizeof(buf)), 0);
+	assert_int_equal(name_map_slashes("01234567890123456789012345678901234567890", buf, sizeof(buf)),
+			 -ENAMETOOLONG);
+	assert_int_equal(name_map_slashes("ab", buf, 2), -ENAMETOOLONG);
 }
 
 /* ---- cli_pick ------------------------------------------------------- */
@@ -364,6 +501,11 @@ int main(void)
 		cmocka_unit_test(test_pick_ignores_tail),
 		cmocka_unit_test(test_pick_head),
 		cmocka_unit_test(test_verb_from_name),
+		cmocka_unit_test(test_parse_help_verbs),
+		cmocka_unit_test(test_verb_help_texts),
+		cmocka_unit_test(test_parse_new_options),
+		cmocka_unit_test(test_parse_new_errors),
+		cmocka_unit_test(test_name_map_slashes),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

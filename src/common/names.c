@@ -58,6 +58,17 @@ bool label_valid(const char *s)
 	return id_chars_valid(s, LABEL_MAX);
 }
 
+int name_map_slashes(const char *s, char *dst, size_t n)
+{
+	size_t len = strlen(s);
+
+	if (len >= n)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i <= len; i++)
+		dst[i] = s[i] == '/' ? '-' : s[i];
+	return 0;
+}
+
 static bool has_control(const char *s)
 {
 	for (; *s; s++)

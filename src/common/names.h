@@ -24,6 +24,15 @@ bool release_id_valid(const char *s);
 bool label_valid(const char *s);
 
 /*
+ * A branch name as a label (--label feature/x) or a label in a release
+ * selector: each '/' becomes '-', everything else is copied unchanged, so
+ * that label_valid() or release_id_valid() still decides (any other
+ * character outside [0-9A-Za-z._-] is refused there, not mapped).
+ * Returns 0, or -ENAMETOOLONG when the result does not fit in n.
+ */
+int name_map_slashes(const char *s, char *dst, size_t n);
+
+/*
  * A git source's URL and REF (from --from git+URL#REF), checked the same
  * way by the front end and by the helper that runs the fetch. REF ends up
  * as a refspec: only the characters of ordinary branch, tag and commit

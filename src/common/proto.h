@@ -59,7 +59,7 @@ enum proto_verb {
 	X(LINKED)    /* shared links made; build steps run in order */ \
 	X(FROZEN)    /* release frozen */ \
 	X(SWITCHED)  /* published */ \
-	X(DONE)      /* aborted or finished; nothing more to change */
+	X(DONE)      /* aborted or finished; a failed deploy may still prune */
 
 enum proto_phase {
 #define PROTO_X(u) PH_##u,
@@ -119,9 +119,11 @@ enum proto_phase {
 	  PERMIT(DEPLOY, PH(SWITCHED)), PERMIT(ROLLBACK, PH(LOCKED))) \
 	/* arg[0] keep -> ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */ \
 	X(PRUNE, "prune", op_prune, OPF_ONCE, \
-	  PERMIT(DEPLOY, PH(SWITCHED)), PERMIT(PRUNE, PH(LOCKED))) \
+	  PERMIT(DEPLOY, PH(SWITCHED) | PH(DONE)), PERMIT(PRUNE, PH(LOCKED))) \
 	/* -> ENTRY* (see below), END */ \
-	X(LIST, "list", op_list, OPF_ONCE, PERMIT(LIST, PH(START))) \
+	/* (switch, rollback: the front end resolves a prefix or label) */ \
+	X(LIST, "list", op_list, OPF_ONCE, PERMIT(LIST, PH(START)), \
+	  PERMIT(SWITCH, PH(START)), PERMIT(ROLLBACK, PH(START))) \
 	/* -> ENTRY (mode = bind: id release mounted at live, text "OPTIONS\tROOT" \
 	   of the top mount, arg[0] mounts stacked there, arg[1] 1 if ROOT is a \
 	   shared mount), REPLY id current, id2 previous, text lock holder, \

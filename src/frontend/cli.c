@@ -11,8 +11,9 @@
 
 const char cli_usage[] =
 	"usage: cutover [-c FILE] [-q] [--json] VERB APP [ARGS]\n"
+	"       cutover help [VERB] | VERB --help | --help | --version\n"
 	"\n"
-	"  deploy   APP --from SOURCE [--label TEXT]   stage, then switch, then prune\n"
+	"  deploy   APP --from SOURCE [--label TEXT] [--dry-run]  stage, then switch, then prune\n"
 	"  stage    APP --from SOURCE [--label TEXT]   build and freeze; print the new release id\n"
 	"  switch   APP RELEASE                        publish a frozen release\n"
 	"  rollback APP [RELEASE]                      back to the previous release (or the one named)\n"
@@ -24,12 +25,14 @@ const char cli_usage[] =
 	"  verify   APP [RELEASE]                      check a release (default: current) against its manifest\n"
 	"\n"
 	"SOURCE is a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF.\n"
+	"RELEASE (switch, rollback) is a release id, a unique prefix of one, or a unique label.\n"
 	"Options: -c FILE (root only, not through sudo), -q quiet, --json one JSON document on stdout,\n"
 	"  --wait SECONDS wait for a running deploy instead of failing, --keep-failed keep a failed build,\n"
-	"  --allow-destructive (deploy) run migrations that drop, rename or retype tables and columns.\n"
+	"  --allow-destructive (deploy) run migrations that drop, rename or retype tables and columns,\n"
+	"  --dry-run (deploy) everything up to the switch, then stop; the live site is untouched.\n"
 	"Exit codes: 0 success, 1 operation failed, 2 usage or configuration error,\n"
 	"  3 deployed but unhealthy, rolled back.\n"
-	"See cutover(1) and docs/ for details.\n";
+	"Run 'cutover help VERB' for one verb's options. See cutover(1) and docs/ for details.\n";
 
 static const struct {
 	const char *name;
@@ -85,6 +88,29 @@ static int anywhere_option(const char *a, struct cli *c)
 	return 0;
 }
 
+static bool is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+/* cutover help [VERB]: i is the index of "help". */
+static int parse_help_verb(int argc, char **argv, int i, struct cli *c, char *err, size_t n)
+{
+	c->help = true;
+	for (i++; i < argc && anywhere_option(argv[i], c); i++)
+		;
+	if (i >= argc)
+		return 0;
+	if (verb_from_name(argv[i]) == VERB_NONE)
+		return bad(err, n, "unknown verb '%s'; run 'cutover help'", argv[i]);
+	c->help_verb = argv[i];
+	for (i++; i < argc && anywhere_option(argv[i], c); i++)
+		;
+	if (i < argc)
+		return bad(err, n, "unexpected argument '%s'; run 'cutover help'", argv[i]);
+	return 0;
+}
+
 /* Parses global options and VERB APP; *next is the index after APP. */
 static int parse_head(int argc, char **argv, struct cli *c, int *next, char *err, size_t n)
 {
@@ -96,7 +122,7 @@ static int parse_head(int argc, char **argv, struct cli *c, int *next, char *err
 
 		if (anywhere_option(a, c))
 			continue;
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		if (is_help(a)) {
 			c->help = true;
 			return 0;
 		}
@@ -116,12 +142,20 @@ static int parse_head(int argc, char **argv, struct cli *c, int *next, char *err
 	}
 	if (i >= argc)
 		return bad(err, n, "no verb given; run 'cutover --help'%s", "");
+	if (strcmp(argv[i], "help") == 0)
+		return parse_help_verb(argc, argv, i, c, err, n);
 	c->verb_name = argv[i];
 	c->verb = verb_from_name(argv[i]);
 	if (c->verb == VERB_NONE)
 		return bad(err, n, "unknown verb '%s'; run 'cutover --help'", argv[i]);
 	for (i++; i < argc && anywhere_option(argv[i], c); i++)
 		;
+	/* cutover VERB --help: the verb's help, no APP needed. */
+	if (i < argc && is_help(argv[i])) {
+		c->help = true;
+		c->help_verb = c->verb_name;
+		return 0;
+	}
 	if (i >= argc)
 		return bad(err, n, "%s needs an APP name", c->verb_name);
 	if (!app_name_valid(argv[i]))
@@ -172,8 +206,15 @@ static int take_number(const char *v, unsigned max, unsigned *ret, const char *n
 	return 0;
 }
 
+static const char *escaped(const char *a, char *buf, size_t n)
+{
+	str_escape(buf, n, a, strlen(a));
+	return buf;
+}
+
 int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 {
+	char shown[80];
 	bool allows_source, allows_release, allows_keep, allows_wait;
 	int i, r;
 
@@ -198,8 +239,15 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 		if (allows_source && (r = take_value(argc, argv, &i, "--label", &c->label, err, n)) != 0) {
 			if (r < 0)
 				return r;
-			if (!label_valid(c->label))
-				return bad(err, n, "--label '%s' may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit)", c->label);
+			/* A branch name (feature/x) becomes feature-x. */
+			if (name_map_slashes(c->label, c->label_buf, sizeof(c->label_buf)) < 0 ||
+			    !label_valid(c->label_buf))
+				return bad(err, n, "--label '%s' may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit; '/' becomes '-')", c->label);
+			c->label = c->label_buf;
+			continue;
+		}
+		if (c->verb == VERB_DEPLOY && strcmp(a, "--dry-run") == 0) {
+			c->dry_run = true;
 			continue;
 		}
 		if (allows_source && strcmp(a, "--keep-failed") == 0) {
@@ -223,8 +271,12 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 			continue;
 		}
 		if (a[0] == '-' && a[1] != '\0')
-			return bad(err, n, "unknown option '%s' for this verb; run 'cutover --help'", a);
+			return badf(err, n, "unknown option '%s' for this verb; run 'cutover help %s'",
+				    escaped(a, shown, sizeof(shown)), c->verb_name);
 		if (allows_release && !c->release) {
+			/* switch and rollback also take a unique prefix or
+			 * label, which the front end resolves (resolve.c); it
+			 * has an id's characters all the same. */
 			if (!release_id_valid(a))
 				return bad(err, n, "'%s' is not a valid release id; run 'cutover list APP' to see the releases", a);
 			c->release = a;

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "names.h"
+
 enum verb {
 	VERB_NONE = 0,
 	VERB_DEPLOY,
@@ -33,11 +35,18 @@ struct cli {
 	bool json;
 	bool help;
 	bool version;
+	const char *help_verb;     /* help VERB, VERB --help; NULL: all verbs */
 	const char *from;          /* deploy, stage */
-	const char *label;
+	const char *label;         /* mapped (label_map): points into label_buf */
+	char label_buf[LABEL_MAX + 1];
 	bool keep_failed;
+	bool dry_run;              /* deploy: stop before the switch */
 	bool allow_destructive;    /* deploy: let destructive migrations through */
-	const char *release;       /* switch, rollback, verify */
+	/* switch, rollback, verify: a release id; for switch and rollback
+	 * also a unique id prefix or label, which the front end resolves
+	 * (resolve.c) into release_buf and points release at. */
+	const char *release;
+	char release_buf[RELEASE_ID_MAX + 1];
 	unsigned wait;             /* --wait SECONDS */
 	unsigned keep;             /* prune --keep N; 0 = config */
 };
@@ -50,8 +59,21 @@ struct cli {
  */
 int cli_pick(int argc, char **argv, struct cli *ret, char *err, size_t errlen);
 
-/* Parses the whole command line into ret. 0 or -EINVAL with a reason. */
+/*
+ * Parses the whole command line into ret. 0 or -EINVAL with a reason.
+ * Pure: the launcher runs it first, before the config is loaded, so a
+ * typo is reported as a typo. `help [VERB]`, `VERB --help` and `-h` set
+ * help (and help_verb); --version sets version.
+ */
 int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen);
+
+/* The help of one verb (synopsis, options, one line each), or NULL for a
+ * name that is not a verb. src/frontend/help.c. */
+const char *cli_verb_help(const char *verb);
+
+/* What `cutover --help`, `cutover help` and `cutover help VERB` print on
+ * stdout; 0, or -EINVAL for an unknown verb. */
+int cli_print_help(const struct cli *c);
 
 enum verb verb_from_name(const char *name);
 

@@ -16,6 +16,7 @@
 #include "history_last.h"
 #include "messages.h"
 #include "names.h"
+#include "resolve.h"
 #include "source_client.h"
 #include "util.h"
 
@@ -25,6 +26,8 @@ static volatile sig_atomic_t sig_helper = -1;
 static volatile sig_atomic_t sig_published = 0;
 /* A migration or hook has started: shared/ (the database) may have changed. */
 static volatile sig_atomic_t sig_shared_touched = 0;
+/* This run holds the app's lock: a failed deploy may still prune. */
+static bool fe_locked;
 
 static void on_signal(int sig)
 {
@@ -136,6 +139,7 @@ static int do_lock(struct frontend *fe)
 			out_error("%s", why);
 		return EXIT_FAILED;
 	}
+	fe_locked = true;
 	/* mode = bind: what the repair of live at the start of the run found */
 	messages_format_note(&res.note, fe->cfg, note, sizeof(note));
 	out_step(&fe->out, "lock", now_ns() - t0, note[0] ? note : NULL);
@@ -152,6 +156,7 @@ static int import_git(struct frontend *fe, int dirfd, struct extract_stats *st, 
 
 	/* The helper runs git as the deploy user in the build sandbox,
 	 * where the release has a path git can use. */
+	fe->out.tail_len = 0;
 	r = client_fetch_git(&fe->client, fe->cli.from + 4, &code, &e);
 	out_build_end(&fe->out);
 	if (client_lost(&fe->client)) {
@@ -163,6 +168,9 @@ static int import_git(struct frontend *fe, int dirfd, struct extract_stats *st, 
 		return r;
 	}
 	if (code != 0) {
+		/* -q hid it: show what git said, or "above" would be a lie */
+		if (fe->out.quiet && fe->out.tail_len)
+			out_build_tail(&fe->out);
 		snprintf(err, errlen, "git fetch failed (see its output above)");
 		return -EIO;
 	}
@@ -458,6 +466,9 @@ static int run_hooks(struct frontend *fe, bool after, char *err, size_t errlen)
 	size_t n = after ? fe->cfg->n_after_switch : fe->cfg->n_before_switch;
 	char *const *v = after ? fe->cfg->after_switch : fe->cfg->before_switch;
 
+	/* A dry run changes nothing the live site uses: no hooks. */
+	if (fe->cli.dry_run)
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char title[64];
 
@@ -509,6 +520,9 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 			out_warn(&fe->out, "destructive migration allowed: %s runs %s: %s", f[i].migration, f[i].kind,
 				 f[i].statement);
 	}
+	/* A dry run stops at pretend: the database is the live site's. */
+	if (fe->cli.dry_run)
+		return 0;
 	r = run_remote(fe, &(struct remote_cmd) { .mode = CLIENT_MIGRATE_RUN }, "migrations", m->run, false,
 		       err, errlen);
 	if (r < 0 || fe->cfg->preset != PRESET_LARAVEL || !m->pretend[0])
@@ -614,6 +628,13 @@ static int do_health(struct frontend *fe, char *err, size_t errlen)
 	return r;
 }
 
+static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t bytes, uint64_t files,
+			      uint64_t start);
+static bool fpm_unset(const struct frontend *fe);
+/* No [fpm] section: said by check and by every deploy. */
+static const char fpm_unset_warning[] =
+	"php-fpm is not reloaded: no [fpm] section; set [fpm] reload = none to say so on purpose";
+
 /* After a deploy's health check failed: back to the release it replaced,
  * reloaded again, both recorded in history by the helper. */
 static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, const char *why)
@@ -703,6 +724,8 @@ static int verb_deploy(struct frontend *fe)
 		}
 		out_step(&fe->out, "pre-switch check", now_ns() - t0, "staged release answers in the live pool");
 	}
+	if (fe->cli.dry_run)
+		return deploy_dry_run_end(fe, res.id, res.bytes, res.files, start);
 
 	t0 = now_ns();
 	r = do_switch_request(fe, false, res.id, (now_ns() - start) / 1000000, &sw);
@@ -1108,6 +1131,10 @@ static int verb_check(struct frontend *fe)
 		out_warn(&fe->out, "%s", warn);
 		json_string(&j, warn);
 	}
+	if (fpm_unset(fe)) {
+		out_warn(&fe->out, "%s", fpm_unset_warning);
+		json_string(&j, fpm_unset_warning);
+	}
 	/* The pool: its master genuine, its configuration valid, and a
 	 * warning if a reload would cut requests. */
 	if (fe->cfg->fpm.enabled && fe->cfg->fpm.pid_file[0]) {
@@ -1323,6 +1350,87 @@ static int verb_verify(struct frontend *fe)
 	return vr.differences ? EXIT_FAILED : EXIT_OK;
 }
 
+/* ---- honest defaults, dry run, prune after a failure ----------------- */
+
+/* No [fpm] section at all: deploys never reload php-fpm, which the
+ * operator may not know. mode = bind has its own warning (and refuses
+ * reload = none). */
+static bool fpm_unset(const struct frontend *fe)
+{
+	return !fe->cfg->fpm.enabled && fe->cfg->mode != PUBLISH_BIND;
+}
+
+/*
+ * deploy --dry-run, after everything the switch would follow: the staged
+ * release is given up (a deploy run's helper removes what it did not
+ * publish). Keeping it for `cutover switch` would publish a release whose
+ * migrations and before_switch hooks never ran.
+ */
+static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t bytes, uint64_t files,
+			      uint64_t start)
+{
+	const char *fate = abort_release(fe, id);
+	double secs = (double)(now_ns() - start) / 1e9;
+	struct json j;
+
+	if (fe->cli.json) {
+		json_init(&j);
+		json_begin(&j, '{');
+		json_kv_string(&j, "app", fe->cfg->app);
+		json_kv_string(&j, "release", id);
+		json_kv_bool(&j, "dry_run", true);
+		json_kv_bool(&j, "removed", strcmp(fate, "removed") == 0);
+		json_kv_uint(&j, "bytes", bytes);
+		json_kv_uint(&j, "files", files);
+		json_kv_double(&j, "seconds", secs);
+		json_end(&j, '}');
+		json_print(&j);
+		json_free(&j);
+	} else if (!fe->cli.quiet)
+		fprintf(stderr, "dry run of %s: release %s built and checked in %.1fs, then %s; nothing was switched, "
+			"the live site is unchanged%s\n", fe->cfg->app, id, secs, fate,
+			fe->cfg->migrate.run[0] ? " (migrations: pretend only)" : "");
+	return EXIT_OK;
+}
+
+static void prune_after_entry(void *ctx, const char *id, uint64_t bytes)
+{
+}
+
+/*
+ * A deploy that failed (1) or was rolled back (3) still prunes, as a
+ * successful one does (keep from the config): a health check that fails
+ * every time must not pile up releases. Never when the lock was not ours,
+ * never in a dry run, and not after --keep-failed kept the build that
+ * failed (prune would remove it). A failing prune is reported and leaves
+ * the exit code alone.
+ */
+static int deploy_prune_after_failure(struct frontend *fe, int code)
+{
+	struct client_prune_result pr;
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE], size[32], detail[96];
+	uint64_t t0 = now_ns();
+
+	if ((code != EXIT_FAILED && code != EXIT_ROLLED_BACK) || !fe_locked || fe->cli.dry_run ||
+	    client_lost(&fe->client) || (fe->cli.keep_failed && !sig_published))
+		return code;
+	/* keep 0 is "as configured" only to a run that published */
+	if (client_prune(&fe->client, sig_published ? 0 : fe->cfg->keep, prune_after_entry, NULL, &pr, &e) < 0) {
+		if (client_lost(&fe->client))
+			snprintf(why, sizeof(why), "helper stopped");
+		else
+			fe_why(fe, &e, why, sizeof(why));
+		if (!fe->cli.quiet)
+			fprintf(stderr, "  warning: pruning old releases after the failed deploy failed too: %s\n", why);
+		return code;
+	}
+	format_size(size, sizeof(size), pr.freed);
+	snprintf(detail, sizeof(detail), "%llu removed, %s freed", (unsigned long long)pr.removed, size);
+	out_step(&fe->out, "prune", now_ns() - t0, detail);
+	return code;
+}
+
 int frontend_run(struct frontend *fe)
 {
 	struct helper_error e;
@@ -1346,11 +1454,15 @@ int frontend_run(struct frontend *fe)
 	}
 	switch (fe->cli.verb) {
 	case VERB_DEPLOY:
+		if (fpm_unset(fe) && !fe->cli.quiet)
+			fprintf(stderr, "  warning: %s\n", fpm_unset_warning);
+		return deploy_prune_after_failure(fe, verb_deploy(fe));
 	case VERB_STAGE:
 		return verb_deploy(fe);
 	case VERB_SWITCH:
 	case VERB_ROLLBACK:
-		return verb_switch(fe);
+		r = frontend_resolve_release(fe);
+		return r != EXIT_OK ? r : verb_switch(fe);
 	case VERB_PRUNE:
 		return verb_prune(fe);
 	case VERB_LIST:

@@ -244,23 +244,22 @@ static int launcher_clean_state(struct invoker *inv, int *ret_cwd_fd)
 	return GO_ON;
 }
 
-/* The global options, the verb and the app; then the app's root-owned
- * config, and whether this caller may use it. */
+/* The whole command line first (cli_parse is pure), so that a typo is
+ * reported as a typo and help needs neither root nor a config; then the
+ * app's root-owned config, and whether this caller may use it. */
 static int launcher_load_config(int argc, char **argv, const struct invoker *inv, struct cli *pick,
 				struct config *cfg)
 {
 	char err[1024] = "", cfgpath[PATH_MAX];
 	int r;
 
-	r = cli_pick(argc, argv, pick, err, sizeof(err));
+	r = cli_parse(argc, argv, pick, err, sizeof(err));
 	if (r < 0) {
 		out_error("%s", err);
 		return EXIT_USAGE;
 	}
-	if (pick->help) {
-		fputs(cli_usage, stdout);
-		return EXIT_OK;
-	}
+	if (pick->help)
+		return cli_print_help(pick) < 0 ? EXIT_FAILED : EXIT_OK;
 	if (pick->version) {
 		printf("cutover %s\n", CUTOVER_VERSION);
 		return EXIT_OK;
