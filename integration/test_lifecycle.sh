@@ -64,7 +64,7 @@ assert_eq "$(printf '%s\n' "deploy null $A" "deploy $A $B" "deploy $B $C" "rollb
 assert_eq "root root root root" "$(jq -r .who "$ROOT/.cutover/history.jsonl" | paste -sd' ' -)" "history 'who'"
 
 # prune keeps the newest N frozen releases and, always, current and
-# previous (docs/cutover.1). After the rollback C is the newest, B is
+# previous (docs/cutover.8). After the rollback C is the newest, B is
 # current and A is B's previous: --keep 1 keeps all three.
 step "prune --keep 1 after the rollback"
 assert_ok co --json prune --keep 1

@@ -429,7 +429,7 @@ static void test_parse_syntax_error_then_bad_value(void **state)
 /*
  * " ;" starts an inline comment (the documented config uses them:
  * "root = /srv/shop   ; holds releases/"), so it also ends a build
- * command; docs/cutover.1 says to write "make clean; make" (no space before
+ * command; docs/cutover.8 says to write "make clean; make" (no space before
  * ';') or "make clean && make". Pin that behaviour down.
  */
 static void test_parse_repeated_key_refused(void **state)

@@ -32,7 +32,7 @@ const char cli_usage[] =
 	"  --dry-run (deploy) everything up to the switch, then stop; the live site is untouched.\n"
 	"Exit codes: 0 success, 1 operation failed, 2 usage or configuration error,\n"
 	"  3 deployed but unhealthy, rolled back.\n"
-	"Run 'cutover help VERB' for one verb's options. See cutover(1) and docs/ for details.\n";
+	"Run 'cutover help VERB' for one verb's options. See cutover(8), cutover.conf(5) and docs/ for details.\n";
 
 static const struct {
 	const char *name;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The command line contract (docs/cutover.1):
+ * The command line contract (docs/cutover.8):
  *   cutover [-c FILE] [-q] [--json] VERB APP [ARGS]
  * Pure parsing, no side effects: unit-tested and fuzzable.
  */

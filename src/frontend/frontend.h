@@ -15,7 +15,7 @@
 #include "config.h"
 #include "output.h"
 
-/* Exit codes (docs/cutover.1). */
+/* Exit codes (docs/cutover.8). */
 enum {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1,

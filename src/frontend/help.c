@@ -3,7 +3,7 @@
  * The help of each verb: what `cutover help VERB` and `cutover VERB --help`
  * print. Plain text on stdout, no config, no root: the launcher prints it
  * before it looks at anything else. Keep it in step with cli_parse and
- * docs/cutover.1.
+ * docs/cutover.8.
  */
 #include <errno.h>
 #include <stdio.h>
