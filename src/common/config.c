@@ -500,6 +500,26 @@ bool config_notify_url_valid(const char *url)
 	       printable(url) && !strpbrk(url, " \\\"'<>`");
 }
 
+char *const *config_hooks(const struct config *c, enum hook_kind kind, size_t *ret_n)
+{
+	switch (kind) {
+	case HOOK_BEFORE_SWITCH: *ret_n = c->n_before_switch; return c->before_switch;
+	case HOOK_AFTER_SWITCH: *ret_n = c->n_after_switch; return c->after_switch;
+	case HOOK_ON_FAILURE: *ret_n = c->n_on_failure; return c->on_failure;
+	case HOOK_AFTER_ROLLBACK: *ret_n = c->n_after_rollback; return c->after_rollback;
+	default: *ret_n = 0; return NULL;
+	}
+}
+
+const char *config_hook_name(enum hook_kind kind)
+{
+	static const char *const names[HOOK_KIND_MAX] = {
+		"before_switch", "after_switch", "on_failure", "after_rollback",
+	};
+
+	return (unsigned)kind < HOOK_KIND_MAX ? names[kind] : "";
+}
+
 static int handle_notify(struct parse_state *st, const char *name, const char *value)
 {
 	struct notify_config *n = &st->c->notify;

@@ -88,6 +88,15 @@ struct migrate_config {
 	bool allow_destructive;
 };
 
+/* The [hooks] lists, in the order of the HOOK op's arg[0]. */
+enum hook_kind {
+	HOOK_BEFORE_SWITCH = 0,              /* this deploy's frozen release, before it is published */
+	HOOK_AFTER_SWITCH,                   /* the release just published */
+	HOOK_ON_FAILURE,                     /* the live release, after a deploy failed */
+	HOOK_AFTER_ROLLBACK,                 /* the release rolled back to */
+	HOOK_KIND_MAX,
+};
+
 struct config {
 	char path[PATH_MAX];                 /* the file it was read from */
 	char app[APP_NAME_MAX + 1];
@@ -189,6 +198,10 @@ int config_check_kernel(const struct config *c, const char *release, char *err, 
 /* True for a URL [notify] accepts: http:// or https://, a host, printable,
  * no spaces, quotes or backslashes. */
 bool config_notify_url_valid(const char *url);
+
+/* The commands of one [hooks] list and their number; "" for an unknown kind. */
+char *const *config_hooks(const struct config *c, enum hook_kind kind, size_t *ret_n);
+const char *config_hook_name(enum hook_kind kind);
 
 /* Resolves user, group and web_group to ids with getpwnam/getgrnam. */
 int config_resolve_ids(struct config *c, char *err, size_t errlen);
