@@ -661,7 +661,7 @@ int client_hook_kind(struct client *c, unsigned kind, size_t index, const char *
 	req.arg[0] = kind;
 	req.arg[1] = index;
 	if (reason)
-		snprintf(req.text, sizeof(req.text), "%.900s", reason);
+		(void)request_text(&req, reason);   /* a long reason is cut short */
 	return client_command(c, &req, ret_exit, err);
 }
 

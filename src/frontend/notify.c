@@ -12,17 +12,31 @@
 
 #define NOTIFY_FIRST_PAUSE_MS 200
 
-void notify_event_init(struct notify_event *ev, const char *app, const char *verb, const char *user)
+void notify_event_init(struct notify_event *ev, const char *app, const char *verb)
 {
 	memset(ev, 0, sizeof(*ev));
 	str_copy(ev->app, sizeof(ev->app), app);
 	str_copy(ev->verb, sizeof(ev->verb), verb);
-	if (user)
-		str_copy(ev->user, sizeof(ev->user), user);
 	if (gethostname(ev->host, sizeof(ev->host) - 1) < 0)
 		str_copy(ev->host, sizeof(ev->host), "unknown");
 	ev->host[sizeof(ev->host) - 1] = '\0';
 	ev->start_ns = now_ns();
+}
+
+void notify_event_staged(struct notify_event *ev, const char *id, bool built)
+{
+	str_copy(ev->release, sizeof(ev->release), id ? id : "");
+	ev->have_build = built;
+	if (built)
+		ev->build_ms = (now_ns() - ev->start_ns) / 1000000;
+}
+
+void notify_event_switched(struct notify_event *ev, const char *from, const char *to, uint64_t ns)
+{
+	str_copy(ev->previous, sizeof(ev->previous), from ? from : "");
+	str_copy(ev->release, sizeof(ev->release), to ? to : "");
+	ev->have_switch = true;
+	ev->switch_ms = ns / 1000000;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 if there is none. */
@@ -130,7 +144,6 @@ int notify_payload(const struct notify_event *ev, enum notify_format format, uin
 		kv_clean(j, "previous", ev->previous);
 		json_kv_string(j, "outcome", ev->outcome);
 		kv_clean(j, "reason", ev->reason);
-		kv_clean(j, "user", ev->user);
 		json_kv_string(j, "time", when);
 		json_key(j, "durations_ms");
 		json_begin(j, '{');

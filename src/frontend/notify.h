@@ -19,7 +19,6 @@ struct notify_event {
 	char verb[16];                    /* deploy, switch, rollback */
 	const char *outcome;              /* deployed, failed, auto-rolled-back, switched, rolled-back */
 	char host[256];
-	char user[CONFIG_USER_MAX + 1];   /* who ran cutover, "" if unknown */
 	char release[RELEASE_ID_MAX + 1]; /* the release deployed or switched to, "" if none */
 	char previous[RELEASE_ID_MAX + 1];/* what was live before, "" if nothing */
 	char reason[1024];                /* why it failed, "" on success */
@@ -29,12 +28,19 @@ struct notify_event {
 };
 
 /* A fresh event for verb of app, started now (host from gethostname). */
-void notify_event_init(struct notify_event *ev, const char *app, const char *verb, const char *user);
+void notify_event_init(struct notify_event *ev, const char *app, const char *verb);
+
+/* The release a deploy created (id, "" if none) and, if built, how long
+ * the build took since the start. */
+void notify_event_staged(struct notify_event *ev, const char *id, bool built);
+
+/* A switch or rollback from from (or "") to to, whose publish took ns. */
+void notify_event_switched(struct notify_event *ev, const char *from, const char *to, uint64_t ns);
 
 /*
  * The body to POST: format json gives the event as an object
  * {"event":..., "app":..., "host":..., "release":..., "previous":...,
- * "outcome":..., "reason":..., "user":..., "time":..., "durations_ms":
+ * "outcome":..., "reason":..., "time":..., "durations_ms":
  * {"build":..., "switch":..., "total":...}} (absent values are null);
  * format slack gives {"text": "one line"}. Strings are JSON-escaped and
  * bytes that are not UTF-8 replaced. 0, or -ENOMEM (j is then failed).
