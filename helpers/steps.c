@@ -413,13 +413,21 @@ static bool hook_rolled_back(const struct helper *h)
 	return h->phase == PH_SWITCHED && (h->used_once[OP_ROLLBACK / 32] & (1u << (OP_ROLLBACK % 32)));
 }
 
+/* May a deploy run on_failure now: once its release was given up (done),
+ * refused by the switch (frozen) or found unhealthy (switched)? Never
+ * while it is being built. */
+static bool hook_after_failure(const struct helper *h)
+{
+	return h->verb == PV_DEPLOY &&
+	       (h->phase == PH_DONE || h->phase == PH_FROZEN || h->phase == PH_SWITCHED);
+}
+
 /*
  * Which release a hook of kind runs in, or "" when kind may not run now:
  * before_switch in this deploy's frozen release; after_switch in the
  * release just published; after_rollback in the one rolled back to, only
- * after a rollback; on_failure only in a deploy that gave up its release
- * (aborted: done) or published it and found it unhealthy (switched), in
- * whatever is live, since the failed release may not exist. -errno when
+ * after a rollback; on_failure (hook_after_failure) in whatever is live,
+ * since the failed release may not exist. -errno when
  * what is live cannot be read.
  */
 static int hook_release(struct helper *h, enum hook_kind kind, char *ret, size_t n)
@@ -433,9 +441,7 @@ static int hook_release(struct helper *h, enum hook_kind kind, char *ret, size_t
 	case HOOK_AFTER_ROLLBACK:
 		return hook_rolled_back(h) ? str_copy(ret, n, h->published) : 0;
 	case HOOK_ON_FAILURE:
-		if (h->verb != PV_DEPLOY || (h->phase != PH_DONE && h->phase != PH_SWITCHED))
-			return 0;
-		return current_read(&h->l, ret, n);
+		return hook_after_failure(h) ? current_read(&h->l, ret, n) : 0;
 	default:
 		return 0;
 	}
@@ -465,7 +471,7 @@ int op_hook(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 	r = hook_release(h, kind, where, sizeof(where));
 	if (r < 0)
 		return r;
-	if (!where[0] && kind == HOOK_ON_FAILURE && (h->phase == PH_DONE || h->phase == PH_SWITCHED)) {
+	if (!where[0] && kind == HOOK_ON_FAILURE && hook_after_failure(h)) {
 		reply_fail(rep, -ENOENT, ERR_NO_CURRENT, NULL);   /* nothing live to run it in */
 		return 0;
 	}
