@@ -15,6 +15,9 @@
 #     (CUTOVER_ROLLBACK=automatic), then on_failure; exit 3 as ever;
 #  5. hooks that fail: each is one warning, and the exit codes stay 1, 0
 #     and 3.
+#
+# test_hooks_failure_bind.sh runs the same in mode = bind (HOOKS_BIND=1),
+# where every hook runs at live.
 . "$(dirname "$0")/lib.sh"
 
 # shellcheck disable=SC2016 # expanded by the hook's shell
@@ -34,7 +37,21 @@ log_lines()
 	[[ -f $LOG ]] && cat "$LOG" && : >"$LOG"
 }
 
-app_init
+# where_hook ID: the directory a hook in release ID runs in.
+where_hook()
+{
+	if [[ ${HOOKS_BIND:-0} == 1 ]]; then
+		printf '%s/live' "$ROOT"
+	else
+		printf '%s/releases/%s' "$ROOT" "$1"
+	fi
+}
+
+if [[ ${HOOKS_BIND:-0} == 1 ]]; then
+	bind_app_init
+else
+	app_init
+fi
 LOG=$ROOT/shared/storage/hooks.log
 
 step "the first deploy fails: nothing is live to run on_failure in"
@@ -57,7 +74,7 @@ assert_exit 1 co deploy --from "$SRC"
 line=$(grep '^cutover: ' <<<"$ERR" | grep -v '^cutover: warning')
 failed=$(sed -n "s/.*release \([^ ]*\) removed.*/\1/p" <<<"$line")
 assert_match "$failed" '^[0-9]{8}T' "the error names the failed release"
-assert_eq "F nobody on_failure $V1 $failed $ROOT/releases/$V1 <${line#cutover: }>" "$(log_lines)" \
+assert_eq "F nobody on_failure $V1 $failed $(where_hook "$V1") <${line#cutover: }>" "$(log_lines)" \
 	"on_failure's user, release, failed release, directory and reason"
 assert_contains "$ERR" "on_failure hook 1" "the hook's step is shown"
 assert_not_contains "$ERR" "warning" "no warning"
@@ -82,7 +99,7 @@ V3=$(sed -n 's/.*create release.* \([0-9]\{8\}T[^ ]*\)$/\1/p' <<<"$ERR" | head -
 assert_eq "$V2" "$(current_id)" "current after the automatic rollback"
 log=$(log_lines)
 assert_eq "R nobody after_rollback $V2 automatic" "$(sed -n 1p <<<"$log")" "after_rollback first ($log)"
-assert_match "$(sed -n 2p <<<"$log")" "^F nobody on_failure $V2 [^ ]+ $ROOT/releases/$V2 <health check failed: .*rolled back to $V2" \
+assert_match "$(sed -n 2p <<<"$log")" "^F nobody on_failure $V2 [^ ]+ $(where_hook "$V2") <health check failed: .*rolled back to $V2" \
 	"then on_failure, with the health check's reason ($log)"
 assert_eq 2 "$(grep -c '' <<<"$log")" "two hooks ran"
 assert_match "$V3" '^[0-9]{8}T' "the deploy named its release"
