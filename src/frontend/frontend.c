@@ -404,9 +404,8 @@ static void switch_detail(const struct frontend *fe, const struct client_switch_
 /* A sandboxed command the helper runs: a hook, or [migrate] in one of its modes. */
 struct remote_cmd {
 	bool hook;
-	bool after_switch;              /* hook: after_switch, else before_switch */
-	size_t index;                   /* hook: which one */
 	enum hook_kind kind;            /* hook: which list */
+	size_t index;                   /* hook: which one */
 	const char *reason;             /* hook: on_failure's reason */
 	enum client_migrate_mode mode;  /* migrate */
 };
@@ -465,8 +464,7 @@ static int run_hooks_of(struct frontend *fe, enum hook_kind kind, const char *re
 		char title[64];
 
 		snprintf(title, sizeof(title), "%s hook %zu", config_hook_name(kind), i + 1);
-		const struct remote_cmd rc = { .hook = true, .after_switch = kind == HOOK_AFTER_SWITCH, .index = i,
-					       .kind = kind, .reason = reason };
+		const struct remote_cmd rc = { .hook = true, .kind = kind, .index = i, .reason = reason };
 
 		if (run_remote(fe, &rc, title, v[i], false, err, errlen) < 0)
 			return -EIO;
