@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,6 +116,28 @@ static void test_event_helpers(void **state)
 	assert_int_equal(ev.switch_ms, 4);
 }
 
+static void test_event_live(void **state)
+{
+	char root[] = "/tmp/test_notify.XXXXXX", link[PATH_MAX];
+	struct notify_event ev;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	notify_event_init(&ev, "shop", "deploy");
+	notify_event_live(&ev, root);
+	assert_string_equal(ev.previous, "");   /* nothing live */
+	snprintf(link, sizeof(link), "%s/current", root);
+	assert_int_equal(symlink("/etc", link), 0);
+	notify_event_live(&ev, root);
+	assert_string_equal(ev.previous, "");   /* not a releases/ID link */
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink("releases/20261206T100000Z", link), 0);
+	notify_event_live(&ev, root);
+	assert_string_equal(ev.previous, "20261206T100000Z");
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(rmdir(root), 0);
+}
+
 /* A loopback TCP socket; listening (never accepting) or closed again. */
 static int loopback(bool listening, int *ret_port)
 {
@@ -185,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_payload_json_failure_escaped),
 		cmocka_unit_test(test_payload_slack),
 		cmocka_unit_test(test_event_helpers),
+		cmocka_unit_test(test_event_live),
 		cmocka_unit_test(test_post_refuses_other_protocols),
 		cmocka_unit_test(test_post_unreachable_retries),
 		cmocka_unit_test(test_post_hanging_receiver_times_out),

@@ -820,6 +820,8 @@ static int verb_deploy(struct frontend *fe)
 	ev.outcome = r == EXIT_OK ? "deployed" : r == EXIT_ROLLED_BACK ? "auto-rolled-back" : "failed";
 	if (r != EXIT_OK)
 		str_copy(ev.reason, sizeof(ev.reason), out_last_error());
+	if (r != EXIT_OK && !ev.have_switch)
+		notify_event_live(&ev, fe->cfg->root);
 	if (r != EXIT_OK && ev.release[0])
 		run_hooks_after_outcome(fe, HOOK_ON_FAILURE, ev.reason);
 	notify_send(&fe->cfg->notify, &ev, &fe->out);

@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +38,21 @@ void notify_event_switched(struct notify_event *ev, const char *from, const char
 	str_copy(ev->release, sizeof(ev->release), to ? to : "");
 	ev->have_switch = true;
 	ev->switch_ms = ns / 1000000;
+}
+
+void notify_event_live(struct notify_event *ev, const char *root)
+{
+	char path[PATH_MAX], target[RELEASE_ID_MAX + 16];
+	ssize_t n;
+
+	if (snprintf(path, sizeof(path), "%s/current", root) >= (int)sizeof(path))
+		return;
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	if (strncmp(target, "releases/", 9) == 0 && release_id_valid(target + 9))
+		str_copy(ev->previous, sizeof(ev->previous), target + 9);
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 if there is none. */

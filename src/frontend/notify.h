@@ -34,6 +34,10 @@ void notify_event_init(struct notify_event *ev, const char *app, const char *ver
  * the build took since the start. */
 void notify_event_staged(struct notify_event *ev, const char *id, bool built);
 
+/* After a deploy failed before its switch: previous is what root/current
+ * names (the release still live), if it can be read. */
+void notify_event_live(struct notify_event *ev, const char *root);
+
 /* A switch or rollback from from (or "") to to, whose publish took ns. */
 void notify_event_switched(struct notify_event *ev, const char *from, const char *to, uint64_t ns);
 
