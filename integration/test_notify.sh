@@ -7,7 +7,8 @@
 #  1. a deploy posts one JSON event: event deploy, outcome deployed, the
 #     app, this host, the release now live, no previous, durations; the
 #     next deploy names the first as previous;
-#  2. a failing build posts outcome failed with the error line as reason;
+#  2. a failing build posts outcome failed with the error line as reason
+#     and the release still live as previous;
 #  3. a failing health check posts auto-rolled-back, naming the release
 #     that failed and the one live again;
 #  4. cutover rollback posts event rollback, outcome rolled-back;
@@ -117,7 +118,8 @@ config
 assert_exit 1 co deploy --from "$SRC"
 ev=$(last_event OK)
 assert_eq 3 "$(events OK | grep -c '')" "one event per deploy"
-assert_eq "deploy failed null null" "$(jq -r '"\(.event) \(.outcome) \(.previous) \(.durations_ms.build)"' <<<"$ev")" "the failed event ($ev)"
+assert_eq "deploy failed $V2 null" "$(jq -r '"\(.event) \(.outcome) \(.previous) \(.durations_ms.build)"' <<<"$ev")" \
+	"the failed event names the release still live as previous ($ev)"
 assert_contains "$(jq -r .reason <<<"$ev")" "build step 1 'exit 3' failed with exit code 3" "the reason is the error line"
 assert_match "$(jq -r .release <<<"$ev")" '^[0-9]{8}T' "the event names the failed release"
 assert_eq "$V2" "$(current_id)" "current after the failed build"
