@@ -36,7 +36,7 @@ struct helper {
 	size_t next_step;
 	struct release_info info;
 	enum { MIGRATE_NONE, MIGRATE_PRETENDED, MIGRATE_RAN, MIGRATE_VERIFIED } migrate_stage;
-	size_t next_hook[2];           /* before_switch, after_switch */
+	size_t next_hook[HOOK_KIND_MAX];   /* per enum hook_kind: the next to run */
 	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
 	bool fpm_entered;              /* mode = bind: the last publish entered php-fpm's namespace */
 	struct bind_actions repair;    /* mode = bind: what the last repair did */

@@ -469,7 +469,7 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 	h->phase = PH_SWITCHED;
 	str_copy(h->published, sizeof(h->published), id);
 	/* A new release is live: its after_switch hooks run from the start. */
-	h->next_hook[1] = 0;
+	h->next_hook[HOOK_AFTER_SWITCH] = 0;
 	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
 	if (partial[0])
 		reply_fail(rep, -EXDEV, ERR_PARTIAL, partial);

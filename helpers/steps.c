@@ -407,25 +407,92 @@ int op_migrate(struct helper *h, const struct proto_msg *req, struct proto_msg *
 	return run_sandboxed(h, h->id, -1, true, titles[what], cmd, NULL, NULL, rep);
 }
 
+/* Has this run rolled back (cutover rollback, or a deploy's automatic one)? */
+static bool hook_rolled_back(const struct helper *h)
+{
+	return h->phase == PH_SWITCHED && (h->used_once[OP_ROLLBACK / 32] & (1u << (OP_ROLLBACK % 32)));
+}
+
+/* May a deploy run on_failure now: once its release was given up (done),
+ * refused by the switch (frozen) or found unhealthy (switched)? Never
+ * while it is being built. */
+static bool hook_after_failure(const struct helper *h)
+{
+	return h->verb == PV_DEPLOY &&
+	       (h->phase == PH_DONE || h->phase == PH_FROZEN || h->phase == PH_SWITCHED);
+}
+
 /*
- * [hooks]: arg[0] 0 = before_switch (this deploy's frozen release, before
- * it is published), 1 = after_switch (the release now live); arg[1] the
- * hook's index, in order, each once.
+ * Which release a hook of kind runs in, or "" when kind may not run now:
+ * before_switch in this deploy's frozen release; after_switch in the
+ * release just published; after_rollback in the one rolled back to, only
+ * after a rollback; on_failure (hook_after_failure) in whatever is live,
+ * since the failed release may not exist. -errno when
+ * what is live cannot be read.
+ */
+static int hook_release(struct helper *h, enum hook_kind kind, char *ret, size_t n)
+{
+	ret[0] = '\0';
+	switch (kind) {
+	case HOOK_BEFORE_SWITCH:
+		return h->phase == PH_FROZEN ? str_copy(ret, n, h->id) : 0;
+	case HOOK_AFTER_SWITCH:
+		return h->phase == PH_SWITCHED ? str_copy(ret, n, h->published) : 0;
+	case HOOK_AFTER_ROLLBACK:
+		return hook_rolled_back(h) ? str_copy(ret, n, h->published) : 0;
+	case HOOK_ON_FAILURE:
+		return hook_after_failure(h) ? current_read(&h->l, ret, n) : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * [hooks]: arg[0] an enum hook_kind, arg[1] the hook's index, in order,
+ * each once (after_switch again after each switch). on_failure gets the
+ * failed release and text, the front end's reason, in its environment
+ * (made printable: it is only ever data to the hook).
  */
 int op_hook(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	bool after = req->arg[0] == 1;
-	size_t n = after ? h->cfg.n_after_switch : h->cfg.n_before_switch;
-	size_t *next = &h->next_hook[after ? 1 : 0];
-	char title[64];
+	enum hook_kind kind = req->arg[0] < HOOK_KIND_MAX ? (enum hook_kind)req->arg[0] : HOOK_KIND_MAX;
+	char where[RELEASE_ID_MAX + 1], title[64], reason[600], failed[RELEASE_ID_MAX + 32];
+	char kind_env[48], rb_env[40];
+	const char *env[5] = { kind_env, NULL };
+	char *const *cmds;
+	size_t n, k = 1;
+	int r;
 
-	if (req->arg[0] > 1 || req->arg[1] != *next || *next >= n)
+	if (kind == HOOK_KIND_MAX)
 		return -EPROTO;
-	if (after ? h->phase != PH_SWITCHED : h->phase != PH_FROZEN)
+	cmds = config_hooks(&h->cfg, kind, &n);
+	if (req->arg[1] != h->next_hook[kind] || h->next_hook[kind] >= n)
 		return -EPROTO;
-	snprintf(title, sizeof(title), "%s hook %zu", after ? "after_switch" : "before_switch", *next + 1);
-	(*next)++;
-	return run_sandboxed(h, after ? h->published : h->id, -1, true, title,
-			     after ? h->cfg.after_switch[*next - 1] : h->cfg.before_switch[*next - 1],
-			     NULL, NULL, rep);
+	r = hook_release(h, kind, where, sizeof(where));
+	if (r < 0)
+		return r;
+	if (!where[0] && kind == HOOK_ON_FAILURE && hook_after_failure(h)) {
+		reply_fail(rep, -ENOENT, ERR_NO_CURRENT, NULL);   /* nothing live to run it in */
+		return 0;
+	}
+	if (!where[0])
+		return -EPROTO;
+	snprintf(kind_env, sizeof(kind_env), "CUTOVER_HOOK=%s", config_hook_name(kind));
+	if (kind == HOOK_ON_FAILURE) {
+		snprintf(reason, sizeof(reason), "CUTOVER_REASON=%.*s", (int)strnlen(req->text, 500), req->text);
+		for (char *p = reason; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+		snprintf(failed, sizeof(failed), "CUTOVER_FAILED_RELEASE=%s", h->id);
+		env[k++] = reason;
+		env[k++] = failed;
+	}
+	if (kind == HOOK_AFTER_ROLLBACK) {
+		snprintf(rb_env, sizeof(rb_env), "CUTOVER_ROLLBACK=%s", h->verb == PV_DEPLOY ? "automatic" : "manual");
+		env[k++] = rb_env;
+	}
+	env[k] = NULL;
+	snprintf(title, sizeof(title), "%s hook %zu", config_hook_name(kind), h->next_hook[kind] + 1);
+	h->next_hook[kind]++;
+	return run_sandboxed(h, where, -1, true, title, cmds[h->next_hook[kind] - 1], NULL, env, rep);
 }

@@ -957,6 +957,88 @@ static void test_load_unknown_user(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* ---- [notify] and the hooks of failures and rollbacks ------------------ */
+
+static void test_parse_notify(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	/* Defaults: no URL, json, 5 s, 2 retries. */
+	assert_int_equal(parse(&c, APP_OK, err, sizeof(err)), 0);
+	assert_int_equal(c.notify.n_urls, 0);
+	assert_int_equal(c.notify.format, NOTIFY_JSON);
+	assert_int_equal(c.notify.timeout, 5);
+	assert_int_equal(c.notify.retries, 2);
+	config_free(&c);
+
+	/* url repeated, and several on one line */
+	assert_int_equal(parse(&c, APP_OK "[notify]\nurl = http://127.0.0.1:8080/hook\n"
+			       "url = https://hooks.example.com/a?b=c https://x.example/y\n"
+			       "format = slack\ntimeout = 12\nretries = 0\n", err, sizeof(err)), 0);
+	assert_int_equal(c.notify.n_urls, 3);
+	assert_string_equal(c.notify.urls[0], "http://127.0.0.1:8080/hook");
+	assert_string_equal(c.notify.urls[1], "https://hooks.example.com/a?b=c");
+	assert_string_equal(c.notify.urls[2], "https://x.example/y");
+	assert_int_equal(c.notify.format, NOTIFY_SLACK);
+	assert_int_equal(c.notify.timeout, 12);
+	assert_int_equal(c.notify.retries, 0);
+	config_free(&c);
+}
+
+static void test_parse_notify_refused(void **state)
+{
+	(void)state;
+	check_refused("ftp", APP_OK "[notify]\nurl = ftp://example.com/x\n", 7, "must be an http:// or https:// URL");
+	check_refused("file", APP_OK "[notify]\nurl = file:///etc/passwd\n", 7, "must be an http:// or https:// URL");
+	check_refused("no host", APP_OK "[notify]\nurl = http:///x\n", 7, "must be an http:// or https:// URL");
+	check_refused("quote", APP_OK "[notify]\nurl = http://a/\"x\n", 7, "must be an http:// or https:// URL");
+	check_refused("backslash", APP_OK "[notify]\nurl = http://a/\\x\n", 7, "must be an http:// or https:// URL");
+	check_refused("second bad", APP_OK "[notify]\nurl = http://a/ gopher://b/\n", 7, "'gopher://b/'");
+	check_refused("format", APP_OK "[notify]\nurl = http://a/\nformat = xml\n", 8, "must be json or slack");
+	check_refused("timeout 0", APP_OK "[notify]\nurl = http://a/\ntimeout = 0\n", 8, "from 1 to 60");
+	check_refused("retries", APP_OK "[notify]\nurl = http://a/\nretries = 11\n", 8, "from 0 to 10");
+	check_refused("twice", APP_OK "[notify]\nurl = http://a/\nformat = json\nformat = json\n", 9, "set twice");
+	check_refused("unknown", APP_OK "[notify]\nurl = http://a/\nmethod = PUT\n", 8, "unknown key 'method' in [notify]");
+	check_refused("no url", APP_OK "[notify]\nformat = slack\n", 0, "[notify] needs url");
+	check_refused("nine", APP_OK "[notify]\nurl = http://a/1 http://a/2 http://a/3 http://a/4 http://a/5\n"
+		      "url = http://a/6 http://a/7 http://a/8 http://a/9\n", 8, "too many url entries");
+}
+
+static void test_parse_failure_hooks(void **state)
+{
+	struct config c;
+	char err[512];
+	char *const *v;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(parse(&c, APP_OK "[hooks]\non_failure = echo \"$CUTOVER_REASON\" >>/tmp/x\n"
+			       "on_failure = true\nafter_rollback = php artisan up\nbefore_switch = a\nafter_switch = b\n",
+			       err, sizeof(err)), 0);
+	v = config_hooks(&c, HOOK_ON_FAILURE, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "echo \"$CUTOVER_REASON\" >>/tmp/x");
+	assert_string_equal(v[1], "true");
+	v = config_hooks(&c, HOOK_AFTER_ROLLBACK, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "php artisan up");
+	v = config_hooks(&c, HOOK_BEFORE_SWITCH, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "a");
+	v = config_hooks(&c, HOOK_AFTER_SWITCH, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "b");
+	assert_null(config_hooks(&c, HOOK_KIND_MAX, &n));
+	assert_int_equal(n, 0);
+	assert_string_equal(config_hook_name(HOOK_ON_FAILURE), "on_failure");
+	assert_string_equal(config_hook_name(HOOK_AFTER_ROLLBACK), "after_rollback");
+	config_free(&c);
+	check_refused("empty", APP_OK "[hooks]\non_failure =\n", 7, "on_failure needs a command");
+	check_refused("unknown", APP_OK "[hooks]\non_error = x\n", 7, "unknown key 'on_error' in [hooks]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -978,6 +1060,9 @@ int main(void)
 		cmocka_unit_test(test_parse_first_error_kept),
 		cmocka_unit_test(test_relpath_valid),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_parse_notify),
+		cmocka_unit_test(test_parse_notify_refused),
+		cmocka_unit_test(test_parse_failure_hooks),
 		T(test_load_trusted),
 		T(test_open_trusted_reads_file),
 		T(test_load_group_writable_file),

@@ -24,6 +24,7 @@ struct parse_state {
 	char err[256];
 	bool failed;
 	bool seen_root, seen_user, seen_group, seen_web_group;
+	bool notify_seen;
 	/* "section.key" of every single-valued key seen, to refuse repeats. */
 	char seen[48][40];
 	size_t n_seen;
@@ -51,6 +52,9 @@ void config_init(struct config *c)
 	c->health.retries = 3;
 	c->health.rollback = true;
 	c->health.precheck = true;
+	c->notify.format = NOTIFY_JSON;
+	c->notify.timeout = 5;
+	c->notify.retries = 2;
 }
 
 static void strv_free(char **v, size_t *n)
@@ -64,6 +68,9 @@ void config_free(struct config *c)
 {
 	strv_free(c->before_switch, &c->n_before_switch);
 	strv_free(c->after_switch, &c->n_after_switch);
+	strv_free(c->on_failure, &c->n_on_failure);
+	strv_free(c->after_rollback, &c->n_after_rollback);
+	strv_free(c->notify.urls, &c->notify.n_urls);
 	strv_free(c->allow_users, &c->n_allow_users);
 	strv_free(c->shared_dirs, &c->n_shared_dirs);
 	strv_free(c->shared_files, &c->n_shared_files);
@@ -441,6 +448,7 @@ static bool repeatable(const char *section, const char *name)
 {
 	return (strcmp(section, "build") == 0 && (strcmp(name, "run") == 0 || strcmp(name, "env") == 0)) ||
 	       strcmp(section, "hooks") == 0 ||
+	       (strcmp(section, "notify") == 0 && strcmp(name, "url") == 0) ||
 	       (strcmp(section, "shared") == 0 && (strcmp(name, "dirs") == 0 || strcmp(name, "files") == 0)) ||
 	       (strcmp(section, "app") == 0 && strcmp(name, "allow_users") == 0);
 }
@@ -468,7 +476,88 @@ static int handle_hooks(struct parse_state *st, const char *name, const char *va
 		return list_add(st, c->before_switch, &c->n_before_switch, name, value);
 	if (strcmp(name, "after_switch") == 0)
 		return list_add(st, c->after_switch, &c->n_after_switch, name, value);
+	if (strcmp(name, "on_failure") == 0)
+		return list_add(st, c->on_failure, &c->n_on_failure, name, value);
+	if (strcmp(name, "after_rollback") == 0)
+		return list_add(st, c->after_rollback, &c->n_after_rollback, name, value);
 	return fail(st, "unknown key '%s' in [hooks]", name);
+}
+
+bool config_notify_url_valid(const char *url)
+{
+	const char *host;
+
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return false;
+	/* A host, not "http:///x" or "http://?x"; the quotes and backslashes
+	 * have no business in a webhook URL and would need escaping wherever
+	 * it is shown. */
+	return strlen(url) < 512 && *host && !strchr("/?#:@", *host) &&
+	       printable(url) && !strpbrk(url, " \\\"'<>`");
+}
+
+char *const *config_hooks(const struct config *c, enum hook_kind kind, size_t *ret_n)
+{
+	switch (kind) {
+	case HOOK_BEFORE_SWITCH: *ret_n = c->n_before_switch; return c->before_switch;
+	case HOOK_AFTER_SWITCH: *ret_n = c->n_after_switch; return c->after_switch;
+	case HOOK_ON_FAILURE: *ret_n = c->n_on_failure; return c->on_failure;
+	case HOOK_AFTER_ROLLBACK: *ret_n = c->n_after_rollback; return c->after_rollback;
+	default: *ret_n = 0; return NULL;
+	}
+}
+
+const char *config_hook_name(enum hook_kind kind)
+{
+	static const char *const names[HOOK_KIND_MAX] = {
+		"before_switch", "after_switch", "on_failure", "after_rollback",
+	};
+
+	return (unsigned)kind < HOOK_KIND_MAX ? names[kind] : "";
+}
+
+static int handle_notify(struct parse_state *st, const char *name, const char *value)
+{
+	struct notify_config *n = &st->c->notify;
+	char buf[CONFIG_MAX_VALUE], *save = NULL;
+
+	st->notify_seen = true;
+	if (strcmp(name, "url") == 0) {
+		/* One URL a line, or several on one line separated by spaces. */
+		if (str_copy(buf, sizeof(buf), value) < 0)
+			return fail(st, "url is too long");
+		if (!*value)
+			return fail(st, "url needs a value");
+		for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+			if (!config_notify_url_valid(w))
+				return fail(st, "url = '%s' must be an http:// or https:// URL", w);
+			if (n->n_urls >= NOTIFY_MAX_URLS)
+				return fail(st, "too many url entries in [notify] (at most %d)", NOTIFY_MAX_URLS);
+			n->urls[n->n_urls] = strdup(w);
+			if (!n->urls[n->n_urls])
+				return fail(st, "out of memory");
+			n->n_urls++;
+		}
+		return 1;
+	}
+	if (strcmp(name, "format") == 0) {
+		if (strcmp(value, "json") == 0)
+			n->format = NOTIFY_JSON;
+		else if (strcmp(value, "slack") == 0)
+			n->format = NOTIFY_SLACK;
+		else
+			return fail(st, "format = '%s' must be json or slack", value);
+		return 1;
+	}
+	if (strcmp(name, "timeout") == 0)
+		return parse_num(st, name, value, 1, 60, &n->timeout);
+	if (strcmp(name, "retries") == 0)
+		return parse_num(st, name, value, 0, 10, &n->retries);
+	return fail(st, "unknown key '%s' in [notify]", name);
 }
 
 static int handler(void *user, const char *section, const char *name,
@@ -501,6 +590,8 @@ static int handler(void *user, const char *section, const char *name,
 		return handle_migrate(st, name, value);
 	if (strcmp(section, "hooks") == 0)
 		return handle_hooks(st, name, value);
+	if (strcmp(section, "notify") == 0)
+		return handle_notify(st, name, value);
 	if (!*section)
 		return fail(st, "key '%s' is outside any section", name);
 	return fail(st, "unknown section [%s]", section);
@@ -527,7 +618,7 @@ static int check_lines(const char *text, int *ret_line, char *why, size_t n)
 		if (s < p + len && *s == '[') {
 			static const char *const known[] = {
 				"[app]", "[shared]", "[build]", "[fpm]", "[health]",
-				"[migrate]", "[hooks]",
+				"[migrate]", "[hooks]", "[notify]",
 			};
 			bool ok = false;
 			size_t l = (size_t)(p + len - s);
@@ -724,6 +815,10 @@ static int parse_text(struct config *c, const char *text, const char *name,
 	}
 	if (c->fpm.enabled && c->fpm.reload == FPM_RELOAD_OPCACHE_RESET && !c->fpm.socket[0]) {
 		snprintf(err, errlen, "%s: [fpm] reload = opcache-reset needs socket", name);
+		return -EINVAL;
+	}
+	if (st.notify_seen && c->notify.n_urls == 0) {
+		snprintf(err, errlen, "%s: [notify] needs url", name);
 		return -EINVAL;
 	}
 	if (c->health.enabled && !c->health.url[0]) {

@@ -60,6 +60,22 @@ struct health_config {
 	bool precheck;                       /* check the staged release through FPM */
 };
 
+enum notify_format {
+	NOTIFY_JSON = 0,                     /* cutover's own event object */
+	NOTIFY_SLACK,                        /* {"text": "..."}: Slack, Mattermost, Rocket.Chat */
+};
+
+#define NOTIFY_MAX_URLS 8
+
+/* [notify]: webhooks told of every deploy, rollback and failure. */
+struct notify_config {
+	char *urls[NOTIFY_MAX_URLS];         /* http:// or https:// */
+	size_t n_urls;
+	enum notify_format format;
+	unsigned timeout;                    /* seconds, all tries of one URL together */
+	unsigned retries;                    /* tries after the first */
+};
+
 enum preset {
 	PRESET_NONE = 0,
 	PRESET_LARAVEL,
@@ -70,6 +86,15 @@ struct migrate_config {
 	char run[CONFIG_MAX_VALUE];          /* "" = no migrations */
 	char pretend[CONFIG_MAX_VALUE];      /* prints the SQL run would execute */
 	bool allow_destructive;
+};
+
+/* The [hooks] lists, in the order of the HOOK op's arg[0]. */
+enum hook_kind {
+	HOOK_BEFORE_SWITCH = 0,              /* this deploy's frozen release, before it is published */
+	HOOK_AFTER_SWITCH,                   /* the release just published */
+	HOOK_ON_FAILURE,                     /* the live release, after a deploy failed */
+	HOOK_AFTER_ROLLBACK,                 /* the release rolled back to */
+	HOOK_KIND_MAX,
 };
 
 struct config {
@@ -110,6 +135,7 @@ struct config {
 	struct fpm_config fpm;
 	struct health_config health;
 	struct migrate_config migrate;
+	struct notify_config notify;
 
 	enum preset preset;
 	/* [hooks]: run as the deploy user in the new release */
@@ -117,6 +143,11 @@ struct config {
 	size_t n_before_switch;
 	char *after_switch[CONFIG_MAX_LIST];
 	size_t n_after_switch;
+	/* run in the live release after a deploy failed, and after a rollback */
+	char *on_failure[CONFIG_MAX_LIST];
+	size_t n_on_failure;
+	char *after_rollback[CONFIG_MAX_LIST];
+	size_t n_after_rollback;
 	/* shared/storage gets Laravel's framework/{cache,sessions,views} and
 	 * logs directories, writable by the deploy user and web_group */
 	bool laravel_storage;
@@ -163,6 +194,14 @@ bool kernel_release_at_least(const char *release, unsigned major, unsigned minor
  * with a one-line reason in err when release (uname -r) is older. Nothing
  * to check in symlink mode. config_load calls it with the running kernel. */
 int config_check_kernel(const struct config *c, const char *release, char *err, size_t errlen);
+
+/* True for a URL [notify] accepts: http:// or https://, a host, printable,
+ * no spaces, quotes or backslashes. */
+bool config_notify_url_valid(const char *url);
+
+/* The commands of one [hooks] list and their number; "" for an unknown kind. */
+char *const *config_hooks(const struct config *c, enum hook_kind kind, size_t *ret_n);
+const char *config_hook_name(enum hook_kind kind);
 
 /* Resolves user, group and web_group to ids with getpwnam/getgrnam. */
 int config_resolve_ids(struct config *c, char *err, size_t errlen);

@@ -159,10 +159,11 @@ enum proto_phase {
 	  PERMIT(DEPLOY, PH(STAGING)), PERMIT(STAGE, PH(STAGING))) \
 	/* arg[0] 0 pretend, 1 run -> OUTPUT*, REPLY arg[0] exit code */ \
 	X(MIGRATE, "migrate", op_migrate, 0, PERMIT(DEPLOY, PH(FROZEN))) \
-	/* arg[0] 0 before_switch, 1 after_switch; arg[1] index -> OUTPUT*, \
-	   REPLY arg[0] exit code */ \
+	/* arg[0] enum hook_kind (src/common/config.h); arg[1] index; text: \
+	   on_failure's reason -> OUTPUT*, REPLY arg[0] exit code; error \
+	   NO_CURRENT when nothing is live to run on_failure in */ \
 	X(HOOK, "hook", op_hook, 0, \
-	  PERMIT(DEPLOY, PH(FROZEN) | PH(SWITCHED)), PERMIT(SWITCH, PH(SWITCHED)), \
+	  PERMIT(DEPLOY, PH(FROZEN) | PH(SWITCHED) | PH(DONE)), PERMIT(SWITCH, PH(SWITCHED)), \
 	  PERMIT(ROLLBACK, PH(SWITCHED))) \
 	/* mode = bind: -> REPLY id release live, error a NOTE_ of what was \
 	   repaired (text: the current release); \

@@ -651,11 +651,19 @@ int client_migrate(struct client *c, enum client_migrate_mode mode, uint64_t *re
 int client_hook(struct client *c, bool after_switch, size_t index, uint64_t *ret_exit,
 		struct helper_error *err)
 {
+	return client_hook_kind(c, after_switch ? 1 : 0, index, NULL, ret_exit, err);
+}
+
+int client_hook_kind(struct client *c, unsigned kind, size_t index, const char *reason,
+		     uint64_t *ret_exit, struct helper_error *err)
+{
 	struct proto_msg req;
 
 	proto_init(&req, OP_HOOK);
-	req.arg[0] = after_switch ? 1 : 0;
+	req.arg[0] = kind;
 	req.arg[1] = index;
+	if (reason)
+		(void)request_text(&req, reason);   /* a long reason is cut short */
 	return client_command(c, &req, ret_exit, err);
 }
 

@@ -208,6 +208,9 @@ int client_migrate(struct client *c, enum client_migrate_mode mode, uint64_t *re
 		   struct helper_error *err);
 int client_hook(struct client *c, bool after_switch, size_t index, uint64_t *ret_exit,
 		struct helper_error *err);
+/* Any [hooks] list (enum hook_kind); reason (on_failure) goes in text. */
+int client_hook_kind(struct client *c, unsigned kind, size_t index, const char *reason,
+		     uint64_t *ret_exit, struct helper_error *err);
 
 struct client_mount_result {
 	char release[RELEASE_ID_MAX + 1];   /* live now, or "" */

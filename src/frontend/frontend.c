@@ -14,6 +14,7 @@
 #include "migrate.h"
 #include "reload.h"
 #include "history_last.h"
+#include "notify.h"
 #include "messages.h"
 #include "names.h"
 #include "resolve.h"
@@ -411,8 +412,9 @@ static void switch_detail(const struct frontend *fe, const struct client_switch_
 /* A sandboxed command the helper runs: a hook, or [migrate] in one of its modes. */
 struct remote_cmd {
 	bool hook;
-	bool after_switch;              /* hook: after_switch, else before_switch */
+	enum hook_kind kind;            /* hook: which list */
 	size_t index;                   /* hook: which one */
+	const char *reason;             /* hook: on_failure's reason */
 	enum client_migrate_mode mode;  /* migrate */
 };
 
@@ -435,7 +437,7 @@ static int run_remote(struct frontend *fe, const struct remote_cmd *rc, const ch
 		saved = client_set_output(&fe->client, client_capture_sink(&fe->capture));
 	if (rc->hook || rc->mode == CLIENT_MIGRATE_RUN)
 		sig_shared_touched = 1;
-	r = rc->hook ? client_hook(&fe->client, rc->after_switch, rc->index, &code, &e)
+	r = rc->hook ? client_hook_kind(&fe->client, rc->kind, rc->index, rc->reason, &code, &e)
 		     : client_migrate(&fe->client, rc->mode, &code, &e);
 	client_set_output(&fe->client, saved);
 	out_build_end(&fe->out);
@@ -461,10 +463,10 @@ static int run_remote(struct frontend *fe, const struct remote_cmd *rc, const ch
 	return 0;
 }
 
-static int run_hooks(struct frontend *fe, bool after, char *err, size_t errlen)
+static int run_hooks_of(struct frontend *fe, enum hook_kind kind, const char *reason, char *err, size_t errlen)
 {
-	size_t n = after ? fe->cfg->n_after_switch : fe->cfg->n_before_switch;
-	char *const *v = after ? fe->cfg->after_switch : fe->cfg->before_switch;
+	size_t n;
+	char *const *v = config_hooks(fe->cfg, kind, &n);
 
 	/* A dry run changes nothing the live site uses: no hooks. */
 	if (fe->cli.dry_run)
@@ -472,13 +474,39 @@ static int run_hooks(struct frontend *fe, bool after, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++) {
 		char title[64];
 
-		snprintf(title, sizeof(title), "%s hook %zu", after ? "after_switch" : "before_switch", i + 1);
-		const struct remote_cmd rc = { .hook = true, .after_switch = after, .index = i };
+		snprintf(title, sizeof(title), "%s hook %zu", config_hook_name(kind), i + 1);
+		const struct remote_cmd rc = { .hook = true, .kind = kind, .index = i, .reason = reason };
 
 		if (run_remote(fe, &rc, title, v[i], false, err, errlen) < 0)
 			return -EIO;
 	}
 	return 0;
+}
+
+static int run_hooks(struct frontend *fe, bool after, char *err, size_t errlen)
+{
+	return run_hooks_of(fe, after ? HOOK_AFTER_SWITCH : HOOK_BEFORE_SWITCH, NULL, err, errlen);
+}
+
+/* on_failure and after_rollback: what they do is reported, but a run's
+ * outcome is already decided, so they never change its exit code. */
+static void run_hooks_after_outcome(struct frontend *fe, enum hook_kind kind, const char *reason)
+{
+	char err[1600], cur[PATH_MAX], link[PATH_MAX];
+	size_t n;
+
+	config_hooks(fe->cfg, kind, &n);
+	if (n == 0 || client_lost(&fe->client))
+		return;
+	/* Nothing live to run on_failure in (the first deploy failed): the
+	 * helper would refuse it too; say so plainly. */
+	snprintf(cur, sizeof(cur), "%s/current", fe->cfg->root);
+	if (kind == HOOK_ON_FAILURE && readlink(cur, link, sizeof(link)) < 0 && errno == ENOENT) {
+		out_warn(&fe->out, "no release is live: the on_failure hooks did not run");
+		return;
+	}
+	if (run_hooks_of(fe, kind, reason, err, sizeof(err)) < 0 && !client_lost(&fe->client))
+		out_warn(&fe->out, "%s (the exit code is unchanged)", err);
 }
 
 /*
@@ -654,7 +682,9 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 		return EXIT_FAILED;
 	}
 	out_step(&fe->out, "rollback", now_ns() - t0, sw.to);
-	if (do_reload(fe, facts, NULL) < 0) {
+	r = do_reload(fe, facts, NULL);
+	run_hooks_after_outcome(fe, HOOK_AFTER_ROLLBACK, NULL);
+	if (r < 0) {
 		out_error("health check failed: %s; rolled back to %s, but the php-fpm reload failed", why, sw.to);
 		return EXIT_FAILED;
 	}
@@ -663,7 +693,7 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 	return EXIT_ROLLED_BACK;
 }
 
-static int verb_deploy(struct frontend *fe)
+static int deploy_run(struct frontend *fe, struct notify_event *ev)
 {
 	struct stage_result res = { 0 };
 	struct fpm_facts facts = { 0 };
@@ -679,6 +709,7 @@ static int verb_deploy(struct frontend *fe)
 	if (r != EXIT_OK)
 		return r;
 	r = stage(fe, &res);
+	notify_event_staged(ev, res.id, r == EXIT_OK);
 	if (r != EXIT_OK)
 		return r;
 	if (fe->cli.verb == VERB_STAGE) {
@@ -732,6 +763,7 @@ static int verb_deploy(struct frontend *fe)
 	if (r != EXIT_OK)
 		return r;
 	str_copy(from, sizeof(from), sw.from);
+	notify_event_switched(ev, from, res.id, now_ns() - t0);
 	switch_detail(fe, &sw, detail, sizeof(detail));
 	out_step(&fe->out, "switch", now_ns() - t0, detail);
 
@@ -797,7 +829,29 @@ static int verb_deploy(struct frontend *fe)
 	return EXIT_OK;
 }
 
-static int verb_switch(struct frontend *fe)
+/* After a deploy: on_failure hooks if it failed once it had a release,
+ * then the notification. Neither changes the exit code r. */
+static int verb_deploy(struct frontend *fe)
+{
+	struct notify_event ev;
+	int r;
+
+	notify_event_init(&ev, fe->cfg->app, "deploy");
+	r = deploy_run(fe, &ev);
+	if (fe->cli.verb == VERB_STAGE)
+		return r;
+	ev.outcome = r == EXIT_OK ? "deployed" : r == EXIT_ROLLED_BACK ? "auto-rolled-back" : "failed";
+	if (r != EXIT_OK)
+		str_copy(ev.reason, sizeof(ev.reason), out_last_error());
+	if (r != EXIT_OK && !ev.have_switch)
+		notify_event_live(&ev, fe->cfg->root);
+	if (r != EXIT_OK && ev.release[0])
+		run_hooks_after_outcome(fe, HOOK_ON_FAILURE, ev.reason);
+	notify_send(&fe->cfg->notify, &ev, &fe->out);
+	return r;
+}
+
+static int switch_run(struct frontend *fe, struct notify_event *ev)
 {
 	struct fpm_facts facts = { 0 };
 	struct client_switch_result sw;
@@ -817,6 +871,7 @@ static int verb_switch(struct frontend *fe)
 	r = do_switch_request(fe, fe->cli.verb != VERB_SWITCH, fe->cli.release, 0, &sw);
 	if (r != EXIT_OK)
 		return r;
+	notify_event_switched(ev, sw.from, sw.to, now_ns() - start);
 	switch_detail(fe, &sw, detail, sizeof(detail));
 	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
 	json_init(&j);
@@ -852,6 +907,25 @@ static int verb_switch(struct frontend *fe)
 			sw.from[0] ? ")" : "", (double)(now_ns() - start) / 1e6);
 	json_free(&j);
 	return EXIT_OK;
+}
+
+/* After a switch or rollback: after_rollback hooks once a rollback was
+ * made, then the notification; neither changes the exit code r. */
+static int verb_switch(struct frontend *fe)
+{
+	bool rollback = fe->cli.verb == VERB_ROLLBACK;
+	struct notify_event ev;
+	int r;
+
+	notify_event_init(&ev, fe->cfg->app, fe->cli.verb_name);
+	r = switch_run(fe, &ev);
+	ev.outcome = r != EXIT_OK ? "failed" : rollback ? "rolled-back" : "switched";
+	if (r != EXIT_OK)
+		str_copy(ev.reason, sizeof(ev.reason), out_last_error());
+	if (rollback && ev.have_switch)
+		run_hooks_after_outcome(fe, HOOK_AFTER_ROLLBACK, NULL);
+	notify_send(&fe->cfg->notify, &ev, &fe->out);
+	return r;
 }
 
 static int verb_prune(struct frontend *fe)

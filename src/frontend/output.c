@@ -147,6 +147,8 @@ static void one_line(char *buf)
 			*p = '?';
 }
 
+static char last_error[1024];
+
 void out_error(const char *fmt, ...)
 {
 	char buf[1024];
@@ -158,6 +160,12 @@ void out_error(const char *fmt, ...)
 	one_line(buf);
 	fprintf(stderr, "cutover: %s\n", buf);
 	fflush(stderr);
+	memcpy(last_error, buf, sizeof(last_error));
+}
+
+const char *out_last_error(void)
+{
+	return last_error;
 }
 
 void out_warn(struct output *o, const char *fmt, ...)

@@ -38,6 +38,9 @@ void out_build_tail(struct output *o);
 
 /* The one-line error: "cutover: ..." on stderr. */
 void out_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last line out_error printed (without "cutover: "), or "": the
+ * reason a notification and the on_failure hooks are given. */
+const char *out_last_error(void);
 void out_warn(struct output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A growing JSON text. */
