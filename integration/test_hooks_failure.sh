@@ -77,7 +77,7 @@ assert_match "$failed" '^[0-9]{8}T' "the error names the failed release"
 assert_eq "F nobody on_failure $V1 $failed $(where_hook "$V1") <${line#cutover: }>" "$(log_lines)" \
 	"on_failure's user, release, failed release, directory and reason"
 assert_contains "$ERR" "on_failure hook 1" "the hook's step is shown"
-assert_not_contains "$ERR" "warning" "no warning"
+assert_not_contains "$ERR" "cutover: warning" "no warning"
 assert_eq "$V1" "$(current_id)" "current after the failed build"
 
 step "cutover rollback runs after_rollback"
