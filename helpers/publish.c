@@ -598,9 +598,9 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 	/* An automatic rollback marks what this run published as unhealthy:
 	 * the helper cannot see the health check, so the front end's word is
 	 * taken, for its own release only (docs/SECURITY.md). */
-	if (req->arg[0] > 1 || (req->arg[0] == 1 && !h->published[0]))
+	if (req->arg[1] > 1 || (req->arg[1] == 1 && !h->published[0]))
 		return -EPROTO;
-	if (req->arg[0] == 1) {
+	if (req->arg[1] == 1) {
 		auto_reason = req->text[0] ? req->text : "health check failed";
 		r = release_mark_unhealthy(h, h->published, auto_reason);
 		if (r < 0)

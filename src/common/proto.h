@@ -104,7 +104,8 @@ enum proto_phase {
 	/* -> REPLY arg[0] bytes, arg[1] files */ \
 	X(FREEZE, "freeze", op_freeze, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(LINKED)), PERMIT(STAGE, PH(LINKED))) \
-	/* arg[0] 1 = keep as failed, text: why (the front end's words, recorded \
+	/* arg[0] 1 = keep as failed, arg[1] ms of the run so far, text: why \
+	   (the front end's words, recorded \
 	   as reported unless the helper saw the failure itself) -> REPLY error \
 	   NOTE_KEPT or NOTE_REMOVED (the tree; the failed record and its log \
 	   stay) */ \
@@ -120,7 +121,7 @@ enum proto_phase {
 	X(SWITCH, "switch", op_switch, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(FROZEN)), PERMIT(SWITCH, PH(LOCKED))) \
 	/* id target or "" for previous (never a release marked unhealthy); \
-	   arg[0] 1 = automatic, after the deploy's health check failed: text \
+	   arg[0] ms (unused), arg[1] 1 = automatic, after the deploy's health check failed: text \
 	   why, the release this run published is marked unhealthy -> REPLY \
 	   as SWITCH */ \
 	X(ROLLBACK, "rollback", op_rollback, OPF_ONCE, \
@@ -138,7 +139,7 @@ enum proto_phase {
 	/* -> REPLY, fd: history file read-only, or none */ \
 	X(HISTORY, "history", op_history, OPF_ONCE, PERMIT(STATUS, PH(START)), \
 	  PERMIT(HISTORY, PH(START))) \
-	/* arg[0] enum history_report, text why -> REPLY; appends an event \
+	/* arg[0] enum history_report, arg[1] ms, text why -> REPLY; appends an event \
 	   marked as reported by the front end (UNHEALTHY: marks the release \
 	   this run published); at most HISTORY_REPORTS_MAX per run */ \
 	X(REPORT, "report", op_report, 0, \

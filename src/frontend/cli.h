@@ -22,6 +22,8 @@ enum verb {
 	VERB_CHECK,
 	VERB_MOUNT,
 	VERB_VERIFY,
+	VERB_HISTORY,
+	VERB_LOG,
 };
 
 struct cli {
@@ -40,6 +42,7 @@ struct cli {
 	const char *release;       /* switch, rollback, verify */
 	unsigned wait;             /* --wait SECONDS */
 	unsigned keep;             /* prune --keep N; 0 = config */
+	unsigned limit;            /* history -n N; 0 = all */
 };
 
 /*

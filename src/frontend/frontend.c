@@ -10,10 +10,13 @@
 
 #include "artifact.h"
 #include "fcgi_response.h"
+#include <stdarg.h>
+
 #include "health.h"
 #include "migrate.h"
 #include "reload.h"
 #include "history_last.h"
+#include "history_view.h"
 #include "messages.h"
 #include "names.h"
 #include "source_client.h"
@@ -115,6 +118,21 @@ static int fe_helper_lost(struct frontend *fe)
 static struct reload_env fe_reload_env(struct frontend *fe)
 {
 	return (struct reload_env) { .client = &fe->client, .cfg = fe->cfg, .out = &fe->out };
+}
+
+/* What went wrong where the helper could not see it, for its history;
+ * best effort: a run that failed already says so on stderr. */
+static void fe_report(struct frontend *fe, enum history_report kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fe_report(struct frontend *fe, enum history_report kind, const char *fmt, ...)
+{
+	char why[PROTO_TEXT_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	(void)client_report(&fe->client, kind, why, (now_ns() - fe->start_ns) / 1000000, NULL);
 }
 
 static int do_lock(struct frontend *fe)
@@ -228,12 +246,15 @@ struct stage_result {
  * Gives up the release being staged. Returns how to finish the sentence
  * "release ID ...": removed, or kept (--keep-failed) and where.
  */
-static const char *abort_release(struct frontend *fe, const char *id)
+static const char *abort_release(struct frontend *fe, const char *id, const char *why)
 {
 	static char kept[512];
 	bool was_kept = false;
 
-	if (client_abort(&fe->client, fe->cli.keep_failed, &was_kept, NULL) < 0)
+	/* why goes to the history (the helper's own reason wins if it saw the
+	 * failure): the build's record says what went wrong. */
+	if (client_abort_why(&fe->client, fe->cli.keep_failed, why, (now_ns() - fe->start_ns) / 1000000,
+			     &was_kept, NULL) < 0)
 		return "left behind (the next run removes it)";
 	if (!fe->cli.keep_failed || !was_kept)
 		return "removed";
@@ -266,8 +287,11 @@ static int run_steps(struct frontend *fe, const char *id)
 				fe_why(fe, &e, why, sizeof(why));
 			else
 				snprintf(why, sizeof(why), "failed with exit code %llu", (unsigned long long)code);
-			out_error("build step %zu '%s' %s; release %s %s, the live site is unchanged",
-				  i + 1, shown, why, id, abort_release(fe, id));
+			char reason[1300];
+
+			snprintf(reason, sizeof(reason), "build step %zu '%s' %s", i + 1, shown, why);
+			out_error("%s; release %s %s, the live site is unchanged",
+				  reason, id, abort_release(fe, id, reason));
 			return EXIT_FAILED;
 		}
 		snprintf(name, sizeof(name), "build step %zu", i + 1);
@@ -286,7 +310,7 @@ static int stage_result(struct frontend *fe, int r, const struct helper_error *e
 		return fe_helper_lost(fe);
 	if (r < 0) {
 		fe_why(fe, e, why, sizeof(why));
-		out_error("%s; release %s %s, the live site is unchanged", why, id, abort_release(fe, id));
+		out_error("%s; release %s %s, the live site is unchanged", why, id, abort_release(fe, id, why));
 		return EXIT_FAILED;
 	}
 	return EXIT_OK;
@@ -321,8 +345,11 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	closep(&dirfd);
 	dirfd = -EBADF;
 	if (r < 0) {
-		out_error("importing %s failed: %s; release %s %s, the live site is unchanged",
-			  fe->from_shown, err[0] ? err : strerror(-r), res->id, abort_release(fe, res->id));
+		char reason[1400];
+
+		snprintf(reason, sizeof(reason), "importing %s failed: %s", fe->from_shown, err[0] ? err : strerror(-r));
+		out_error("%s; release %s %s, the live site is unchanged",
+			  reason, res->id, abort_release(fe, res->id, reason));
 		return EXIT_FAILED;
 	}
 	format_size(size, sizeof(size), st.bytes);
@@ -624,7 +651,8 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 	uint64_t t0 = now_ns();
 	int r;
 
-	r = client_rollback(&fe->client, NULL, NULL, 0, &sw, &e);
+	snprintf(msg, sizeof(msg), "health check failed: %.900s", why);
+	r = client_rollback_auto(&fe->client, msg, &sw, &e);
 	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
 	if (r < 0) {
@@ -654,6 +682,7 @@ static int verb_deploy(struct frontend *fe)
 	char detail[160], size[32], from[RELEASE_ID_MAX + 1], err[1600];
 	int r;
 
+	fe->start_ns = start;
 	r = do_lock(fe);
 	if (r != EXIT_OK)
 		return r;
@@ -680,12 +709,12 @@ static int verb_deploy(struct frontend *fe)
 	r = before_publish(fe, &facts, err, sizeof(err));
 	if (r < 0) {
 		out_error("%s; release %s was not published and was %s, the live site is unchanged", err,
-			  res.id, abort_release(fe, res.id));
+			  res.id, abort_release(fe, res.id, err));
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
 	if (run_migrations(fe, err, sizeof(err)) < 0 || run_hooks(fe, false, err, sizeof(err)) < 0) {
 		out_error("%s; release %s was not published and was %s, the old release keeps serving", err,
-			  res.id, abort_release(fe, res.id));
+			  res.id, abort_release(fe, res.id, err));
 		return EXIT_FAILED;
 	}
 	/* mode = bind has no second path to run the staged release from: its
@@ -697,8 +726,11 @@ static int verb_deploy(struct frontend *fe)
 
 		r = health_precheck(&env, res.id, err, sizeof(err));
 		if (r < 0) {
+			char reason[1700];
+
+			snprintf(reason, sizeof(reason), "pre-switch check through php-fpm %s", err);
 			out_error("pre-switch check of release %s through php-fpm %s; it was never published and was %s, the live site is unchanged",
-				  res.id, err, abort_release(fe, res.id));
+				  res.id, err, abort_release(fe, res.id, reason));
 			return EXIT_FAILED;
 		}
 		out_step(&fe->out, "pre-switch check", now_ns() - t0, "staged release answers in the live pool");
@@ -723,6 +755,7 @@ static int verb_deploy(struct frontend *fe)
 
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
+		fe_report(fe, REPORT_FAILED, "php-fpm was not reloaded after the switch%s", "");
 		out_error("release %s is live, but php-fpm was not reloaded (see above)", res.id);
 		return EXIT_FAILED;
 	}
@@ -731,12 +764,14 @@ static int verb_deploy(struct frontend *fe)
 		json_free(&j);
 		if (fe->cfg->health.rollback && from[0])
 			return auto_rollback(fe, &facts, err);
+		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
 		out_error("health check failed: %s; release %s stays live (%s)", err, res.id,
 			  from[0] ? "rollback = no" : "there is no previous release");
 		return EXIT_FAILED;
 	}
 	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
 		json_free(&j);
+		fe_report(fe, REPORT_FAILED, "%s (release live and healthy)", err);
 		out_error("%s; release %s is live and healthy nonetheless", err, res.id);
 		return EXIT_FAILED;
 	}
@@ -810,6 +845,7 @@ static int verb_switch(struct frontend *fe)
 	}
 	if (do_health(fe, err, sizeof(err)) < 0) {
 		json_free(&j);
+		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
 		out_error("release %s is live, but its health check failed: %s", sw.to, err);
 		return EXIT_FAILED;
 	}
@@ -891,12 +927,14 @@ static void list_entry(void *ctx, const struct client_release *rel)
 	struct list_ctx *l = ctx;
 	struct json *j = l->j;
 	char when[32], size[32], own[32], shared[32];
+	const char *state = rel->unhealthy && rel->state == RELEASE_FROZEN ? "unhealthy" : state_name(rel->state);
 
 	format_time(when, sizeof(when), rel->created_ns);
 	if (l->fe->cli.json) {
 		json_begin(j, '{');
 		json_kv_string(j, "id", rel->id);
-		json_kv_string(j, "state", state_name(rel->state));
+		json_kv_string(j, "state", state);
+		json_kv_string(j, "reason", rel->reason[0] ? rel->reason : NULL);
 		json_kv_string(j, "created", when);
 		json_kv_uint(j, "bytes", rel->bytes);
 		json_kv_uint(j, "files", rel->files);
@@ -912,9 +950,10 @@ static void list_entry(void *ctx, const struct client_release *rel)
 	format_size(size, sizeof(size), rel->bytes);
 	format_size(own, sizeof(own), rel->own);
 	format_size(shared, sizeof(shared), rel->shared);
-	printf("%-40s %-9s %-21s %10s %10s %10s  %s\n", rel->id, state_name(rel->state), when, size,
+	printf("%-40s %-9s %-21s %10s %10s %10s  %s%s%s\n", rel->id, state, when, size,
 	       rel->has_usage ? own : "-", rel->has_usage ? shared : "-",
-	       rel->current ? "current" : rel->previous ? "previous" : "");
+	       rel->current ? "current" : rel->previous ? "previous" : "",
+	       rel->reason[0] && (rel->current || rel->previous) ? " " : "", rel->reason);
 }
 
 static int verb_list(struct frontend *fe)
@@ -969,7 +1008,8 @@ static int verb_status(struct frontend *fe)
 	struct history_entry last;
 	_cleanup_close_ int hfd = -EBADF;
 	struct helper_error e;
-	bool have_last = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
+	bool have_last = false, have_failure = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
+	struct history_entry failure;
 	char mounted[PROTO_TEXT_SIZE + 256] = "";
 	struct json j;
 	int r;
@@ -988,8 +1028,10 @@ static int verb_status(struct frontend *fe)
 	(void)client_history(&fe->client, &hfd, NULL);
 	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (hfd >= 0)
+	if (hfd >= 0) {
 		have_last = history_last(hfd, &last) == 1;
+		have_failure = history_view_last_failure(hfd, &failure) == 1;
+	}
 	if (fe->cli.json) {
 		json_init(&j);
 		json_begin(&j, '{');
@@ -1026,6 +1068,11 @@ static int verb_status(struct frontend *fe)
 			json_end(&j, '}');
 		} else
 			json_string(&j, NULL);
+		json_key(&j, "last_failure");
+		if (have_failure)
+			history_view_json(&j, &failure);
+		else
+			json_string(&j, NULL);
 		json_kv_string(&j, "lock", cs.lock_holder[0] ? cs.lock_holder : NULL);
 		json_end(&j, '}');
 		json_print(&j);
@@ -1050,6 +1097,12 @@ static int verb_status(struct frontend *fe)
 			       (double)last.duration_ms / 1e3);
 		else
 			printf("last change: (none)\n");
+		if (have_failure) {
+			char line[1024];
+
+			history_view_line(line, sizeof(line), &failure);
+			printf("last failure: %s\n", line);
+		}
 		printf("lock:        %s\n", cs.lock_holder[0] ? cs.lock_holder : "free");
 	}
 	return cs.current_broken || !live_ok ? EXIT_FAILED : EXIT_OK;
@@ -1321,6 +1374,7 @@ int frontend_run(struct frontend *fe)
 	char why[PROTO_TEXT_SIZE];
 	int r;
 
+	fe->start_ns = now_ns();
 	out_init(&fe->out, fe->cli.quiet, fe->cli.json);
 	client_init(&fe->client, fe->sock, (struct client_sink) { .fn = print_output, .ctx = &fe->out });
 	/* --from is the caller's text; it appears in messages only escaped. */
@@ -1355,6 +1409,10 @@ int frontend_run(struct frontend *fe)
 		return verb_mount(fe);
 	case VERB_VERIFY:
 		return verb_verify(fe);
+	case VERB_HISTORY:
+		return history_view(fe);
+	case VERB_LOG:
+		return log_view(fe);
 	default:
 		return EXIT_USAGE;
 	}
