@@ -45,6 +45,7 @@ struct helper {
 	char fail_reason[HISTORY_REASON_MAX + 1];   /* what the helper saw fail */
 	char abort_reason[HISTORY_REASON_MAX + 1];  /* what the front end said */
 	uint64_t abort_ms;
+	bool abort_refused;            /* the front end refused to go on */
 	unsigned reports;              /* REPORTs served */
 };
 

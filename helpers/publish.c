@@ -405,7 +405,8 @@ static int abort_record(struct helper *h)
 	r = state_write(&h->l, &h->info);
 	if (r < 0)
 		return r;
-	(void)history_event(h, "failed", h->id, h->info.reason, !h->fail_reason[0], h->abort_ms);
+	(void)history_event(h, h->abort_refused && !h->fail_reason[0] ? "refused" : "failed", h->id,
+			    h->info.reason, !h->fail_reason[0], h->abort_ms);
 	return release_failed_bound(&h->l, h->id);
 }
 
@@ -456,6 +457,7 @@ int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	h->record_abort = true;
 	str_copy(h->abort_reason, sizeof(h->abort_reason), req->text);
 	h->abort_ms = req->arg[1];
+	h->abort_refused = req->arg[2] == 1;
 	r = abort_staging(h, req->arg[0] == 1);
 	if (r < 0) {
 		reply_fail(rep, r, ERR_ABORT, NULL);

@@ -104,7 +104,8 @@ enum proto_phase {
 	/* -> REPLY arg[0] bytes, arg[1] files */ \
 	X(FREEZE, "freeze", op_freeze, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(LINKED)), PERMIT(STAGE, PH(LINKED))) \
-	/* arg[0] 1 = keep as failed, arg[1] ms of the run so far, text: why \
+	/* arg[0] 1 = keep as failed, arg[1] ms of the run so far, arg[2] 1 = \
+	   refused (a destructive migration) rather than failed, text: why \
 	   (the front end's words, recorded \
 	   as reported unless the helper saw the failure itself) -> REPLY error \
 	   NOTE_KEPT or NOTE_REMOVED (the tree; the failed record and its log \

@@ -288,11 +288,11 @@ int client_freeze(struct client *c, struct client_freeze_result *ret, struct hel
 
 int client_abort(struct client *c, bool keep, bool *ret_kept, struct helper_error *err)
 {
-	return client_abort_why(c, keep, NULL, 0, ret_kept, err);
+	return client_abort_why(c, keep, NULL, 0, false, ret_kept, err);
 }
 
-int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, bool *ret_kept,
-		     struct helper_error *err)
+int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, bool refused,
+		     bool *ret_kept, struct helper_error *err)
 {
 	struct proto_msg req, rep;
 	int r;
@@ -300,6 +300,7 @@ int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, 
 	proto_init(&req, OP_ABORT);
 	req.arg[0] = keep ? 1 : 0;
 	req.arg[1] = ms;
+	req.arg[2] = refused;
 	(void)request_text(&req, why);   /* the history keeps what fits */
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
 	if (r < 0)

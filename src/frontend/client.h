@@ -92,10 +92,11 @@ struct client_freeze_result {
 int client_freeze(struct client *c, struct client_freeze_result *ret, struct helper_error *err);
 /* ret_kept: the release was kept as failed rather than removed. */
 int client_abort(struct client *c, bool keep, bool *ret_kept, struct helper_error *err);
-/* As client_abort, with why the run failed and its duration so far, for
- * the history (the helper's own reason wins when it saw the failure). */
-int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, bool *ret_kept,
-		     struct helper_error *err);
+/* As client_abort, with why the run failed (refused: it refused to go on)
+ * and its duration so far, for the history (the helper's own reason wins
+ * when it saw the failure). */
+int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, bool refused,
+		     bool *ret_kept, struct helper_error *err);
 
 struct client_switch_result {
 	char to[RELEASE_ID_MAX + 1];      /* now current */

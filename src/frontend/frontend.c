@@ -254,7 +254,7 @@ static const char *abort_release(struct frontend *fe, const char *id, const char
 	/* why goes to the history (the helper's own reason wins if it saw the
 	 * failure): the build's record says what went wrong. */
 	if (client_abort_why(&fe->client, fe->cli.keep_failed, why, (now_ns() - fe->start_ns) / 1000000,
-			     &was_kept, NULL) < 0)
+			     fe->refused, &was_kept, NULL) < 0)
 		return "left behind (the next run removes it)";
 	if (!fe->cli.keep_failed || !was_kept)
 		return "removed";
@@ -530,6 +530,7 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 				 "add the new column or table in this release and drop the old one in a later release, once no running code "
 				 "uses it (expand/contract); to run it anyway pass --allow-destructive or set allow_destructive = yes in [migrate]",
 				 f[0].migration[0] ? f[0].migration : "(unnamed)", f[0].kind, f[0].statement, more);
+			fe->refused = true;   /* the history says refused, not failed */
 			return -EPERM;
 		}
 		for (size_t i = 0; i < n && i < ELEMENTSOF(f); i++)

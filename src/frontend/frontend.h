@@ -35,6 +35,7 @@ struct frontend {
 	/* Output of [migrate] pretend, vetted before anything runs. */
 	struct client_capture capture;
 	uint64_t start_ns;      /* deploy: when it started, for the history */
+	bool refused;           /* deploy: refused to go on (a destructive migration) */
 };
 
 /* Runs the verb; returns the process exit code. */
