@@ -410,6 +410,22 @@ static int abort_record(struct helper *h)
 	return release_failed_bound(&h->l, h->id);
 }
 
+/* The tree goes; with an explicit ABORT the record stays. A record that
+ * cannot be written (the disk is full: often why the run failed) must not
+ * keep the tree: then everything goes, as without a record. */
+static int abort_drop(struct helper *h)
+{
+	int r;
+
+	if (h->record_abort) {
+		r = release_drop_tree(&h->l, h->id, &h->info);
+		if (r != -ENOSPC && r != -EDQUOT)
+			return r;
+		h->record_abort = false;
+	}
+	return release_remove(&h->l, h->id);
+}
+
 int abort_staging(struct helper *h, bool keep_failed)
 {
 	int r;
@@ -421,7 +437,7 @@ int abort_staging(struct helper *h, bool keep_failed)
 	 * and the end of a stage run keeps it (below). */
 	if (h->phase == PH_FROZEN && helper_permits(h, OP_SWITCH, PH_FROZEN)) {
 		h->phase = PH_DONE;
-		r = h->record_abort ? release_drop_tree(&h->l, h->id, &h->info) : release_remove(&h->l, h->id);
+		r = abort_drop(h);
 		/* Its objects that no other release links go with it. */
 		if (r == 0 && h->l.objects_fd >= 0)
 			r = store_gc(h->l.objects_fd, NULL, NULL);
@@ -442,10 +458,8 @@ int abort_staging(struct helper *h, bool keep_failed)
 		}
 		return r < 0 ? r : 1;
 	}
-	if (!h->record_abort)
-		return release_remove(&h->l, h->id);
-	r = release_drop_tree(&h->l, h->id, &h->info);
-	if (r == 0)
+	r = abort_drop(h);
+	if (r == 0 && h->record_abort)
 		r = abort_record(h);
 	return r;
 }
