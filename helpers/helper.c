@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 		r = -EPERM;
 	}
 	if (r == 0) {
+		history_configure(h.cfg.app, h.cfg.operators_gid);
 		r = layout_open(&h.l, &h.cfg, false, err, sizeof(err));
 		if (r == -ENOENT) {
 			/* Nothing deployed yet: read-only verbs say so, and the

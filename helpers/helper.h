@@ -40,6 +40,13 @@ struct helper {
 	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
 	bool fpm_entered;              /* mode = bind: the last publish entered php-fpm's namespace */
 	struct bind_actions repair;    /* mode = bind: what the last repair did */
+	/* history of a failed run (helpers/publish.c) */
+	bool record_abort;             /* an explicit ABORT: keep a failed record */
+	char fail_reason[HISTORY_REASON_MAX + 1];   /* what the helper saw fail */
+	char abort_reason[HISTORY_REASON_MAX + 1];  /* what the front end said */
+	uint64_t abort_ms;
+	bool abort_refused;            /* the front end refused to go on */
+	unsigned reports;              /* REPORTs served */
 };
 
 /*
@@ -79,6 +86,10 @@ int helper_serve(struct helper *h);
 /* Whatever ended the conversation: a half-built release goes (or is kept
  * as failed). 1 if kept, 0 if removed or nothing to do, or -errno. */
 int abort_staging(struct helper *h, bool keep_failed);
+
+/* Appends an event that published nothing (publish.c). 0 or -errno. */
+int history_event(struct helper *h, const char *event, const char *release,
+		  const char *why, bool reported, uint64_t ms);
 
 /* After the run: removes the build's tree that the freeze left in trash/. */
 void freeze_drop_build(struct helper *h);

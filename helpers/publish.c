@@ -23,6 +23,39 @@
 
 #include "helper.h"
 
+/* ---- history -------------------------------------------------------- */
+
+/* Records an attempt that published nothing (a failure, a refusal, a
+ * release found unhealthy): event, the release concerned (may be ""), why,
+ * and whether the front end reported it rather than the helper seeing it. */
+int history_event(struct helper *h, const char *event, const char *release,
+		  const char *why, bool reported, uint64_t ms)
+{
+	struct history_entry e = { .reported = reported, .duration_ms = ms };
+
+	str_copy(e.verb, sizeof(e.verb), h->verb_name);
+	str_copy(e.event, sizeof(e.event), event);
+	str_copy(e.who, sizeof(e.who), h->who);
+	str_copy(e.release, sizeof(e.release), release);
+	str_copy(e.reason, sizeof(e.reason), why ? why : "");
+	return history_record(&h->l, &e);
+}
+
+/* Marks a frozen release as having failed its health check, with why. */
+static int release_mark_unhealthy(struct helper *h, const char *id, const char *why)
+{
+	struct release_info ri;
+	int r = state_read(&h->l, id, &ri);
+
+	if (r < 0)
+		return r;
+	if (ri.state != RELEASE_FROZEN)
+		return -ESTALE;
+	ri.unhealthy = true;
+	str_copy(ri.reason, sizeof(ri.reason), why);
+	return state_write(&h->l, &ri);
+}
+
 /* ---- lock ---------------------------------------------------------- */
 
 static void lock_holder(struct helper *h, int fd, char *buf, size_t n)
@@ -124,6 +157,10 @@ int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 		return -errno;
 	r = lock_take(h, fd, deadline, holder, sizeof(holder));
 	if (r == -EBUSY) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "the app is locked by %s", holder);
+		(void)history_event(h, "refused", "", why, false, 0);
 		reply_fail(rep, -EBUSY, ERR_LOCKED, holder);
 		return 0;
 	}
@@ -284,6 +321,7 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	if (h->cfg.mode == PUBLISH_BIND) {
 		r = bind_check_mount_points(h->tree_fd, &h->cfg, err, sizeof(err));
 		if (r < 0) {
+			snprintf(h->fail_reason, sizeof(h->fail_reason), "freeze refused: %.200s", err);
 			reply_fail(rep, r, ERR_MOUNT_POINTS, err);
 			return 0;
 		}
@@ -293,6 +331,7 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	if (!freeze_same_fs(&h->l)) {
 		snprintf(err, sizeof(err), "freeze: %s/.cutover/objects is not on the filesystem of %s/releases; "
 			 "the store needs hard links between them", h->cfg.root, h->cfg.root);
+		snprintf(h->fail_reason, sizeof(h->fail_reason), "%.250s", err);
 		reply_fail(rep, -EXDEV, ERR_FREEZE, err);
 		return 0;
 	}
@@ -324,6 +363,9 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	}
 	if (r < 0) {
 		freeze_undo(h, pub, sha_tmp, ent_tmp);
+		snprintf(h->fail_reason, sizeof(h->fail_reason), "freeze failed: %.200s",
+			 r == -EFBIG ? "the release is larger than max_size or max_files" :
+			 err[0] ? err : strerror(-r));
 		if (r != -EFBIG) {
 			reply_fail(rep, r, ERR_FREEZE, err[0] ? err : NULL);
 			return 0;
@@ -349,6 +391,41 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	return 0;
 }
 
+/* A failed build's record: the state says failed and why, the log stays
+ * (bounded); the tree goes unless kept. Only an explicit ABORT records:
+ * a front end that vanished (a signal, a crash) leaves no record. */
+static int abort_record(struct helper *h)
+{
+	int r;
+
+	h->info.state = RELEASE_FAILED;
+	str_copy(h->info.reason, sizeof(h->info.reason),
+		 h->fail_reason[0] ? h->fail_reason : h->abort_reason[0] ? h->abort_reason :
+		 "abandoned by the front end");
+	r = state_write(&h->l, &h->info);
+	if (r < 0)
+		return r;
+	(void)history_event(h, h->abort_refused && !h->fail_reason[0] ? "refused" : "failed", h->id,
+			    h->info.reason, !h->fail_reason[0], h->abort_ms);
+	return release_failed_bound(&h->l, h->id);
+}
+
+/* The tree goes; with an explicit ABORT the record stays. A record that
+ * cannot be written (the disk is full: often why the run failed) must not
+ * keep the tree: then everything goes, as without a record. */
+static int abort_drop(struct helper *h)
+{
+	int r;
+
+	if (h->record_abort) {
+		r = release_drop_tree(&h->l, h->id, &h->info);
+		if (r != -ENOSPC && r != -EDQUOT)
+			return r;
+		h->record_abort = false;
+	}
+	return release_remove(&h->l, h->id);
+}
+
 int abort_staging(struct helper *h, bool keep_failed)
 {
 	int r;
@@ -360,10 +437,12 @@ int abort_staging(struct helper *h, bool keep_failed)
 	 * and the end of a stage run keeps it (below). */
 	if (h->phase == PH_FROZEN && helper_permits(h, OP_SWITCH, PH_FROZEN)) {
 		h->phase = PH_DONE;
-		r = release_remove(&h->l, h->id);
+		r = abort_drop(h);
 		/* Its objects that no other release links go with it. */
 		if (r == 0 && h->l.objects_fd >= 0)
 			r = store_gc(h->l.objects_fd, NULL, NULL);
+		if (r == 0 && h->record_abort)
+			r = abort_record(h);
 		return r;
 	}
 	if (h->phase != PH_STAGING && h->phase != PH_LINKED)
@@ -371,18 +450,31 @@ int abort_staging(struct helper *h, bool keep_failed)
 	h->phase = PH_DONE;
 	if (keep_failed && renameat(h->l.staging_fd, h->id, h->l.failed_fd, h->id) == 0) {
 		(void)unlinkat(h->l.releases_fd, h->id, AT_REMOVEDIR);
-		h->info.state = RELEASE_FAILED;
-		r = state_write(&h->l, &h->info);
+		if (h->record_abort)
+			r = abort_record(h);
+		else {
+			h->info.state = RELEASE_FAILED;
+			r = state_write(&h->l, &h->info);
+		}
 		return r < 0 ? r : 1;
 	}
-	r = release_remove(&h->l, h->id);
+	r = abort_drop(h);
+	if (r == 0 && h->record_abort)
+		r = abort_record(h);
 	return r;
 }
 
 int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	int r = abort_staging(h, req->arg[0] == 1);
+	int r;
 
+	/* A dry run is not a failure; a front end could drop the record
+	 * anyway by going away. */
+	h->record_abort = req->arg[2] != 2;
+	str_copy(h->abort_reason, sizeof(h->abort_reason), req->text);
+	h->abort_ms = req->arg[1];
+	h->abort_refused = req->arg[2] == 1;
+	r = abort_staging(h, req->arg[0] == 1);
 	if (r < 0) {
 		reply_fail(rep, r, ERR_ABORT, NULL);
 		str_copy(rep->id, sizeof(rep->id), h->id);
@@ -419,7 +511,7 @@ static int switch_check_sealed(struct helper *h, const char *id, int fd, struct 
 }
 
 static int do_switch(struct helper *h, const char *verb, const char *id,
-		     const char *source, uint64_t ms, struct proto_msg *rep)
+		     const char *source, uint64_t ms, const char *auto_reason, struct proto_msg *rep)
 {
 	_cleanup_close_ int fd = -EBADF;
 	char cur[RELEASE_ID_MAX + 1], partial[900] = "";
@@ -470,7 +562,19 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 	str_copy(h->published, sizeof(h->published), id);
 	/* A new release is live: its after_switch hooks run from the start. */
 	h->next_hook[HOOK_AFTER_SWITCH] = 0;
-	r = history_append(&h->l, verb, cur, id, h->who, source, ms);
+	if (auto_reason) {
+		struct history_entry ev = { .duration_ms = ms, .reported = true };
+
+		str_copy(ev.verb, sizeof(ev.verb), verb);
+		str_copy(ev.event, sizeof(ev.event), "auto-rollback");
+		str_copy(ev.from, sizeof(ev.from), cur);
+		str_copy(ev.to, sizeof(ev.to), id);
+		str_copy(ev.who, sizeof(ev.who), h->who);
+		str_copy(ev.source, sizeof(ev.source), source);
+		str_copy(ev.reason, sizeof(ev.reason), auto_reason);
+		r = history_record(&h->l, &ev);
+	} else
+		r = history_append(&h->l, verb, cur, id, h->who, source, ms);
 	if (partial[0])
 		reply_fail(rep, -EXDEV, ERR_PARTIAL, partial);
 	else {
@@ -491,12 +595,13 @@ int op_switch(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	if (h->id[0] && strcmp(req->id, h->id) != 0)
 		return -EPROTO;
 	return do_switch(h, h->verb_name,
-			 req->id, req->text, req->arg[0], rep);
+			 req->id, req->text, req->arg[0], NULL, rep);
 }
 
 int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	char cur[RELEASE_ID_MAX + 1], prev[RELEASE_ID_MAX + 1];
+	const char *auto_reason = NULL;
 	int r;
 
 	r = current_read(&h->l, cur, sizeof(cur));
@@ -508,9 +613,20 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 	 * that release, to the one it replaced (ROLLBACK is once-only). */
 	if (h->published[0] && (req->id[0] || strcmp(cur, h->published) != 0))
 		return -EPROTO;
+	/* An automatic rollback marks what this run published as unhealthy:
+	 * the helper cannot see the health check, so the front end's word is
+	 * taken, for its own release only (docs/SECURITY.md). */
+	if (req->arg[1] > 1 || (req->arg[1] == 1 && !h->published[0]))
+		return -EPROTO;
+	if (req->arg[1] == 1) {
+		auto_reason = req->text[0] ? req->text : "health check failed";
+		r = release_mark_unhealthy(h, h->published, auto_reason);
+		if (r < 0)
+			return r;
+	}
 	if (req->id[0])
-		return do_switch(h, "rollback", req->id, "rollback", 0, rep);
-	r = previous_of(&h->l, cur, prev, sizeof(prev));
+		return do_switch(h, "rollback", req->id, "rollback", 0, NULL, rep);
+	r = rollback_target(&h->l, cur, prev, sizeof(prev));
 	if (r < 0)
 		return r;
 	if (!prev[0]) {
@@ -518,7 +634,7 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 		str_copy(rep->id, sizeof(rep->id), cur);
 		return 0;
 	}
-	return do_switch(h, "rollback", prev, "rollback", 0, rep);
+	return do_switch(h, "rollback", prev, "rollback", 0, auto_reason, rep);
 }
 
 /* mode = bind: is release id mounted in some process's mount table? */
@@ -554,8 +670,8 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	_cleanup_free_ char (*mounted)[RELEASE_ID_MAX + 1] = NULL;
 	size_t n_mounted = 0;
 	_cleanup_free_ struct release_info *v = NULL;
-	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "";
-	unsigned long long keep, freed = 0, removed = 0, frozen_seen = 0;
+	char cur[RELEASE_ID_MAX + 1] = "", prev[RELEASE_ID_MAX + 1] = "", back[RELEASE_ID_MAX + 1] = "";
+	unsigned long long keep, freed = 0, removed = 0, frozen_seen = 0, failed_seen = 0;
 	uint64_t gc_objects = 0, gc_bytes = 0;
 	size_t n = 0;
 	int r;
@@ -579,6 +695,8 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 		return 0;
 	}
 	r = previous_of(&h->l, cur, prev, sizeof(prev));
+	if (r == 0)
+		r = rollback_target(&h->l, cur, back, sizeof(back));
 	if (r < 0)
 		return r;
 	r = release_list(&h->l, &v, &n);
@@ -596,7 +714,12 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].state == RELEASE_FROZEN && ++frozen_seen <= keep)
 			continue;
-		if (strcmp(v[i].id, cur) == 0 || strcmp(v[i].id, prev) == 0 ||
+		/* A failed build's record (state and log, no tree) is small:
+		 * the newest are kept for `cutover log`; kept trees go. */
+		if (v[i].state == RELEASE_FAILED && ++failed_seen <= RELEASE_FAILED_KEEP &&
+		    faccessat(h->l.failed_fd, v[i].id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (strcmp(v[i].id, cur) == 0 || strcmp(v[i].id, prev) == 0 || strcmp(v[i].id, back) == 0 ||
 		    strcmp(v[i].id, h->id) == 0 || mounted_somewhere(mounted, n_mounted, v[i].id))
 			continue;
 		r = prune_one(h, &v[i], rep);
@@ -639,6 +762,15 @@ static void list_usage(struct helper *h, const struct release_info *ri, struct p
 			 (unsigned long long)shared);
 }
 
+/* "\tREASON" after the usage, for a failed or unhealthy release. */
+static void list_reason(const struct release_info *ri, struct proto_msg *e)
+{
+	size_t len = strlen(e->text);
+
+	if (ri->reason[0] && (ri->state == RELEASE_FAILED || ri->unhealthy))
+		snprintf(e->text + len, sizeof(e->text) - len, "\t%s", ri->reason);
+}
+
 int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	_cleanup_free_ struct release_info *v = NULL;
@@ -651,7 +783,7 @@ int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 		return 0;
 	}
 	(void)current_read(&h->l, cur, sizeof(cur));
-	(void)previous_of(&h->l, cur, prev, sizeof(prev));
+	(void)rollback_target(&h->l, cur, prev, sizeof(prev));
 	r = release_list(&h->l, &v, &n);
 	if (r < 0)
 		return r;
@@ -665,11 +797,13 @@ int op_list(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 		e.arg[2] = v[i].files;
 		e.arg[3] = v[i].state |
 			   (strcmp(v[i].id, cur) == 0 ? RELEASE_FLAG_CURRENT : 0) |
-			   (strcmp(v[i].id, prev) == 0 ? RELEASE_FLAG_PREVIOUS : 0);
+			   (strcmp(v[i].id, prev) == 0 ? RELEASE_FLAG_PREVIOUS : 0) |
+			   (v[i].unhealthy ? RELEASE_FLAG_UNHEALTHY : 0);
 		/* Only list shows the usage; switch and rollback list to
 		 * resolve a prefix and need no walk of every release. */
 		if (h->verb == PV_LIST)
 			list_usage(h, &v[i], &e);
+		list_reason(&v[i], &e);
 		if (helper_send(h, &e, -1) < 0)
 			return -EPIPE;
 	}
@@ -711,7 +845,7 @@ int op_status(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	reply_init(rep, 0, NULL);
 	if (r == -EUCLEAN)
 		rep->status = -EUCLEAN;
-	(void)previous_of(&h->l, cur, prev, sizeof(prev));
+	(void)rollback_target(&h->l, cur, prev, sizeof(prev));
 	str_copy(rep->id, sizeof(rep->id), cur);
 	str_copy(rep->id2, sizeof(rep->id2), prev);
 	rep->arg[0] = h->cfg.mode;
@@ -741,6 +875,59 @@ int op_history(struct helper *h, const struct proto_msg *req, struct proto_msg *
 	if (!h->absent)
 		fd = openat(h->l.meta_fd, "history.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	reply_init(rep, 0, NULL);
+	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
+}
+
+/* What the front end saw go wrong, where the helper could not: bounded per
+ * run, the words escaped by the writer and marked as reported. The worst a
+ * hostile front end can do with it is add such lines and mark the release
+ * its own run published as unhealthy. */
+int op_report(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	static const char *const events[] = {
+		[REPORT_FAILED] = "failed", [REPORT_REFUSED] = "refused", [REPORT_UNHEALTHY] = "unhealthy",
+	};
+	const char *release = h->published[0] ? h->published : h->id;
+	int r;
+
+	if (req->arg[0] < REPORT_FAILED || req->arg[0] >= REPORT_MAX || ++h->reports > HISTORY_REPORTS_MAX)
+		return -EPROTO;
+	if (req->arg[0] == REPORT_UNHEALTHY) {
+		if (!h->published[0])
+			return -EPROTO;
+		r = release_mark_unhealthy(h, h->published, req->text[0] ? req->text : "health check failed");
+		if (r < 0)
+			return r;
+	}
+	if (h->absent) {
+		reply_init(rep, -ENOENT, NULL);
+		return 0;
+	}
+	r = history_event(h, events[req->arg[0]], release, req->text, true, req->arg[1]);
+	reply_init(rep, r < 0 ? r : 0, NULL);
+	return 0;
+}
+
+/* A release's build log, read-only: logs/ID.log of a validated id. */
+int op_log_read(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char name[PROTO_ID_SIZE + 8];
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	if (!release_id_valid(req->id))
+		return -EPROTO;
+	snprintf(name, sizeof(name), "%s.log", req->id);
+	if (!h->absent)
+		fd = openat(h->l.logs_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		reply_init(rep, -ENOENT, NULL);
+		str_copy(rep->id, sizeof(rep->id), req->id);
+		return 0;
+	}
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = (uint64_t)st.st_size;
+	str_copy(rep->id, sizeof(rep->id), req->id);
 	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
 }
 

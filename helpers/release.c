@@ -15,8 +15,6 @@
 #include "store.h"
 #include "util.h"
 
-#define HISTORY_FILE "history.jsonl"
-#define HISTORY_MAX_READ (8 * 1024 * 1024)
 
 
 void layout_close(struct layout *l)
@@ -139,13 +137,21 @@ int state_write(const struct layout *l, const struct release_info *ri)
 		[RELEASE_BUILDING] = "building", [RELEASE_FROZEN] = "frozen",
 		[RELEASE_FAILED] = "failed",
 	};
-	char buf[256];
+	char buf[256 + sizeof(ri->reason)], reason[sizeof(ri->reason)];
 	int r;
 
 	if (!release_id_valid(ri->id) || ri->state < RELEASE_BUILDING || ri->state > RELEASE_FAILED)
 		return -EINVAL;
-	r = str_printf(buf, sizeof(buf), "state=%s\ncreated=%" PRIu64 "\nbytes=%llu\nfiles=%llu\n",
-		       names[ri->state], ri->created_ns, ri->bytes, ri->files);
+	/* One line, printable ASCII: whatever the reason's origin, the file
+	 * stays key=value lines and prints harmlessly. */
+	str_copy(reason, sizeof(reason), ri->reason);
+	for (char *p = reason; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	r = str_printf(buf, sizeof(buf), "state=%s\ncreated=%" PRIu64 "\nbytes=%llu\nfiles=%llu\n%s%s%s%s",
+		       names[ri->state], ri->created_ns, ri->bytes, ri->files,
+		       ri->unhealthy ? "health=failed\n" : "", reason[0] ? "reason=" : "", reason,
+		       reason[0] ? "\n" : "");
 	if (r < 0)
 		return r;
 	return fs_write_atomic(l->state_fd, ri->id, buf, strlen(buf), 0600);
@@ -153,7 +159,7 @@ int state_write(const struct layout *l, const struct release_info *ri)
 
 int state_read(const struct layout *l, const char *id, struct release_info *ret)
 {
-	char buf[512], *save = NULL;
+	char buf[1024], *save = NULL;
 	struct release_info ri = { 0 };
 	int r;
 
@@ -173,6 +179,14 @@ int state_read(const struct layout *l, const char *id, struct release_info *ret)
 			ri.state = strcmp(eq, "frozen") == 0 ? RELEASE_FROZEN :
 				   strcmp(eq, "building") == 0 ? RELEASE_BUILDING :
 				   strcmp(eq, "failed") == 0 ? RELEASE_FAILED : 0;
+			continue;
+		}
+		if (strcmp(line, "reason") == 0) {
+			str_copy(ri.reason, sizeof(ri.reason), eq);
+			continue;
+		}
+		if (strcmp(line, "health") == 0) {
+			ri.unhealthy = strcmp(eq, "failed") == 0;
 			continue;
 		}
 		if (parse_uint(eq, 0, UINT64_MAX, &v) < 0)
@@ -241,109 +255,6 @@ int current_publish(const struct layout *l, const char *id, uint64_t *ret_visibl
 	 * must not make the caller treat it as unpublished (and remove it).
 	 * It is reported as "durable after 0 ns": not known to be durable. */
 	*ret_durable_ns = fsync(l->root_fd) == 0 ? now_ns() - t0 : 0;
-	return 0;
-}
-
-/* Appends s to the JSON line as a JSON string. */
-static size_t json_str(char *dst, size_t o, size_t n, const char *s)
-{
-	if (!s) {
-		o += (size_t)snprintf(dst + o, n > o ? n - o : 0, "null");
-		return o;
-	}
-	if (o < n)
-		dst[o++] = '"';
-	for (; *s && o + 8 < n; s++)
-		o += json_escape_char((unsigned char)*s, dst + o);
-	if (o < n)
-		dst[o++] = '"';
-	return o;
-}
-
-int history_append(const struct layout *l, const char *verb, const char *from,
-		   const char *to, const char *who, const char *source,
-		   uint64_t duration_ms)
-{
-	_cleanup_close_ int fd = -EBADF;
-	char line[2048], when[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	size_t o = 0, n = sizeof(line) - 2;
-
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	/* Fixed field order, ids before any free text: previous_of() relies on
-	 * it. Ids and verbs are validated, so they never need escaping. */
-	o += (size_t)snprintf(line + o, n - o, "{\"time\":\"%s\",\"verb\":\"%s\",\"from\":", when, verb);
-	o = json_str(line, o, n, from && *from ? from : NULL);
-	o += (size_t)snprintf(line + o, n - o, ",\"to\":");
-	o = json_str(line, o, n, to);
-	o += (size_t)snprintf(line + o, n - o, ",\"who\":");
-	o = json_str(line, o, n, who);
-	o += (size_t)snprintf(line + o, n - o, ",\"duration_ms\":%" PRIu64 ",\"source\":", duration_ms);
-	o = json_str(line, o, n, source);
-	if (o > n)
-		o = n;
-	line[o++] = '}';
-	line[o++] = '\n';
-	fd = openat(l->meta_fd, HISTORY_FILE, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	/* One write(2) of the whole line: O_APPEND keeps lines whole. */
-	if (write_all(fd, line, o) < 0 || fsync(fd) < 0)
-		return -errno;
-	return 0;
-}
-
-int previous_of(const struct layout *l, const char *id, char *ret, size_t n)
-{
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	off_t start = 0;
-	ssize_t got;
-
-	ret[0] = '\0';
-	if (!*id)
-		return 0;
-	fd = openat(l->meta_fd, HISTORY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	/* The tail is enough: a release's own deploy is recent history. */
-	if (st.st_size > HISTORY_MAX_READ)
-		start = st.st_size - HISTORY_MAX_READ;
-	buf = malloc(HISTORY_MAX_READ + 1);
-	if (!buf)
-		return -ENOMEM;
-	while ((got = pread(fd, buf + len, HISTORY_MAX_READ - len, start + (off_t)len)) > 0)
-		len += (size_t)got;
-	if (got < 0)
-		return -errno;
-	buf[len] = '\0';
-	/* Walk lines from the end; the newest entry that made id current
-	 * through a deploy or switch names its predecessor. */
-	for (char *end = buf + len; end > buf; ) {
-		char *lstart = end - 1;
-		struct history_entry e;
-		char head[512];
-		char *who;
-
-		while (lstart > buf && lstart[-1] != '\n')
-			lstart--;
-		snprintf(head, sizeof(head), "%.*s", (int)(end - lstart), lstart);
-		end = lstart > buf ? lstart - 1 : buf;
-		who = strstr(head, ",\"who\":");
-		if (who)
-			*who = '\0';   /* only look at the fixed, trusted prefix */
-		if (history_parse_line(head, &e) < 0)
-			continue;
-		if (strcmp(e.to, id) != 0 || strcmp(e.verb, "rollback") == 0)
-			continue;
-		return e.from[0] ? str_copy(ret, n, e.from) : 0;
-	}
 	return 0;
 }
 
@@ -420,6 +331,37 @@ int release_remove(const struct layout *l, const char *id)
 	snprintf(man, sizeof(man), "%s.sha256", id);
 	if (r == 0)
 		r = fs_remove_tree(l->logs_fd, log);
+	if (r == 0)
+		r = fs_remove_tree(l->manifest_fd, man);
+	snprintf(man, sizeof(man), "%s.manifest", id);
+	if (r == 0 && l->entries_fd >= 0)
+		r = fs_remove_tree(l->entries_fd, man);
+	return r;
+}
+
+int release_drop_tree(const struct layout *l, const char *id, struct release_info *ri)
+{
+	char man[RELEASE_ID_MAX + 16], cur[RELEASE_ID_MAX + 1];
+	int r;
+
+	if (!release_id_valid(id))
+		return -EINVAL;
+	if (current_read(l, cur, sizeof(cur)) == 0 && strcmp(cur, id) == 0)
+		return -EBUSY;
+	/* Failed before the tree goes: a crash in between leaves a failed
+	 * state with a tree (swept by the next run), never "frozen" without
+	 * one. */
+	ri->state = RELEASE_FAILED;
+	r = state_write(l, ri);
+	if (r < 0)
+		return r;
+	(void)fs_remove_tree(l->trash_fd, id);
+	if (renameat(l->releases_fd, id, l->trash_fd, id) < 0 && errno != ENOENT)
+		return -errno;
+	r = fs_remove_tree(l->trash_fd, id);
+	if (r == 0)
+		r = fs_remove_tree(l->staging_fd, id);
+	snprintf(man, sizeof(man), "%s.sha256", id);
 	if (r == 0)
 		r = fs_remove_tree(l->manifest_fd, man);
 	snprintf(man, sizeof(man), "%s.manifest", id);

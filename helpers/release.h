@@ -8,8 +8,11 @@
  *   ROOT/current -> releases/ID
  *   ROOT/.cutover/             root-only 0700
  *       lock                   flock(2) held by the running helper; holder info
- *       history.jsonl          one JSON object per switch
- *       state/ID               state of each release (key=value lines)
+ *       history.jsonl          one JSON object per attempt (src/common/history.h);
+ *                              root:operators 0640 when [app] operators is set
+ *       state/ID               state of each release (key=value lines); a
+ *                              failed build keeps its state (and log) without
+ *                              a tree, the newest RELEASE_FAILED_KEEP of them
  *       manifest/ID.sha256     sha256sum(1) manifest of a frozen release
  *       logs/ID.log            build log
  *       staging/ID/            a release being built (unreachable by path
@@ -28,8 +31,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
+#include "history.h"
 #include "names.h"
 #include "proto.h"
 
@@ -54,6 +59,8 @@ struct release_info {
 	uint64_t created_ns;
 	unsigned long long bytes;
 	unsigned long long files;
+	bool unhealthy;                /* frozen, but failed its health check */
+	char reason[HISTORY_REASON_MAX + 1];   /* why failed or unhealthy */
 };
 
 /* Opens the layout under cfg->root after checking that root and its
@@ -80,9 +87,33 @@ int previous_of(const struct layout *l, const char *id, char *ret, size_t n);
 int current_publish(const struct layout *l, const char *id, uint64_t *ret_visible_ns,
 		    uint64_t *ret_durable_ns);
 
+/* helpers/release_history.c */
+
+/* Where events go besides the file: the app's name for syslog, and the
+ * group that may read the history ((gid_t)-1: root only). Set once by the
+ * helper's main; unset, events go to the file only, mode 0600. */
+void history_configure(const char *app, gid_t operators_gid);
+
+/* Appends a switch line (event = verb). 0 or -errno. */
 int history_append(const struct layout *l, const char *verb, const char *from,
 		   const char *to, const char *who, const char *source,
 		   uint64_t duration_ms);
+
+/* Appends any event (its time is set here), fixes the file's owner and
+ * mode, and sends the event to syslog. 0 or -errno (syslog never fails it). */
+int history_record(const struct layout *l, struct history_entry *e);
+
+/* What `rollback` without an id goes back to from cur: the previous
+ * release, skipping releases marked unhealthy or no longer frozen. "" if
+ * none. */
+int rollback_target(const struct layout *l, const char *cur, char *ret, size_t n);
+
+/* A failed build's record: its log cut to its last RELEASE_LOG_MAX bytes,
+ * and failed records beyond the newest RELEASE_FAILED_KEEP removed (state
+ * and log; kept trees too). */
+#define RELEASE_LOG_MAX (1024 * 1024)
+#define RELEASE_FAILED_KEEP 10
+int release_failed_bound(const struct layout *l, const char *id);
 
 /* All releases with a state file, newest first. Caller frees *ret. */
 int release_list(const struct layout *l, struct release_info **ret, size_t *ret_n);
@@ -90,6 +121,10 @@ int release_list(const struct layout *l, struct release_info **ret, size_t *ret_
 /* Removes every trace of a release: releases/ID (through trash/), the
  * staging and failed trees, state, manifest and log. */
 int release_remove(const struct layout *l, const char *id);
+
+/* Removes a release's tree, manifests and staging but keeps its record:
+ * ri (its state) is written as failed first, the log stays. */
+int release_drop_tree(const struct layout *l, const char *id, struct release_info *ri);
 
 /* Removes half-built leftovers of crashed runs. Caller holds the lock. */
 int release_recover(const struct layout *l, const char *keep_id);

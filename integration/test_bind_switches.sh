@@ -79,7 +79,7 @@ done
 assert_eq "10 3" "$switches $rollbacks" "switches and rollbacks made"
 
 step "history, list and previous as in symlink mode"
-assert_eq 14 "$(grep -c '' "$ROOT/.cutover/history.jsonl")" "history lines (deploy, 10 switches, 3 rollbacks)"
+assert_eq 14 "$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")" "history lines (deploy, 10 switches, 3 rollbacks)"
 # ... switch to v10, rollback to v9, switch from v9 to v11
 assert_eq "rollback ${ids[9]} ${ids[8]}" "$(tail -n 2 "$ROOT/.cutover/history.jsonl" | head -n 1 | jq -r '"\(.verb) \(.from) \(.to)"')" \
 	"the third rollback in history"

@@ -32,7 +32,7 @@ MASTER=$(fpm_master_pid) || fatal "no php-fpm master for $WEB"
 echo 'bogus_directive = 1' >>"$FPM_CONF"
 BAD_LINE=$(grep -c '' "$FPM_CONF")
 reloads_before=$(reloads)
-history_before=$(grep -c '' "$ROOT/.cutover/history.jsonl")
+history_before=$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")
 releases_before=$(dir_list "$ROOT/releases")
 
 step "deploy refuses"
@@ -45,14 +45,14 @@ assert_contains "$ERR" "bogus_directive" "the message names the bad key"
 assert_eq "$GOOD" "$(current_id)" "current after the refused deploy"
 assert_eq "" "$(release_of v2)" "the refused release is not in releases/"
 assert_eq "$releases_before" "$(dir_list "$ROOT/releases")" "releases/ after the refused deploy"
-assert_eq "$history_before" "$(grep -c '' "$ROOT/.cutover/history.jsonl")" "no switch in the history"
+assert_eq "$history_before" "$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")" "no switch in the history"
 
 step "rollback refuses"
 assert_exit 1 co -q rollback
 assert_error_line 1
 assert_contains "$ERR" "php-fpm -t" "rollback's message names php-fpm -t"
 assert_eq "$GOOD" "$(current_id)" "current after the refused rollback"
-assert_eq "$history_before" "$(grep -c '' "$ROOT/.cutover/history.jsonl")" "no rollback in the history"
+assert_eq "$history_before" "$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")" "no rollback in the history"
 
 step "the pool kept serving, untouched"
 assert_eq "$MASTER" "$(fpm_master_pid)" "the php-fpm master's pid"

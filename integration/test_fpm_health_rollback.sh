@@ -47,7 +47,7 @@ sleep 1
 
 step "precheck = no: a release whose /up answers 500 is rolled back"
 break_up v2
-history_before=$(grep -c '' "$ROOT/.cutover/history.jsonl")
+history_before=$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")
 switch_logged v2
 assert_exit 3 deploy_version v2 -q
 ((RC == 3)) && switch_logged v1
@@ -58,7 +58,7 @@ assert_contains "$ERR" "rolled back to $GOOD" "the message names the release rol
 assert_match "$ERR" "returned 500" "the message gives the status /up returned"
 assert_eq "$GOOD" "$(current_id)" "current after the rollback"
 assert_contains "$(served /)" "a=v1 b=v1 i=v1" "the healthy release is served again"
-assert_eq "$((history_before + 2))" "$(grep -c '' "$ROOT/.cutover/history.jsonl")" \
+assert_eq "$((history_before + 2))" "$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")" \
 	"history records the switch and the rollback"
 BAD=$(release_of v2)
 sleep 1
@@ -66,7 +66,7 @@ sleep 1
 step "precheck = yes: a release broken in the pool too is never published"
 web_app_config health.precheck=yes
 break_up v3
-history_before=$(grep -c '' "$ROOT/.cutover/history.jsonl")
+history_before=$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")
 releases_before=$(dir_list "$ROOT/releases")
 assert_exit 1 deploy_version v3 -q
 assert_error_line 1
@@ -75,7 +75,7 @@ assert_contains "$ERR" "pre-switch check" "the message names the pre-switch chec
 assert_contains "$ERR" "never published" "the message says the release was never published"
 assert_match "$ERR" "returned 500" "the message gives the status /up returned in the pool"
 assert_eq "$GOOD" "$(current_id)" "current after the refused deploy"
-assert_eq "$history_before" "$(grep -c '' "$ROOT/.cutover/history.jsonl")" "no switch in the history"
+assert_eq "$history_before" "$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")" "no switch in the history"
 assert_eq "" "$(release_of v3)" "the refused release is not in releases/"
 assert_eq "$releases_before" "$(dir_list "$ROOT/releases")" "releases/ as before the refused deploy"
 sleep 1

@@ -35,7 +35,7 @@ refused_deploy()
 	local label=$1 what=$2 releases_before history_before reloads_before
 
 	releases_before=$(dir_list "$ROOT/releases")
-	history_before=$(grep -c '' "$ROOT/.cutover/history.jsonl")
+	history_before=$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")
 	reloads_before=$(reloads)
 	assert_exit 2 deploy_version "$label" -q
 	printf '%s\n' "$ERR"
@@ -43,7 +43,7 @@ refused_deploy()
 	assert_eq "$GOOD" "$(current_id)" "$what: current after the refused deploy"
 	assert_eq "" "$(release_of "$label")" "$what: the refused release is not in releases/"
 	assert_eq "$releases_before" "$(dir_list "$ROOT/releases")" "$what: releases/ after the refused deploy"
-	assert_eq "$history_before" "$(grep -c '' "$ROOT/.cutover/history.jsonl")" "$what: no switch in the history"
+	assert_eq "$history_before" "$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")" "$what: no switch in the history"
 	assert_eq "$MASTER" "$(fpm_master_pid)" "$what: the real php-fpm master's pid"
 	assert_eq "$reloads_before" "$(reloads)" "$what: reloads the real php-fpm logged"
 }

@@ -25,7 +25,7 @@ expect_flags()
 
 history_lines()
 {
-	jq -r '"\(.verb) \(.from) \(.to)"' "$ROOT/.cutover/history.jsonl"
+	jq -r 'select(.to != null) | "\(.verb) \(.from) \(.to)"' "$ROOT/.cutover/history.jsonl"
 }
 
 deploy_version()
@@ -61,7 +61,7 @@ assert_eq "$B $A" "$(jq -r '"\(.current) \(.previous)"' <<<"$OUT")" "status --js
 step "history"
 assert_eq "$(printf '%s\n' "deploy null $A" "deploy $A $B" "deploy $B $C" "rollback $C $B")" \
 	"$(history_lines)" "history.jsonl verb/from/to"
-assert_eq "root root root root" "$(jq -r .who "$ROOT/.cutover/history.jsonl" | paste -sd' ' -)" "history 'who'"
+assert_eq "root root root root" "$(jq -r 'select(.to != null) | .who' "$ROOT/.cutover/history.jsonl" | paste -sd' ' -)" "history 'who'"
 
 # prune keeps the newest N frozen releases and, always, current and
 # previous (docs/cutover.8). After the rollback C is the newest, B is
@@ -72,7 +72,7 @@ assert_eq "[]" "$(jq -c .removed <<<"$OUT" 2>&1)" "prune --json: removed release
 assert_eq "$(sorted "$A" "$B" "$C")" "$(dir_list "$ROOT/releases")" "releases/ after prune --keep 1 (newest, current and previous)"
 assert_eq "releases/$B" "$(readlink "$ROOT/current")" "current after prune"
 expect_flags "$A frozen - previous" "$B frozen current -" "$C frozen - -"
-assert_eq 4 "$(grep -c '' "$ROOT/.cutover/history.jsonl")" "prune adds no history line"
+assert_eq 4 "$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")" "prune adds no history line"
 
 # check_pruned GONE_IDS KEPT_IDS
 check_pruned()

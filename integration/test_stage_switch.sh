@@ -23,7 +23,7 @@ assert_eq "releases/$OLD" "$(readlink "$ROOT/current")" "current after stage"
 assert_file_content "$ROOT/current/public/index.php" '<?php echo "v1";' "content served after stage"
 assert_eq "frozen false" "$(list_json | jq -r --arg id "$NEW" '.[] | select(.id == $id) | "\(.state) \(.current)"')" "the staged release in list --json"
 assert_manifest_ok "$ROOT" "$NEW"
-assert_eq 1 "$(grep -c '' "$ROOT/.cutover/history.jsonl")" "stage adds no history line"
+assert_eq 1 "$(grep -c '"to":"' "$ROOT/.cutover/history.jsonl")" "stage adds no history line"
 
 step "switch"
 assert_ok co switch "$NEW"

@@ -42,7 +42,9 @@ check_clean()
 	printf '    %s\n' "$err_line" >&2
 	assert_contains "$err_line" "removed, the live site is unchanged" "$1: the error says what became of the release"
 	assert_eq "$BEFORE" "$(dir_list "$ROOT/releases")" "$1: the new release is gone"
-	assert_eq "$BEFORE" "$(dir_list "$ROOT/.cutover/state")" "$1: state files"
+	# A failed build's record (state "failed", no tree) may stay when
+	# there is room to write it (issue 13); nothing else may.
+	assert_eq "$BEFORE" "$(for f in "$ROOT"/.cutover/state/*; do grep -qx 'state=failed' "$f" || printf '%s\n' "${f##*/}"; done | paste -sd' ' -)" "$1: state files"
 	assert_ok co verify || fail "$1: the live release does not verify"
 	assert_ok co prune --keep 1
 	assert_eq "" "$(find "$ROOT/.cutover/objects" -type f -links 1)" "$1: objects without a release"

@@ -539,6 +539,94 @@ static void test_list(void **state)
 	assert_true(l.r[1].previous);
 }
 
+/* Failed and unhealthy releases carry the helper's reason after a tab;
+ * the usage before it still parses, and the reason arrives escaped. */
+static void test_list_reasons(void **state)
+{
+	struct fake *f = *state;
+	struct listed l = { .n = 0 };
+	struct helper_error e;
+	struct proto_msg *m;
+
+	m = queue(f, OP_ENTRY, 0, "1000 2000\thealth check failed: 500");
+	str_copy(m->id, sizeof(m->id), ID1);
+	m->arg[3] = RELEASE_FROZEN | RELEASE_FLAG_UNHEALTHY;
+	m = queue(f, OP_ENTRY, 0, "\tbuild step 2 \x1b[2J failed");
+	str_copy(m->id, sizeof(m->id), ID2);
+	m->arg[3] = RELEASE_FAILED;
+	queue(f, OP_END, 0, NULL);
+	fake_start(f);
+	assert_int_equal(client_list(&f->client, on_release, &l, &e), 0);
+	fake_join(f);
+	assert_int_equal(l.n, 2);
+	assert_true(l.r[0].unhealthy);
+	assert_true(l.r[0].has_usage);
+	assert_int_equal(l.r[0].own, 1000);
+	assert_int_equal(l.r[0].shared, 2000);
+	assert_string_equal(l.r[0].reason, "health check failed: 500");
+	assert_false(l.r[1].unhealthy);
+	assert_false(l.r[1].has_usage);
+	assert_null(strchr(l.r[1].reason, '\x1b'));
+	assert_non_null(strstr(l.r[1].reason, "build step 2"));
+}
+
+/* The new requests: what they carry. */
+static void test_report_log_and_auto_rollback(void **state)
+{
+	struct fake *f = *state;
+	struct client_switch_result sw;
+	struct helper_error e;
+	uint64_t size = 0;
+	int fd = -EBADF, p[2];
+
+	queue(f, OP_REPLY, 0, NULL);
+	fake_start(f);
+	assert_int_equal(client_report(&f->client, REPORT_UNHEALTHY, "health check failed", 1500, &e), 0);
+	fake_join(f);
+	assert_int_equal(f->req.op, OP_REPORT);
+	assert_int_equal(f->req.arg[0], REPORT_UNHEALTHY);
+	assert_int_equal(f->req.arg[1], 1500);
+	assert_string_equal(f->req.text, "health check failed");
+
+	f->n_out = 0;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	queue(f, OP_REPLY, 0, NULL)->arg[0] = 42;
+	queue_fd(f, p[0]);
+	fake_start(f);
+	assert_int_equal(client_log(&f->client, ID2, &fd, &size, &e), 0);
+	fake_join(f);
+	close(p[1]);
+	assert_int_equal(f->req.op, OP_LOG_READ);
+	assert_string_equal(f->req.id, ID2);
+	assert_true(fd >= 0);
+	assert_int_equal(size, 42);
+	close(fd);
+
+	f->n_out = 0;
+	queue(f, OP_REPLY, -ENOENT, NULL);
+	fake_start(f);
+	fd = -EBADF;
+	assert_int_equal(client_log(&f->client, ID1, &fd, &size, &e), -ENOENT);
+	fake_join(f);
+	assert_int_equal(fd, -EBADF);
+
+	f->n_out = 0;
+	{
+		struct proto_msg *m = queue(f, OP_REPLY, 0, NULL);
+
+		str_copy(m->id, sizeof(m->id), ID1);
+		str_copy(m->id2, sizeof(m->id2), ID2);
+	}
+	fake_start(f);
+	assert_int_equal(client_rollback_auto(&f->client, "health check failed: 500", &sw, &e), 0);
+	fake_join(f);
+	assert_int_equal(f->req.op, OP_ROLLBACK);
+	assert_int_equal(f->req.arg[1], 1);
+	assert_string_equal(f->req.id, "");
+	assert_string_equal(f->req.text, "health check failed: 500");
+	assert_string_equal(sw.to, ID1);
+}
+
 /* A listing the helper could not read ends with a failed REPLY, not END:
  * client_list hands it on (verb_list prints it and exits 1), keeping what
  * was listed before it, and the conversation goes on. */
@@ -988,6 +1076,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_reasons, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_log_and_auto_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_failure_is_a_helper_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_problems, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fpm_test_failure_carries_the_line, setup, teardown),

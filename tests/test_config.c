@@ -274,9 +274,30 @@ static void test_parse_bad_app_values(void **state)
 		{ "docroot trailing /", APP_OK "docroot = public/\n", 6, "docroot = 'public/' must be" },
 		{ "allow_users bad entry", APP_OK "allow_users = alice -bob\n", 6, "allow_users: '-bob' is not a valid entry" },
 		{ "allow_users twice", APP_OK "allow_users = alice alice\n", 6, "allow_users: 'alice' is listed twice" },
+		{ "operators like an option", APP_OK "operators = -adm\n", 6, "operators = '-adm' is not a valid group name" },
+		{ "operators two words", APP_OK "operators = adm staff\n", 6, "operators = 'adm staff' is not" },
 	};
 
 	run_bad_cases(cases, ELEMENTSOF(cases));
+}
+
+/* [app] operators: none (the default) or a group, resolved at load. */
+static void test_parse_operators(void **state)
+{
+	struct config c;
+	char err[512];
+
+	assert_int_equal(parse(&c, APP_OK, err, sizeof(err)), 0);
+	assert_string_equal(c.operators, "");
+	assert_true(c.operators_gid == (gid_t)-1);
+	config_free(&c);
+	assert_int_equal(parse(&c, APP_OK "operators = none\n", err, sizeof(err)), 0);
+	assert_string_equal(c.operators, "");
+	config_free(&c);
+	assert_int_equal(parse(&c, APP_OK "operators = adm\n", err, sizeof(err)), 0);
+	assert_string_equal(c.operators, "adm");
+	assert_true(c.operators_gid == (gid_t)-1);   /* until config_resolve_ids */
+	config_free(&c);
 }
 
 static void test_parse_bad_shared_values(void **state)
@@ -1047,6 +1068,7 @@ int main(void)
 		cmocka_unit_test(test_parse_valid_variants),
 		cmocka_unit_test(test_parse_bad_structure),
 		cmocka_unit_test(test_parse_bad_app_values),
+		cmocka_unit_test(test_parse_operators),
 		cmocka_unit_test(test_parse_bad_shared_values),
 		cmocka_unit_test(test_parse_bad_build_values),
 		cmocka_unit_test(test_parse_fpm_config),

@@ -365,6 +365,196 @@ static void test_last_large_file(void **state)
 	assert_int_equal(e.duration_ms, 99);
 }
 
+
+/* ---- events: the other attempts -------------------------------------- */
+
+static void test_event_roundtrip(void **state)
+{
+	struct history_entry in = {
+		.time = "2026-11-26T04:10:56Z", .verb = "deploy", .event = "failed",
+		.release = ID2, .who = "mallory", .duration_ms = 4321, .reported = true,
+		.client = "203.0.113.9 50022",
+	}, out;
+	char line[HISTORY_LINE_MAX];
+	int n;
+
+	/* A reason that tries every trick: fake keys, quotes, control bytes. */
+	str_copy(in.reason, sizeof(in.reason),
+		 "x\",\"to\":\"" ID1 "\",\"event\":\"deploy\"}\n{\"a\":\"\x1b[2J\\\tend");
+	n = history_format(line, sizeof(line), &in);
+	assert_true(n > 0);
+	assert_int_equal(line[n - 1], '\n');
+	assert_null(strchr(line, '\x1b'));
+	assert_null(memchr(line, '\n', (size_t)n - 1));
+	assert_int_equal(history_parse_event(line, &out), 0);
+	assert_string_equal(out.verb, "deploy");
+	assert_string_equal(out.event, "failed");
+	assert_string_equal(out.to, "");
+	assert_string_equal(out.from, "");
+	assert_string_equal(out.release, ID2);
+	assert_string_equal(out.who, "mallory");
+	assert_string_equal(out.client, "203.0.113.9 50022");
+	assert_true(out.reported);
+	assert_int_equal(out.duration_ms, 4321);
+	/* Control characters come back as '?', the rest as given. */
+	assert_string_equal(out.reason, "x\",\"to\":\"" ID1 "\",\"event\":\"deploy\"}?{\"a\":\"?[2J\\?end");
+	assert_false(history_entry_is_switch(&out));
+	/* Not a switch: rollback-to-previous and status never see it. */
+	assert_int_equal(history_parse_line(line, &out), -EINVAL);
+}
+
+static void test_event_switch_lines(void **state)
+{
+	struct history_entry in = {
+		.time = "2026-11-26T04:10:56Z", .verb = "rollback", .event = "auto-rollback",
+		.from = ID2, .to = ID1, .who = "root", .reason = "health check failed: 500",
+		.reported = true,
+	}, out;
+	char line[HISTORY_LINE_MAX];
+
+	assert_true(history_format(line, sizeof(line), &in) > 0);
+	assert_int_equal(history_parse_line(line, &out), 0);
+	assert_true(history_entry_is_switch(&out));
+	assert_true(history_entry_is_rollback(&out));
+	assert_string_equal(out.reason, "health check failed: 500");
+	/* Lines without an event (before events existed) are switches. */
+	assert_int_equal(history_parse_event(LINE("switch", "null", ID1, "ci", "1", "null"), &out), 0);
+	assert_true(history_entry_is_switch(&out));
+	assert_false(history_entry_is_rollback(&out));
+}
+
+static void test_format_rejects(void **state)
+{
+	struct history_entry ok = { .time = "t", .verb = "deploy", .event = "failed", .reason = "r" }, e;
+	char line[HISTORY_LINE_MAX];
+
+	assert_true(history_format(line, sizeof(line), &ok) > 0);
+	e = ok;
+	str_copy(e.verb, sizeof(e.verb), "nonsense");
+	assert_int_equal(history_format(line, sizeof(line), &e), -EINVAL);
+	e = ok;
+	str_copy(e.event, sizeof(e.event), "pwned");
+	assert_int_equal(history_format(line, sizeof(line), &e), -EINVAL);
+	e = ok;
+	str_copy(e.release, sizeof(e.release), "../x");
+	assert_int_equal(history_format(line, sizeof(line), &e), -EINVAL);
+	e = ok;
+	e.event[0] = '\0';   /* a switch line needs its release */
+	assert_int_equal(history_format(line, sizeof(line), &e), -EINVAL);
+	assert_int_equal(history_format(line, 40, &ok), -ENOBUFS);
+}
+
+static void test_event_rejects(void **state)
+{
+	static const char *const lines[] = {
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null,\"from\":null}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"bogus\",\"from\":null}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null,\"release\":\"../x\"}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null,\"release\":\".h\"}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\"}",
+		"{\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null}",
+		"{\"time\":\"t\",\"event\":\"failed\",\"from\":null}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null,\"reason\":\"a\\x\"}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null,\"reason\":\"\\u12\"}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null,\"reason\":\"a\tb\"}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null} trailing",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null,}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\" null}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":{}}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":[1]}",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":\"",
+		"{\"time\":\"t\",\"verb\":\"deploy\",\"event\":\"failed\",\"from\":null,\"to\":\"" ID1 "x/\"}",
+		"{}", "{", "}", "", "[]", "null", "\"{\"",
+	};
+	struct history_entry e, poison;
+
+	memset(&poison, 0x5a, sizeof(poison));
+	for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+		e = poison;
+		if (history_parse_event(lines[i], &e) != -EINVAL)
+			fail_msg("line %zu accepted: %s", i, lines[i]);
+		assert_memory_equal(&e, &poison, sizeof(e));
+	}
+}
+
+/* Every prefix of a good line, and every single-byte change of it, is
+ * parsed without reading out of bounds (ASan builds check) and a prefix is
+ * never taken for the line. */
+static void test_event_mutations(void **state)
+{
+	struct history_entry in = {
+		.time = "2026-11-26T04:10:56Z", .verb = "deploy", .event = "refused",
+		.who = "ci", .reason = "the app is locked by pid 1 (\"deploy\")", .reported = true,
+	}, out;
+	static const char bytes[] = { '"', '\\', '{', '}', ':', ',', 'u', '\0', '\n', 'x', '0' };
+	char line[HISTORY_LINE_MAX], copy[HISTORY_LINE_MAX];
+	int n = history_format(line, sizeof(line), &in);
+
+	assert_true(n > 0);
+	line[--n] = '\0';   /* without its newline */
+	for (int i = 0; i < n; i++) {
+		memcpy(copy, line, (size_t)i);
+		copy[i] = '\0';
+		assert_int_equal(history_parse_event(copy, &out), -EINVAL);
+	}
+	for (int i = 0; i < n; i++)
+		for (size_t b = 0; b < sizeof(bytes); b++) {
+			memcpy(copy, line, (size_t)n + 1);
+			copy[i] = bytes[b];
+			(void)history_parse_event(copy, &out);
+		}
+}
+
+/* rollback_target: the previous release, past unhealthy or pruned ones;
+ * failure lines between switches change nothing. */
+static void test_rollback_target(void **state)
+{
+	struct fixture *f = *state;
+	struct layout l;
+	struct release_info ri = { .state = RELEASE_FROZEN, .created_ns = 1 };
+	struct history_entry ev = { .verb = "deploy", .event = "failed", .release = ID3, .reason = "x" };
+	char prev[RELEASE_ID_MAX + 1];
+
+	memset(&l, 0xff, sizeof(l));
+	l.meta_fd = f->dir_fd;
+	assert_int_equal(mkdirat(f->dir_fd, "state", 0700), 0);
+	l.state_fd = openat(f->dir_fd, "state", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(l.state_fd >= 0);
+	history_configure(NULL, (gid_t)-1);
+	assert_int_equal(history_append(&l, "deploy", NULL, ID1, "ci", NULL, 1), 0);
+	assert_int_equal(history_append(&l, "deploy", ID1, ID2, "ci", NULL, 1), 0);
+	assert_int_equal(history_record(&l, &ev), 0);
+	assert_int_equal(history_append(&l, "deploy", ID2, ID3, "ci", NULL, 1), 0);
+	assert_int_equal(history_record(&l, &ev), 0);
+	str_copy(ri.id, sizeof(ri.id), ID1);
+	assert_int_equal(state_write(&l, &ri), 0);
+	str_copy(ri.id, sizeof(ri.id), ID3);
+	assert_int_equal(state_write(&l, &ri), 0);
+	str_copy(ri.id, sizeof(ri.id), ID2);
+	assert_int_equal(state_write(&l, &ri), 0);
+
+	assert_int_equal(previous_of(&l, ID3, prev, sizeof(prev)), 0);
+	assert_string_equal(prev, ID2);
+	assert_int_equal(rollback_target(&l, ID3, prev, sizeof(prev)), 0);
+	assert_string_equal(prev, ID2);
+
+	ri.unhealthy = true;
+	str_copy(ri.reason, sizeof(ri.reason), "health check failed\nreason=forged");
+	assert_int_equal(state_write(&l, &ri), 0);
+	assert_int_equal(state_read(&l, ID2, &ri), 0);
+	assert_true(ri.unhealthy);
+	assert_string_equal(ri.reason, "health check failed?reason=forged");
+	assert_int_equal(rollback_target(&l, ID3, prev, sizeof(prev)), 0);
+	assert_string_equal(prev, ID1);
+
+	/* Nothing healthy before: none. */
+	assert_int_equal(unlinkat(l.state_fd, ID1, 0), 0);
+	assert_int_equal(rollback_target(&l, ID3, prev, sizeof(prev)), 0);
+	assert_string_equal(prev, "");
+	close(l.state_fd);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -381,6 +571,12 @@ int main(void)
 		T(test_last_no_trailing_newline),
 		T(test_last_empty),
 		T(test_last_large_file),
+		cmocka_unit_test(test_event_roundtrip),
+		cmocka_unit_test(test_event_switch_lines),
+		cmocka_unit_test(test_format_rejects),
+		cmocka_unit_test(test_event_rejects),
+		cmocka_unit_test(test_event_mutations),
+		T(test_rollback_target),
 	};
 
 	return cmocka_run_group_tests_name("history", tests, NULL, NULL);

@@ -80,7 +80,7 @@ while IFS= read -r line; do
 	fi
 	assert_eq "$prev" "$(jq -r '.from // "null"' <<<"$line")" "history line $n: from is the previous line's to"
 	prev=$(jq -r .to <<<"$line")
-done <"$hist"
+done < <(grep '"to":"' "$hist")
 assert_eq 5 "$n" "history lines: the known-good deploy, the winner, the three waiting deploys"
 assert_eq "$(current_id)" "$prev" "the last history line is current"
 run co --json status

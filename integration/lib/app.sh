@@ -134,7 +134,21 @@ sorted()
 # symlink target; for comparing an app root before and after a failure.
 tree_snapshot()
 {
-	find "$1" -printf '%P %y %m %u:%g %l\n' | LC_ALL=C sort
+	local f id skip=()
+
+	# A failed build's record (state "failed" and its log, without a
+	# tree) is kept on purpose for `cutover list` and `cutover log`, and
+	# the history records every attempt (issue 13): not traces the failed
+	# run left behind.
+	skip=(-e ".cutover/history.jsonl ")
+	for f in "$1"/.cutover/state/*; do
+		[[ -f $f ]] && grep -qx 'state=failed' "$f" 2>/dev/null || continue
+		id=${f##*/}
+		[[ -e $1/.cutover/failed/$id ]] && continue
+		skip+=(-e ".cutover/state/$id " -e ".cutover/logs/$id.log ")
+	done
+	find "$1" -printf '%P %y %m %u:%g %l\n' | LC_ALL=C sort |
+		grep -vF "${skip[@]}"
 }
 
 # list_json: `cutover --json list` of the current app, as a compact

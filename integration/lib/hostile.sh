@@ -222,11 +222,16 @@ app_state()
 	printf 'current -> %s\n' "$(readlink "$r/current" 2>&1)"
 	printf 'serves %s\n' "$(sha256sum <"$r/current/public/index.php" 2>&1 | cut -c1-16)"
 	printf 'ROOT: %s\n' "$(dir_list "$r")"
+	# A failed run's record (state "failed" and its log, no tree) is what
+	# the history of attempts keeps on purpose: not a trace it left behind.
+	local records
+	records=$(grep -lx 'state=failed' "$r"/.cutover/state/* 2>/dev/null | while read -r f; do
+		[[ -e $r/.cutover/failed/${f##*/} ]] || printf '%s\n%s.log\n' "${f##*/}" "${f##*/}"; done)
 	for d in releases .cutover .cutover/staging .cutover/state .cutover/trash .cutover/failed \
 		.cutover/manifest .cutover/logs; do
-		printf '%s: %s\n' "$d" "$(dir_list "$r/$d")"
+		printf '%s: %s\n' "$d" "$(dir_list "$r/$d" | tr ' ' '\n' | grep -vxF -f <(printf '%s\n' "$records" | grep .) | paste -sd' ' -)"
 	done
-	printf 'history lines: %s\n' "$(grep -c '' "$r/.cutover/history.jsonl" 2>/dev/null)"
+	printf 'history lines: %s\n' "$(grep -c '"to":"' "$r/.cutover/history.jsonl" 2>/dev/null)"
 	printf 'mounts: %s\n' "$(mount_points)"
 }
 

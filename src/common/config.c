@@ -38,6 +38,7 @@ void config_init(struct config *c)
 	c->uid = (uid_t)-1;
 	c->gid = (gid_t)-1;
 	c->web_gid = (gid_t)-1;
+	c->operators_gid = (gid_t)-1;
 	str_copy(c->docroot, sizeof(c->docroot), "public");
 	c->build_timeout = 600;
 	c->max_size = 4ULL << 30;
@@ -219,6 +220,16 @@ static int handle_app(struct parse_state *st, const char *name,
 		else if (name[0] == 'g') st->seen_group = true;
 		else st->seen_web_group = true;
 		return set_string(st, dst, CONFIG_USER_MAX + 1, name, value);
+	}
+	if (strcmp(name, "operators") == 0) {
+		/* none: the history stays root's alone (the default). */
+		if (strcmp(value, "none") != 0 && !user_name_valid(value))
+			return fail(st, "operators = '%s' is not a valid group name (or none)", value);
+		if (strcmp(value, "none") == 0) {
+			c->operators[0] = '\0';
+			return 1;
+		}
+		return set_string(st, c->operators, sizeof(c->operators), name, value);
 	}
 	if (strcmp(name, "keep") == 0) {
 		if (parse_uint(value, 1, 1000, &v) < 0)
@@ -1038,6 +1049,14 @@ int config_resolve_ids(struct config *c, char *err, size_t errlen)
 		return -EPERM;
 	}
 	c->web_gid = gr->gr_gid;
+	if (c->operators[0]) {
+		gr = getgrnam(c->operators);
+		if (!gr) {
+			snprintf(err, errlen, "%s: operators group '%s' does not exist; create it or fix operators =", c->path, c->operators);
+			return -ENOENT;
+		}
+		c->operators_gid = gr->gr_gid;
+	}
 	return 0;
 }
 

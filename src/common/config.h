@@ -108,6 +108,8 @@ struct config {
 	uid_t uid;                           /* resolved by config_resolve_ids */
 	gid_t gid;
 	gid_t web_gid;
+	char operators[CONFIG_USER_MAX + 1]; /* [app] operators: may read the history; "" none */
+	gid_t operators_gid;                 /* (gid_t)-1 when none */
 	unsigned keep;
 	enum publish_mode mode;
 	char live[256];                      /* mode = bind: ROOT/NAME, where the release is mounted */

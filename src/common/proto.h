@@ -37,7 +37,9 @@
 	X(PRUNE, "prune") \
 	X(CHECK, "check") \
 	X(MOUNT, "mount") \
-	X(VERIFY, "verify")
+	X(VERIFY, "verify") \
+	X(HISTORY, "history") \
+	X(LOG, "log")
 
 enum proto_verb {
 	PV_NONE = 0,
@@ -102,7 +104,13 @@ enum proto_phase {
 	/* -> REPLY arg[0] bytes, arg[1] files */ \
 	X(FREEZE, "freeze", op_freeze, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(LINKED)), PERMIT(STAGE, PH(LINKED))) \
-	/* arg[0] 1 = keep as failed -> REPLY error NOTE_KEPT or NOTE_REMOVED */ \
+	/* arg[0] 1 = keep as failed, arg[1] ms of the run so far, arg[2] 1 = \
+	   refused (a destructive migration) rather than failed, 2 = a dry \
+	   run's end (nothing recorded, as when the front end vanishes), text: why \
+	   (the front end's words, recorded \
+	   as reported unless the helper saw the failure itself) -> REPLY error \
+	   NOTE_KEPT or NOTE_REMOVED (the tree; the failed record and its log \
+	   stay) */ \
 	X(ABORT, "abort", op_abort, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(STAGING) | PH(LINKED) | PH(FROZEN)), \
 	  PERMIT(STAGE, PH(STAGING) | PH(LINKED))) \
@@ -114,7 +122,10 @@ enum proto_phase {
 	   bind, the release is recorded and partly live (text says where) */ \
 	X(SWITCH, "switch", op_switch, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(FROZEN)), PERMIT(SWITCH, PH(LOCKED))) \
-	/* id target or "" for previous -> REPLY as SWITCH */ \
+	/* id target or "" for previous (never a release marked unhealthy); \
+	   arg[0] ms (unused), arg[1] 1 = automatic, after the deploy's health check failed: text \
+	   why, the release this run published is marked unhealthy -> REPLY \
+	   as SWITCH */ \
 	X(ROLLBACK, "rollback", op_rollback, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(SWITCHED)), PERMIT(ROLLBACK, PH(LOCKED))) \
 	/* arg[0] keep -> ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */ \
@@ -131,7 +142,19 @@ enum proto_phase {
 	   store, arg[3] their bytes */ \
 	X(STATUS, "status", op_status, OPF_ONCE, PERMIT(STATUS, PH(START))) \
 	/* -> REPLY, fd: history file read-only, or none */ \
-	X(HISTORY, "history", op_history, OPF_ONCE, PERMIT(STATUS, PH(START))) \
+	X(HISTORY, "history", op_history, OPF_ONCE, PERMIT(STATUS, PH(START)), \
+	  PERMIT(HISTORY, PH(START))) \
+	/* arg[0] enum history_report, arg[1] ms, text why -> REPLY; appends an event \
+	   marked as reported by the front end (UNHEALTHY: marks the release \
+	   this run published); at most HISTORY_REPORTS_MAX per run */ \
+	X(REPORT, "report", op_report, 0, \
+	  PERMIT(DEPLOY, PH(START) | PH(LOCKED) | PH(STAGING) | PH(LINKED) | PH(FROZEN) | \
+		 PH(SWITCHED) | PH(DONE)), \
+	  PERMIT(SWITCH, PH(START) | PH(LOCKED) | PH(SWITCHED) | PH(DONE)), \
+	  PERMIT(ROLLBACK, PH(START) | PH(LOCKED) | PH(SWITCHED) | PH(DONE))) \
+	/* id release -> REPLY arg[0] bytes, fd: its build log read-only; \
+	   status -ENOENT when it has none */ \
+	X(LOG_READ, "log-read", op_log_read, OPF_ONCE, PERMIT(LOG, PH(START))) \
 	/* -> ENTRY* (error a CHECK_ code, its subject in text), REPLY */ \
 	X(CHECK, "check", op_check, OPF_ONCE, PERMIT(CHECK, PH(START))) \
 	/* -> OUTPUT* (php-fpm -tt), REPLY arg[0] master pid; status -EIO, \
@@ -324,6 +347,19 @@ enum release_state {
  * only this release links (st_nlink 2: the store and it) and of the rest. */
 #define RELEASE_FLAG_CURRENT  (1u << 8)
 #define RELEASE_FLAG_PREVIOUS (1u << 9)
+/* A frozen release that failed its health check after the switch: rollback
+ * without an id never picks it. OP_ENTRY of OP_LIST, text after a tab: the
+ * reason of a failed or unhealthy release (the helper's own record). */
+#define RELEASE_FLAG_UNHEALTHY (1u << 10)
+
+/* OP_REPORT, arg[0]: what the front end saw go wrong. */
+enum history_report {
+	REPORT_FAILED = 1,      /* the run failed after the point it could abort */
+	REPORT_REFUSED,         /* the run refused to go on (e.g. a destructive migration) */
+	REPORT_UNHEALTHY,       /* the release this run published failed its health check */
+	REPORT_MAX,
+};
+#define HISTORY_REPORTS_MAX 4
 
 /* OP_ENTRY of OP_VERIFY: what differs from the manifest. arg[1] and arg[2]
  * (expected, found): MODE the mode bits; OWNER uid << 32 | gid; TYPE 'd',

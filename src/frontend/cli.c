@@ -23,6 +23,8 @@ const char cli_usage[] =
 	"  check    APP                                validate config and environment; change nothing\n"
 	"  mount    APP                                mode = bind: mount the current release at live (boot, repair)\n"
 	"  verify   APP [RELEASE]                      check a release (default: current) against its manifest\n"
+	"  history  APP [-n N]                         every attempt (deploys, failures, rollbacks), newest first\n"
+	"  log      APP RELEASE                        the build log of a release (kept for failed builds)\n"
 	"\n"
 	"SOURCE is a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF.\n"
 	"RELEASE (switch, rollback) is a release id, a unique prefix of one, or a unique label.\n"
@@ -43,6 +45,7 @@ static const struct {
 	{ "list", VERB_LIST }, { "status", VERB_STATUS },
 	{ "prune", VERB_PRUNE }, { "check", VERB_CHECK },
 	{ "mount", VERB_MOUNT }, { "verify", VERB_VERIFY },
+	{ "history", VERB_HISTORY }, { "log", VERB_LOG },
 };
 
 enum verb verb_from_name(const char *name)
@@ -222,7 +225,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 	if (r < 0 || c->help || c->version)
 		return r;
 	allows_source = c->verb == VERB_DEPLOY || c->verb == VERB_STAGE;
-	allows_release = c->verb == VERB_SWITCH || c->verb == VERB_ROLLBACK || c->verb == VERB_VERIFY;
+	allows_release = c->verb == VERB_SWITCH || c->verb == VERB_ROLLBACK || c->verb == VERB_VERIFY ||
+			 c->verb == VERB_LOG;
 	allows_keep = c->verb == VERB_PRUNE;
 	allows_wait = allows_source || allows_release || allows_keep || c->verb == VERB_MOUNT;
 
@@ -270,6 +274,11 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 				return bad(err, n, "--keep must be at least 1%s", "");
 			continue;
 		}
+		if (c->verb == VERB_HISTORY && (r = take_value(argc, argv, &i, "-n", &v, err, n)) != 0) {
+			if (r < 0 || (r = take_number(v, 1000000, &c->limit, "-n", err, n)) < 0)
+				return r;
+			continue;
+		}
 		if (a[0] == '-' && a[1] != '\0')
 			return badf(err, n, "unknown option '%s' for this verb; run 'cutover help %s'",
 				    escaped(a, shown, sizeof(shown)), c->verb_name);
@@ -288,6 +297,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 		return bad(err, n, "%s needs --from SOURCE", c->verb_name);
 	if (allows_source && !*c->from)
 		return bad(err, n, "--from needs a non-empty SOURCE%s", "");
+	if (c->verb == VERB_LOG && !c->release)
+		return bad(err, n, "log needs a RELEASE id; run 'cutover list APP' to see the releases%s", "");
 	if (c->verb == VERB_SWITCH && !c->release)
 		return bad(err, n, "switch needs a RELEASE id; run 'cutover list APP' to see the releases%s", "");
 	return 0;

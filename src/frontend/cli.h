@@ -24,6 +24,8 @@ enum verb {
 	VERB_CHECK,
 	VERB_MOUNT,
 	VERB_VERIFY,
+	VERB_HISTORY,
+	VERB_LOG,
 };
 
 struct cli {
@@ -49,6 +51,7 @@ struct cli {
 	char release_buf[RELEASE_ID_MAX + 1];
 	unsigned wait;             /* --wait SECONDS */
 	unsigned keep;             /* prune --keep N; 0 = config */
+	unsigned limit;            /* history -n N; 0 = all */
 };
 
 /*

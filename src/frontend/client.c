@@ -288,11 +288,20 @@ int client_freeze(struct client *c, struct client_freeze_result *ret, struct hel
 
 int client_abort(struct client *c, bool keep, bool *ret_kept, struct helper_error *err)
 {
+	return client_abort_why(c, keep, NULL, 0, ABORT_FAILED, ret_kept, err);
+}
+
+int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, enum abort_kind kind,
+		     bool *ret_kept, struct helper_error *err)
+{
 	struct proto_msg req, rep;
 	int r;
 
 	proto_init(&req, OP_ABORT);
 	req.arg[0] = keep ? 1 : 0;
+	req.arg[1] = ms;
+	req.arg[2] = kind;
+	(void)request_text(&req, why);   /* the history keeps what fits */
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
 	if (r < 0)
 		return r;
@@ -303,7 +312,8 @@ int client_abort(struct client *c, bool keep, bool *ret_kept, struct helper_erro
 /* ---- publishing ----------------------------------------------------- */
 
 static int client_publish(struct client *c, enum proto_op op, const char *id, const char *source,
-			  uint64_t ms, struct client_switch_result *ret, struct helper_error *err)
+			  uint64_t ms, bool automatic, struct client_switch_result *ret,
+			  struct helper_error *err)
 {
 	struct proto_msg req, rep;
 	int r;
@@ -313,6 +323,7 @@ static int client_publish(struct client *c, enum proto_op op, const char *id, co
 		return client_refuse(err, -ENAMETOOLONG, "release id is too long");
 	(void)request_text(&req, source);   /* history records what fits */
 	req.arg[0] = ms;
+	req.arg[1] = automatic;
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
 	if (r < 0 && r != -EXDEV)
 		return r;
@@ -332,13 +343,46 @@ static int client_publish(struct client *c, enum proto_op op, const char *id, co
 int client_switch(struct client *c, const char *id, const char *source, uint64_t ms,
 		  struct client_switch_result *ret, struct helper_error *err)
 {
-	return client_publish(c, OP_SWITCH, id, source, ms, ret, err);
+	return client_publish(c, OP_SWITCH, id, source, ms, false, ret, err);
 }
 
 int client_rollback(struct client *c, const char *id, const char *source, uint64_t ms,
 		    struct client_switch_result *ret, struct helper_error *err)
 {
-	return client_publish(c, OP_ROLLBACK, id, source, ms, ret, err);
+	return client_publish(c, OP_ROLLBACK, id, source, ms, false, ret, err);
+}
+
+int client_rollback_auto(struct client *c, const char *why, struct client_switch_result *ret,
+			 struct helper_error *err)
+{
+	return client_publish(c, OP_ROLLBACK, NULL, why, 0, true, ret, err);
+}
+
+int client_report(struct client *c, enum history_report kind, const char *why, uint64_t ms,
+		  struct helper_error *err)
+{
+	struct proto_msg req, rep;
+
+	proto_init(&req, OP_REPORT);
+	req.arg[0] = kind;
+	req.arg[1] = ms;
+	(void)request_text(&req, why);
+	return client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
+}
+
+int client_log(struct client *c, const char *id, int *ret_fd, uint64_t *ret_size,
+	       struct helper_error *err)
+{
+	struct proto_msg req, rep;
+	int r;
+
+	proto_init(&req, OP_LOG_READ);
+	if (str_copy(req.id, sizeof(req.id), id) < 0)
+		return client_refuse(err, -ENAMETOOLONG, "release id is too long");
+	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, ret_fd, err);
+	if (r == 0)
+		*ret_size = rep.arg[0];
+	return r;
 }
 
 struct prune_ctx {
@@ -389,14 +433,19 @@ static void list_entry(const struct proto_msg *m, void *ctx)
 		.state = (enum release_state)(flags & 0xff),
 		.current = flags & RELEASE_FLAG_CURRENT,
 		.previous = flags & RELEASE_FLAG_PREVIOUS,
+		.unhealthy = flags & RELEASE_FLAG_UNHEALTHY,
 	};
+	const char *tab = strchr(m->text, '\t');
 
 	str_copy(rel.id, sizeof(rel.id), m->id);
-	if (m->text[0]) {
+	/* The reason is the helper's record: shown escaped, never raw. */
+	if (tab)
+		str_escape(rel.reason, sizeof(rel.reason), tab + 1, strlen(tab + 1));
+	if (m->text[0] && m->text[0] != '\t') {
 		char own[32], *sp;
 		unsigned long long o, sh;
 
-		str_copy(own, sizeof(own), m->text);
+		snprintf(own, sizeof(own), "%.*s", (int)(tab ? (size_t)(tab - m->text) : strlen(m->text)), m->text);
 		sp = strchr(own, ' ');
 		if (sp) {
 			*sp = '\0';

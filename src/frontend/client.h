@@ -92,6 +92,16 @@ struct client_freeze_result {
 int client_freeze(struct client *c, struct client_freeze_result *ret, struct helper_error *err);
 /* ret_kept: the release was kept as failed rather than removed. */
 int client_abort(struct client *c, bool keep, bool *ret_kept, struct helper_error *err);
+/* What an abort records (arg[2] of OP_ABORT). */
+enum abort_kind {
+	ABORT_FAILED = 0,
+	ABORT_REFUSED = 1,   /* the run refused to go on (a destructive migration) */
+	ABORT_DRY_RUN = 2,   /* not a failure: nothing is recorded */
+};
+/* As client_abort, with why the run failed and its duration so far, for
+ * the history (the helper's own reason wins when it saw the failure). */
+int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, enum abort_kind kind,
+		     bool *ret_kept, struct helper_error *err);
 
 struct client_switch_result {
 	char to[RELEASE_ID_MAX + 1];      /* now current */
@@ -108,6 +118,17 @@ int client_switch(struct client *c, const char *id, const char *source, uint64_t
 /* id NULL or "": the previous release. Otherwise as client_switch. */
 int client_rollback(struct client *c, const char *id, const char *source, uint64_t ms,
 		    struct client_switch_result *ret, struct helper_error *err);
+/* The automatic rollback of a deploy whose health check failed (why): the
+ * helper marks the release this run published as unhealthy. */
+int client_rollback_auto(struct client *c, const char *why, struct client_switch_result *ret,
+			 struct helper_error *err);
+/* Tells the helper's history what went wrong where it could not see. */
+int client_report(struct client *c, enum history_report kind, const char *why, uint64_t ms,
+		  struct helper_error *err);
+/* The build log of release id: a read-only fd and its size; -ENOENT when
+ * it has none. */
+int client_log(struct client *c, const char *id, int *ret_fd, uint64_t *ret_size,
+	       struct helper_error *err);
 
 typedef void (*client_pruned_fn)(void *ctx, const char *id, uint64_t bytes);
 struct client_prune_result {
@@ -124,6 +145,8 @@ struct client_release {
 	uint64_t bytes, files;
 	enum release_state state;     /* or another value the helper knows and we do not */
 	bool current, previous;
+	bool unhealthy;               /* frozen, failed its health check */
+	char reason[256];             /* why failed or unhealthy, escaped; or "" */
 	bool has_usage;               /* own and shared are known (frozen releases) */
 	uint64_t own;                 /* bytes of objects only this release links */
 	uint64_t shared;              /* bytes of objects it shares */

@@ -10,10 +10,13 @@
 
 #include "artifact.h"
 #include "fcgi_response.h"
+#include <stdarg.h>
+
 #include "health.h"
 #include "migrate.h"
 #include "reload.h"
 #include "history_last.h"
+#include "history_view.h"
 #include "notify.h"
 #include "messages.h"
 #include "names.h"
@@ -119,6 +122,21 @@ static int fe_helper_lost(struct frontend *fe)
 static struct reload_env fe_reload_env(struct frontend *fe)
 {
 	return (struct reload_env) { .client = &fe->client, .cfg = fe->cfg, .out = &fe->out };
+}
+
+/* What went wrong where the helper could not see it, for its history;
+ * best effort: a run that failed already says so on stderr. */
+static void fe_report(struct frontend *fe, enum history_report kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fe_report(struct frontend *fe, enum history_report kind, const char *fmt, ...)
+{
+	char why[PROTO_TEXT_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	(void)client_report(&fe->client, kind, why, (now_ns() - fe->start_ns) / 1000000, NULL);
 }
 
 static int do_lock(struct frontend *fe)
@@ -237,17 +255,25 @@ struct stage_result {
  * Gives up the release being staged. Returns how to finish the sentence
  * "release ID ...": removed, or kept (--keep-failed) and where.
  */
-static const char *abort_release(struct frontend *fe, const char *id)
+static const char *abort_release_as(struct frontend *fe, const char *id, const char *why, unsigned kind)
 {
 	static char kept[512];
 	bool was_kept = false;
 
-	if (client_abort(&fe->client, fe->cli.keep_failed, &was_kept, NULL) < 0)
+	/* why goes to the history (the helper's own reason wins if it saw the
+	 * failure): the build's record says what went wrong. */
+	if (client_abort_why(&fe->client, fe->cli.keep_failed, why, (now_ns() - fe->start_ns) / 1000000,
+			     kind, &was_kept, NULL) < 0)
 		return "left behind (the next run removes it)";
 	if (!fe->cli.keep_failed || !was_kept)
 		return "removed";
 	snprintf(kept, sizeof(kept), "kept as failed in %s/.cutover/failed/%s", fe->cfg->root, id);
 	return kept;
+}
+
+static const char *abort_release(struct frontend *fe, const char *id, const char *why)
+{
+	return abort_release_as(fe, id, why, fe->refused ? ABORT_REFUSED : ABORT_FAILED);
 }
 
 static int run_steps(struct frontend *fe, const char *id)
@@ -275,8 +301,11 @@ static int run_steps(struct frontend *fe, const char *id)
 				fe_why(fe, &e, why, sizeof(why));
 			else
 				snprintf(why, sizeof(why), "failed with exit code %llu", (unsigned long long)code);
-			out_error("build step %zu '%s' %s; release %s %s, the live site is unchanged",
-				  i + 1, shown, why, id, abort_release(fe, id));
+			char reason[1300];
+
+			snprintf(reason, sizeof(reason), "build step %zu '%s' %s", i + 1, shown, why);
+			out_error("%s; release %s %s, the live site is unchanged",
+				  reason, id, abort_release(fe, id, reason));
 			return EXIT_FAILED;
 		}
 		snprintf(name, sizeof(name), "build step %zu", i + 1);
@@ -295,7 +324,7 @@ static int stage_result(struct frontend *fe, int r, const struct helper_error *e
 		return fe_helper_lost(fe);
 	if (r < 0) {
 		fe_why(fe, e, why, sizeof(why));
-		out_error("%s; release %s %s, the live site is unchanged", why, id, abort_release(fe, id));
+		out_error("%s; release %s %s, the live site is unchanged", why, id, abort_release(fe, id, why));
 		return EXIT_FAILED;
 	}
 	return EXIT_OK;
@@ -330,8 +359,11 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	closep(&dirfd);
 	dirfd = -EBADF;
 	if (r < 0) {
-		out_error("importing %s failed: %s; release %s %s, the live site is unchanged",
-			  fe->from_shown, err[0] ? err : strerror(-r), res->id, abort_release(fe, res->id));
+		char reason[1400];
+
+		snprintf(reason, sizeof(reason), "importing %s failed: %s", fe->from_shown, err[0] ? err : strerror(-r));
+		out_error("%s; release %s %s, the live site is unchanged",
+			  reason, res->id, abort_release(fe, res->id, reason));
 		return EXIT_FAILED;
 	}
 	format_size(size, sizeof(size), st.bytes);
@@ -542,6 +574,7 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 				 "add the new column or table in this release and drop the old one in a later release, once no running code "
 				 "uses it (expand/contract); to run it anyway pass --allow-destructive or set allow_destructive = yes in [migrate]",
 				 f[0].migration[0] ? f[0].migration : "(unnamed)", f[0].kind, f[0].statement, more);
+			fe->refused = true;   /* the history says refused, not failed */
 			return -EPERM;
 		}
 		for (size_t i = 0; i < n && i < ELEMENTSOF(f); i++)
@@ -673,7 +706,8 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 	uint64_t t0 = now_ns();
 	int r;
 
-	r = client_rollback(&fe->client, NULL, NULL, 0, &sw, &e);
+	snprintf(msg, sizeof(msg), "health check failed: %.900s", why);
+	r = client_rollback_auto(&fe->client, msg, &sw, &e);
 	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
 	if (r < 0) {
@@ -705,6 +739,7 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 	char detail[160], size[32], from[RELEASE_ID_MAX + 1], err[1600];
 	int r;
 
+	fe->start_ns = start;
 	r = do_lock(fe);
 	if (r != EXIT_OK)
 		return r;
@@ -732,12 +767,12 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 	r = before_publish(fe, &facts, err, sizeof(err));
 	if (r < 0) {
 		out_error("%s; release %s was not published and was %s, the live site is unchanged", err,
-			  res.id, abort_release(fe, res.id));
+			  res.id, abort_release(fe, res.id, err));
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
 	if (run_migrations(fe, err, sizeof(err)) < 0 || run_hooks(fe, false, err, sizeof(err)) < 0) {
 		out_error("%s; release %s was not published and was %s, the old release keeps serving", err,
-			  res.id, abort_release(fe, res.id));
+			  res.id, abort_release(fe, res.id, err));
 		return EXIT_FAILED;
 	}
 	/* mode = bind has no second path to run the staged release from: its
@@ -749,8 +784,11 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 
 		r = health_precheck(&env, res.id, err, sizeof(err));
 		if (r < 0) {
+			char reason[1700];
+
+			snprintf(reason, sizeof(reason), "pre-switch check through php-fpm %s", err);
 			out_error("pre-switch check of release %s through php-fpm %s; it was never published and was %s, the live site is unchanged",
-				  res.id, err, abort_release(fe, res.id));
+				  res.id, err, abort_release(fe, res.id, reason));
 			return EXIT_FAILED;
 		}
 		out_step(&fe->out, "pre-switch check", now_ns() - t0, "staged release answers in the live pool");
@@ -778,6 +816,7 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
+		fe_report(fe, REPORT_FAILED, "php-fpm was not reloaded after the switch%s", "");
 		out_error("release %s is live, but php-fpm was not reloaded (see above)", res.id);
 		return EXIT_FAILED;
 	}
@@ -786,12 +825,14 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 		json_free(&j);
 		if (fe->cfg->health.rollback && from[0])
 			return auto_rollback(fe, &facts, err);
+		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
 		out_error("health check failed: %s; release %s stays live (%s)", err, res.id,
 			  from[0] ? "rollback = no" : "there is no previous release");
 		return EXIT_FAILED;
 	}
 	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
 		json_free(&j);
+		fe_report(fe, REPORT_FAILED, "%s (release live and healthy)", err);
 		out_error("%s; release %s is live and healthy nonetheless", err, res.id);
 		return EXIT_FAILED;
 	}
@@ -888,6 +929,7 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	}
 	if (do_health(fe, err, sizeof(err)) < 0) {
 		json_free(&j);
+		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
 		out_error("release %s is live, but its health check failed: %s", sw.to, err);
 		return EXIT_FAILED;
 	}
@@ -988,12 +1030,14 @@ static void list_entry(void *ctx, const struct client_release *rel)
 	struct list_ctx *l = ctx;
 	struct json *j = l->j;
 	char when[32], size[32], own[32], shared[32];
+	const char *state = rel->unhealthy && rel->state == RELEASE_FROZEN ? "unhealthy" : state_name(rel->state);
 
 	format_time(when, sizeof(when), rel->created_ns);
 	if (l->fe->cli.json) {
 		json_begin(j, '{');
 		json_kv_string(j, "id", rel->id);
-		json_kv_string(j, "state", state_name(rel->state));
+		json_kv_string(j, "state", state);
+		json_kv_string(j, "reason", rel->reason[0] ? rel->reason : NULL);
 		json_kv_string(j, "created", when);
 		json_kv_uint(j, "bytes", rel->bytes);
 		json_kv_uint(j, "files", rel->files);
@@ -1009,9 +1053,10 @@ static void list_entry(void *ctx, const struct client_release *rel)
 	format_size(size, sizeof(size), rel->bytes);
 	format_size(own, sizeof(own), rel->own);
 	format_size(shared, sizeof(shared), rel->shared);
-	printf("%-40s %-9s %-21s %10s %10s %10s  %s\n", rel->id, state_name(rel->state), when, size,
+	printf("%-40s %-9s %-21s %10s %10s %10s  %s%s%s\n", rel->id, state, when, size,
 	       rel->has_usage ? own : "-", rel->has_usage ? shared : "-",
-	       rel->current ? "current" : rel->previous ? "previous" : "");
+	       rel->current ? "current" : rel->previous ? "previous" : "",
+	       rel->reason[0] && (rel->current || rel->previous) ? " " : "", rel->reason);
 }
 
 static int verb_list(struct frontend *fe)
@@ -1066,7 +1111,8 @@ static int verb_status(struct frontend *fe)
 	struct history_entry last;
 	_cleanup_close_ int hfd = -EBADF;
 	struct helper_error e;
-	bool have_last = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
+	bool have_last = false, have_failure = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
+	struct history_entry failure;
 	char mounted[PROTO_TEXT_SIZE + 256] = "", size[32];
 	struct json j;
 	int r;
@@ -1085,8 +1131,10 @@ static int verb_status(struct frontend *fe)
 	(void)client_history(&fe->client, &hfd, NULL);
 	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
-	if (hfd >= 0)
+	if (hfd >= 0) {
 		have_last = history_last(hfd, &last) == 1;
+		have_failure = history_view_last_failure(hfd, &failure) == 1;
+	}
 	if (fe->cli.json) {
 		json_init(&j);
 		json_begin(&j, '{');
@@ -1123,6 +1171,11 @@ static int verb_status(struct frontend *fe)
 			json_end(&j, '}');
 		} else
 			json_string(&j, NULL);
+		json_key(&j, "last_failure");
+		if (have_failure)
+			history_view_json(&j, &failure);
+		else
+			json_string(&j, NULL);
 		json_kv_string(&j, "lock", cs.lock_holder[0] ? cs.lock_holder : NULL);
 		json_key(&j, "store");
 		json_begin(&j, '{');
@@ -1152,6 +1205,12 @@ static int verb_status(struct frontend *fe)
 			       (double)last.duration_ms / 1e3);
 		else
 			printf("last change: (none)\n");
+		if (have_failure) {
+			char line[1024];
+
+			history_view_line(line, sizeof(line), &failure);
+			printf("last failure: %s\n", line);
+		}
 		printf("lock:        %s\n", cs.lock_holder[0] ? cs.lock_holder : "free");
 		format_size(size, sizeof(size), cs.store_bytes);
 		printf("store:       %llu objects, %s (every release's files, each counted once)\n",
@@ -1443,7 +1502,7 @@ static bool fpm_unset(const struct frontend *fe)
 static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t bytes, uint64_t files,
 			      uint64_t start)
 {
-	const char *fate = abort_release(fe, id);
+	const char *fate = abort_release_as(fe, id, NULL, ABORT_DRY_RUN);
 	double secs = (double)(now_ns() - start) / 1e9;
 	struct json j;
 
@@ -1511,6 +1570,7 @@ int frontend_run(struct frontend *fe)
 	char why[PROTO_TEXT_SIZE];
 	int r;
 
+	fe->start_ns = now_ns();
 	out_init(&fe->out, fe->cli.quiet, fe->cli.json);
 	client_init(&fe->client, fe->sock, (struct client_sink) { .fn = print_output, .ctx = &fe->out });
 	/* --from is the caller's text; it appears in messages only escaped. */
@@ -1549,6 +1609,10 @@ int frontend_run(struct frontend *fe)
 		return verb_mount(fe);
 	case VERB_VERIFY:
 		return verb_verify(fe);
+	case VERB_HISTORY:
+		return history_view(fe);
+	case VERB_LOG:
+		return log_view(fe);
 	default:
 		return EXIT_USAGE;
 	}

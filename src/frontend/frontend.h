@@ -34,6 +34,8 @@ struct frontend {
 	char from_shown[256];   /* --from, escaped for messages */
 	/* Output of [migrate] pretend, vetted before anything runs. */
 	struct client_capture capture;
+	uint64_t start_ns;      /* deploy: when it started, for the history */
+	bool refused;           /* deploy: refused to go on (a destructive migration) */
 };
 
 /* Runs the verb; returns the process exit code. */
