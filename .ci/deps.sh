@@ -22,6 +22,8 @@ packages=(
 	# the bundled Laravel app (Debian packages the framework: no composer)
 	php-laravel-framework php-doctrine-dbal php8.2-sqlite3 php8.2-mbstring
 	php8.2-intl php8.2-xml
+	# the fleet tests and bench/fleet.sh (issue 12): Ansible over ssh
+	ansible-core
 	# make fuzz (libFuzzer)
 	clang libclang-rt-14-dev
 )
