@@ -18,15 +18,21 @@
 
 command -v ansible-playbook >/dev/null || fatal "ansible-playbook is missing (.ci/deps.sh installs ansible-core)"
 
-etc_before=$(stat -c '%i %Y' /etc/cutover 2>&1)
-run_sshd_before=$(stat -c '%i' /run/sshd 2>&1)
-
 step "three hosts"
 t0=$(now_ms)
 fleet_start 3
 step "started in $(($(now_ms) - t0)) ms (per host: ${FLEET_START_MS[*]} ms)"
-assert_eq "$etc_before" "$(stat -c '%i %Y' /etc/cutover 2>&1)" "the machine's /etc/cutover is untouched"
-assert_eq "$run_sshd_before" "$(stat -c '%i' /run/sshd 2>&1)" "the machine's /run/sshd is untouched"
+# (Other tests on this machine may create and remove /etc/cutover and
+# /run/sshd meanwhile: only what is the fleet's is checked.)
+[[ -e /etc/cutover/$FLEET_APP.conf ]] && fail "the machine has /etc/cutover/$FLEET_APP.conf"
+for i in 1 2 3; do
+	run fleet_exec "$i" findmnt -n -o TARGET --target "/etc/cutover/$FLEET_APP.conf"
+	assert_eq /etc/cutover "$OUT" "host $i: /etc/cutover is a mount of its own"
+	run fleet_exec "$i" findmnt -n -o FSTYPE /run
+	assert_eq tmpfs "$OUT" "host $i: /run is a tmpfs of its own"
+	run fleet_exec "$i" findmnt -n -o FSTYPE /etc
+	assert_eq overlay "$OUT" "host $i: /etc is an overlay"
+done
 run id -u "$FLEET_USER"
 assert_eq 1 "$RC" "the CI user '$FLEET_USER' does not exist on the machine, only in the hosts"
 
@@ -73,10 +79,12 @@ run fleet_ssh 1 id -un
 assert_eq "$FLEET_USER" "$OUT" "ssh logs in as the CI user"
 
 step "the shared database"
+# shellcheck disable=SC2016 # PHP, not shell
 run fleet_exec 1 setpriv --reuid=nobody --regid=nogroup --clear-groups -- php -r \
 	'$db = new SQLite3($argv[1]); $db->exec("INSERT INTO fleet_marks VALUES (\"h1\", \"seen\")");' \
 	"$FLEET_SHARED/fleet.sqlite"
 assert_eq 0 "$RC" "host 1 writes the shared database" || it_last_output
+# shellcheck disable=SC2016 # PHP, not shell
 run fleet_exec 3 php -r '$db = new SQLite3($argv[1]); echo $db->querySingle("SELECT host FROM fleet_marks WHERE mark = \"seen\"");' \
 	"$FLEET_SHARED/fleet.sqlite"
 assert_eq "h1" "$OUT" "host 3 reads what host 1 wrote"
@@ -109,3 +117,14 @@ for i in 1 2; do
 done
 serves 3 fleet-v2 || fail "host 3's nginx no longer serves fleet-v2" "$(curl -s "$(fleet_url 3)/")"
 assert_eq "${V2[3]}" "$(current_id "${FLEET_HOST_DIR[3]}/root")" "host 3's current release is unchanged"
+
+step "fleet_stop leaves no process in the hosts"
+fleet_stop
+# (fleet__ns_procs also checks a process's root: a namespace's inode
+# number is free for a new namespace once the old one is gone.)
+left=$(for i in 1 2 3; do
+	for p in $(fleet__ns_procs "$i"); do
+		printf 'host %s: %s: %s\n' "$i" "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline")"
+	done
+done)
+assert_eq "" "$left" "processes left in the hosts' namespaces"

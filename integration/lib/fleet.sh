@@ -109,13 +109,13 @@ fleet__free_uid()
 # its sshd. /run goes first: mount(8) may write /run/mount/utab.
 fleet__ns_setup()
 {
-	local h=$1 rule=$2 layer=$3 user=$4 uid=$5 root=$6 home=$7 shared=$8 bindir=$9
+	local h=$1 rule=$2 layer=$3 user=$4 uid=$5 root=$6 home=$7 shared=$8 bindir=$9 d
 
 	set -e
 	mount -t tmpfs -o mode=0755,size=8m fleet-run /run
 	mkdir -m 0755 /run/sshd
 	mount -t overlay fleet-etc -o "lowerdir=/etc,upperdir=$h/ov/etc/upper,workdir=$h/ov/etc/work" /etc
-	mkdir -p -m 0755 /etc/cutover
+	[[ -d /etc/cutover ]] || mkdir -m 0755 /etc/cutover
 	mount --bind "$h/etc-cutover" /etc/cutover
 	groupadd -g "$uid" "$user"
 	useradd --system --no-log-init -M -u "$uid" -g "$uid" -d "$home" -s /bin/sh "$user"
@@ -123,7 +123,9 @@ fleet__ns_setup()
 	usermod -p '*' "$user"
 	install -m 0440 -o root -g root "$rule" /etc/sudoers.d/cutover-fleet
 	mount -t overlay fleet-srv -o "lowerdir=/srv,upperdir=$h/ov/srv/upper,workdir=$h/ov/srv/work" /srv
-	mkdir -p -m 0755 "$root" "$home" "$shared"
+	for d in "$root" "$home" "$shared"; do
+		[[ -d $d ]] || mkdir -m 0755 "$d"
+	done
 	mount --bind "$h/root" "$root"
 	mount --bind "$h/home" "$home"
 	mount --bind "$h/../shared" "$shared"
@@ -226,6 +228,7 @@ fleet__host_start()
 		"$h/web" "$FLEET_ROOT/current/public" children=2 nginx_workers=1 port_from=$((18600 + 10 * i)) ||
 		fatal "fleet: host $i: nginx and php-fpm did not start" "$(tail -n 5 "$h/web/"*.log 2>/dev/null)"
 	FLEET_WEB_PORT[i]=$(web_port "$h/web") || fatal "fleet: host $i: no web port"
+	# shellcheck disable=SC2034 # for the tests and bench/fleet.sh
 	FLEET_START_MS[i]=$(($(now_ms) - t0))
 }
 
@@ -237,6 +240,7 @@ fleet__shared()
 
 	mkdir -m 0755 "$d"
 	chown "${APP_USER:-nobody}:${APP_GROUP:-nogroup}" "$d"
+	# shellcheck disable=SC2016 # PHP, not shell
 	setpriv --reuid="${APP_USER:-nobody}" --regid="$(id -g "${APP_USER:-nobody}")" --clear-groups -- \
 		php -r '$db = new SQLite3($argv[1]); $db->exec("CREATE TABLE fleet_marks (host TEXT, mark TEXT)");' \
 		"$d/fleet.sqlite" || fatal "fleet: cannot create the shared database"
@@ -421,10 +425,15 @@ fleet_inventory()
 fleet_ansible()
 {
 	mkdir -p "$FLEET_DIR/ansible/tmp"
-	# A socket's path has at most 107 bytes: the control sockets go in a
-	# directory of their own right in /tmp (removed at exit).
+	# A socket's path has at most 107 bytes and ssh adds 28 to the
+	# directory's: the control sockets go in a directory of their own,
+	# right in the scratch base (or /tmp if that is still too long).
 	if [[ -z $FLEET_CP_DIR ]]; then
-		FLEET_CP_DIR=$(mktemp -d /tmp/cutover-fleet-cp.XXXXXX) || fatal "mktemp -d failed"
+		FLEET_CP_DIR=$(mktemp -d "$IT_SCRATCH_BASE/fcp.XXXXXX") || fatal "mktemp -d failed"
+		if ((${#FLEET_CP_DIR} > 75)); then
+			rmdir "$FLEET_CP_DIR"
+			FLEET_CP_DIR=$(mktemp -d /tmp/fcp.XXXXXX) || fatal "mktemp -d failed"
+		fi
 		IT_SCRATCH+=("$FLEET_CP_DIR")
 	fi
 	ANSIBLE_CONFIG=$IT_DIR/fleet/ansible.cfg ANSIBLE_HOME=$FLEET_DIR/ansible \
