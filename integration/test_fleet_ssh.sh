@@ -73,8 +73,10 @@ assert_eq "" "$(dir_list "${FLEET_HOST_DIR[2]}/root")" "host 2's app root is emp
 step "the CI user has only the sudo rule"
 run fleet_ssh 1 sudo -n true
 assert_eq 1 "$RC" "sudo true is not allowed"
-run fleet_ssh 1 sudo -n cutover check "$FLEET_APP"
-[[ $ERR == *"sudo:"* ]] || fail "sudo cutover check (not in the rule) was allowed" "$(it_last_output)"
+# The rule never allows -c (cutover refuses it under sudo anyway): sudo
+# itself must say no.
+run fleet_ssh 1 sudo -n cutover -c "/etc/cutover/$FLEET_APP.conf" status "$FLEET_APP"
+[[ $RC == 1 && $ERR == *"sudo:"* ]] || fail "sudo cutover -c (not in the rule) was not refused by sudo" "$(it_last_output)"
 run fleet_ssh 1 id -un
 assert_eq "$FLEET_USER" "$OUT" "ssh logs in as the CI user"
 
