@@ -1,34 +1,40 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# bench/fleet.sh: the baseline a fleet deploy (issue 12) is compared
-# with: one release deployed to 1, 3 and 5 hosts by a sequential loop,
+# bench/fleet.sh: the baselines a two-phase fleet deploy (issue 12) is
+# compared with: one release deployed to 1, 3 and 5 hosts
 #
-#   for h in hosts; do ssh h sudo cutover deploy APP --from ARTIFACT; done
+#   ssh      by a sequential loop,
+#            for h in hosts; do ssh h sudo cutover deploy APP --from ARTIFACT; done
+#   ansible  by ansible-playbook running that same command on every host
+#            at once (integration/fleet/deploy-only.yml; one phase)
 #
 # on the hosts of integration/lib/fleet.sh (mount namespaces on this
 # machine, each with its own sshd, nginx and php-fpm; ssh as the CI user
 # through the project's sudo rule). The artifact (a .tar.gz) is put in
 # each host's CI home beforehand, not timed. Printed per fleet size, the
-# median of BENCH_RUNS (default 5) runs, the sizes taking turns (so a
-# change in the machine's load spreads over all of them):
+# median of BENCH_RUNS (default 5) runs, the sizes and methods taking
+# turns (so a change in the machine's load spreads over all of them):
 #
-#   fleet deploy   wall time of the whole loop
+#   fleet deploy   wall time of the method (the loop, ansible-playbook)
 #   per host       the same divided by the number of hosts
 #   mixed window   first host's switch to the last host's: the time the
 #                  fleet serves two releases at once (0 for one host)
 #
 # A host's switch time is the modification time of its current symlink
-# (cutover writes the new link and renames it over current: that rename
-# is the switch), read on the machine through the host's app root; it is
-# checked against `cutover --json status` (the same release current) and
-# against what the host's nginx serves. Needs root and the build (make).
-# Shared and noisy machines: read the figures as orders of magnitude.
+# (fleet_switch_time, integration/lib/fleet.sh), read on the machine
+# through the host's app root; after each run every host's current is
+# checked against `cutover --json status` and what its nginx serves.
+# Needs root, the build (make) and ansible-core (.ci/deps.sh). Shared and
+# noisy machines: read the figures as orders of magnitude.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 runs=${BENCH_RUNS:-5}
 sizes=(1 3 5)
+# BENCH_METHODS: "ssh" (the baseline) and "ansible"; see method_* below.
+read -r -a methods <<<"${BENCH_METHODS:-ssh ansible}"
+declare -A label=([ssh]="sequential ssh loop" [ansible]="ansible command, all hosts at once")
 # The test library: the fleet, and cleanup at exit whatever happens.
 # shellcheck source=integration/lib.sh
 . "$top/integration/lib.sh"
@@ -58,7 +64,6 @@ artifact_put()
 
 # switched I NAME: host I's current release is the one just deployed:
 # --json status agrees with the current symlink, and nginx serves NAME.
-# Prints the switch time (seconds, ns precision).
 switched()
 {
 	local i=$1 name=$2 id json
@@ -69,7 +74,31 @@ switched()
 		fatal "host $i: --json status names $(jq -r .current <<<"$json"), current is $id"
 	[[ $(curl -s --max-time 5 "$(fleet_url "$i")/") == "$name" ]] ||
 		fatal "host $i does not serve $name after its deploy"
-	stat -c '%.9Y' "${FLEET_HOST_DIR[i]}/root/current"
+}
+
+# The methods: deploy S/NAME.tar.gz (already in each CI home) to hosts
+# 1..N. Each returns once every host has switched (or fails).
+#
+# ssh: the sequential loop, the baseline.
+method_ssh()
+{
+	local n=$1 name=$2 i
+
+	for ((i = 1; i <= n; i++)); do
+		fleet_ssh "$i" sudo -n cutover deploy "$FLEET_APP" --from "$FLEET_HOME/$name.tar.gz" >/dev/null 2>"$S/err" ||
+			fatal "$name: the deploy to host $i failed" "$(cat "$S/err")"
+	done
+}
+
+# ansible: the same command on every host at once, one phase
+# (integration/fleet/deploy-only.yml): each host switches when its own
+# deploy is done. Includes ansible-playbook's own start (about a second).
+method_ansible()
+{
+	local n=$1 name=$2
+
+	fleet_ansible -i "$S/inventory-$n" "$IT_DIR/fleet/deploy-only.yml" -e "artifact_name=$name.tar.gz" \
+		>"$S/ansible.out" 2>&1 || fatal "$name: ansible-playbook failed" "$(tail -n 20 "$S/ansible.out")"
 }
 
 # Every host gets a first release: the runs measure updates.
@@ -78,35 +107,46 @@ for ((i = 1; i <= FLEET_N; i++)); do
 	fleet_ssh "$i" sudo -n cutover deploy "$FLEET_APP" --from "$FLEET_HOME/warmup.tar.gz" >/dev/null 2>&1 ||
 		fatal "the first deploy to host $i failed"
 done
+for n in "${sizes[@]}"; do
+	mapfile -t hosts < <(seq 1 "$n")
+	fleet_inventory "$S/inventory-$n" "${hosts[@]}"
+done
 
 declare -A total=() window=()
 for ((r = 1; r <= runs; r++)); do
 	for n in "${sizes[@]}"; do
-		name=n${n}r$r
-		artifact_put "$name"
-		t0=$(date +%s.%N)
-		for ((i = 1; i <= n; i++)); do
-			fleet_ssh "$i" sudo -n cutover deploy "$FLEET_APP" --from "$FLEET_HOME/$name.tar.gz" >/dev/null 2>"$S/err" ||
-				fatal "$name: the deploy to host $i failed" "$(cat "$S/err")"
+		for m in "${methods[@]}"; do
+			name=$m-n${n}r$r
+			artifact_put "$name"
+			t0=$(date +%s.%N)
+			"method_$m" "$n" "$name"
+			t1=$(date +%s.%N)
+			mapfile -t hosts < <(seq 1 "$n")
+			for i in "${hosts[@]}"; do
+				switched "$i" "$name"
+			done
+			total[$m.$n]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') "
+			window[$m.$n]+="$(fleet_mixed_window "${hosts[@]}") "
 		done
-		t1=$(date +%s.%N)
-		times=()
-		for ((i = 1; i <= n; i++)); do
-			times+=("$(switched "$i" "$name")")
-		done
-		total[$n]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') "
-		window[$n]+="$(printf '%s\n' "${times[@]}" | sort -g | awk 'NR == 1 { f = $1 } { l = $1 } END { printf "%.3f", l - f }') "
 	done
 done
 
-printf '\nsequential ssh loop (median of %s runs; the artifact already on each host)\n\n' "$runs"
-printf '| hosts | fleet deploy (s) | per host (s) | mixed window (s) |\n'
-printf '| ---: | ---: | ---: | ---: |\n'
+printf '\nfleet deploy, median of %s runs (the artifact already on each host)\n\n' "$runs"
+printf '| hosts | method | fleet deploy (s) | per host (s) | mixed window (s) |\n'
+printf '| ---: | --- | ---: | ---: | ---: |\n'
 for n in "${sizes[@]}"; do
-	# shellcheck disable=SC2086 # lists of numbers
-	tm=$(printf '%s\n' ${total[$n]} | median)
-	# shellcheck disable=SC2086
-	wm=$(printf '%s\n' ${window[$n]} | median)
-	printf '| %s | %.2f | %.2f | %.2f |\n' "$n" "$tm" "$(awk -v t="$tm" -v n="$n" 'BEGIN { print t / n }')" "$wm"
+	for m in "${methods[@]}"; do
+		# shellcheck disable=SC2086 # lists of numbers
+		tm=$(printf '%s\n' ${total[$m.$n]} | median)
+		# shellcheck disable=SC2086
+		wm=$(printf '%s\n' ${window[$m.$n]} | median)
+		printf '| %s | %s | %.2f | %.2f | %.2f |\n' "$n" "${label[$m]}" "$tm" \
+			"$(awk -v t="$tm" -v n="$n" 'BEGIN { print t / n }')" "$wm"
+	done
 done
-printf '\n(every run: %s)\n' "$(for n in "${sizes[@]}"; do printf '%s hosts: %s s, windows %s s; ' "$n" "${total[$n]% }" "${window[$n]% }"; done)"
+printf '\nevery run (fleet deploy / mixed window, s):\n'
+for n in "${sizes[@]}"; do
+	for m in "${methods[@]}"; do
+		printf '  %s hosts, %s: %s / %s\n' "$n" "$m" "${total[$m.$n]% }" "${window[$m.$n]% }"
+	done
+done

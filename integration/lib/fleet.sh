@@ -10,6 +10,9 @@
 #   fleet_exec I CMD...   CMD as root inside host I (nsenter)
 #   fleet_url I           host I's nginx: http://127.0.0.1:PORT
 #   fleet_sshd_stop I     host I becomes unreachable (its sshd stops)
+#   fleet_switch_time I   when host I's current release went live
+#   fleet_mixed_window I...  seconds between the first and the last
+#                         of those hosts' switches
 #   fleet_inventory FILE  an Ansible inventory of the hosts (group "fleet")
 #   fleet_ansible ARG...  ansible-playbook ARG... with the fleet's settings
 #
@@ -394,6 +397,28 @@ fleet_sshd_stop()
 	for p in "${pids[@]}"; do
 		wait_for 5 eval "! kill -0 $p 2>/dev/null" || fatal "fleet: host $i: sshd $p is still running"
 	done
+}
+
+# fleet_switch_time I: when host I's current release went live, in
+# seconds since the epoch (ns precision): the modification time of its
+# current symlink (cutover writes the new link, then renames it over
+# current: the rename is the switch, microseconds later). The history
+# and `status` give only whole seconds.
+fleet_switch_time()
+{
+	stat -c '%.9Y' "${FLEET_HOST_DIR[$1]}/root/current"
+}
+
+# fleet_mixed_window I...: the time between the first and the last of
+# those hosts' switches, in seconds: how long the fleet served two
+# releases at once.
+fleet_mixed_window()
+{
+	local i
+
+	for i in "$@"; do
+		fleet_switch_time "$i" || return 1
+	done | sort -g | awk 'NR == 1 { f = $1 } { l = $1 } END { printf "%.3f\n", l - f }'
 }
 
 # fleet_inventory FILE [I...]: an INI inventory of hosts I (default all)
