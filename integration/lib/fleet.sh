@@ -29,6 +29,10 @@
 #                        layer in the host's scratch dir: the CI user
 #                        (useradd), the sudo rule and the /etc/cutover
 #                        mount point are written there, never to /etc
+#                        (the mounts below /etc, /etc/hosts in a
+#                        container, are carried over; a file the machine
+#                        changes later is seen unless the host wrote it:
+#                        its copies of passwd, group and shadow are its own)
 #   /etc/cutover         the host's scratch etc-cutover (APP.conf)
 #   /srv                 an overlay over /srv, only for the mount points
 #   /srv/fleet-app       the app root: the host's scratch root
@@ -108,6 +112,30 @@ fleet__free_uid()
 	fatal "fleet: no free uid in 59000..59999"
 }
 
+# fleet__ns_overlay NAME DIR H: an overlay over DIR (in a host's
+# namespace), its upper layer in H/ov/NAME. An overlay shows none of the
+# mounts below DIR (a container's /etc/hosts and /etc/resolv.conf are
+# such mounts): each is moved aside first, then back on top.
+fleet__ns_overlay()
+{
+	local name=$1 dir=$2 h=$3 keep=$3/ov/$1/keep m n=0 subs=()
+
+	mapfile -t subs < <(awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo)
+	mkdir -p "$keep"
+	for m in "${subs[@]}"; do
+		if [[ -d $m ]]; then mkdir "$keep/$n"; else : >"$keep/$n"; fi
+		mount --move "$m" "$keep/$n"
+		n=$((n + 1))
+	done
+	mount -t overlay "fleet-$name" -o "lowerdir=$dir,upperdir=$h/ov/$name/upper,workdir=$h/ov/$name/work" "$dir"
+	n=0
+	for m in "${subs[@]}"; do
+		if [[ -d $keep/$n ]]; then mkdir -p "$m"; else [[ -e $m ]] || : >"$m"; fi
+		mount --move "$keep/$n" "$m"
+		n=$((n + 1))
+	done
+}
+
 # fleet__ns_setup H RULE BIN_LAYER USER UID APP_ROOT HOME SHARED BIN_DIR:
 # runs as the first thing in a host's new mount namespace and ends as
 # its sshd. /run goes first: mount(8) may write /run/mount/utab.
@@ -118,7 +146,7 @@ fleet__ns_setup()
 	set -e
 	mount -t tmpfs -o mode=0755,size=8m fleet-run /run
 	mkdir -m 0755 /run/sshd
-	mount -t overlay fleet-etc -o "lowerdir=/etc,upperdir=$h/ov/etc/upper,workdir=$h/ov/etc/work" /etc
+	fleet__ns_overlay etc /etc "$h"
 	[[ -d /etc/cutover ]] || mkdir -m 0755 /etc/cutover
 	mount --bind "$h/etc-cutover" /etc/cutover
 	groupadd -g "$uid" "$user"
@@ -126,7 +154,7 @@ fleet__ns_setup()
 	# Not locked (sshd refuses locked accounts), without a password.
 	usermod -p '*' "$user"
 	install -m 0440 -o root -g root "$rule" /etc/sudoers.d/cutover-fleet
-	mount -t overlay fleet-srv -o "lowerdir=/srv,upperdir=$h/ov/srv/upper,workdir=$h/ov/srv/work" /srv
+	fleet__ns_overlay srv /srv "$h"
 	for d in "$root" "$home" "$shared"; do
 		[[ -d $d ]] || mkdir -m 0755 "$d"
 	done
@@ -210,7 +238,7 @@ fleet__host_start()
 	t0=$(now_ms)
 	fleet__host_dirs "$i"
 	h=${FLEET_HOST_DIR[i]}
-	setup="$(declare -f fleet__ns_setup); fleet__ns_setup \"\$@\""
+	setup="$(declare -f fleet__ns_overlay fleet__ns_setup); fleet__ns_setup \"\$@\""
 	for ((try = 0; try < 5; try++)); do
 		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
 		fleet__listening "$port" && continue
