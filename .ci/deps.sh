@@ -25,6 +25,8 @@ packages=(
 	# make deb and test_package: the Debian package, lintian, and the
 	# Debian 12 root it is installed into
 	debhelper dpkg-dev lintian mmdebstrap
+	# the fleet tests and bench/fleet.sh (issue 12): Ansible over ssh
+	ansible-core
 	# make fuzz (libFuzzer)
 	clang libclang-rt-14-dev
 )

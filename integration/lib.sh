@@ -22,6 +22,8 @@
 #   tools.sh    the test tools make builds (integration/tools.mk)
 #   laravel.sh  the bundled Laravel app
 #   git.sh      git repositories outside /tmp
+#   fleet.sh    N hosts on this machine (mount namespaces with sshd,
+#               nginx, php-fpm), for the fleet tests and bench/fleet.sh
 
 # The library's frames, for it_where: this file as the test named it.
 # shellcheck disable=SC2034 # used by lib/core.sh
@@ -50,3 +52,5 @@ IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
 . "$IT_LIB_DIR/laravel.sh"
 # shellcheck source=lib/git.sh
 . "$IT_LIB_DIR/git.sh"
+# shellcheck source=lib/fleet.sh
+. "$IT_LIB_DIR/fleet.sh"
