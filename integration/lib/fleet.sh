@@ -82,14 +82,17 @@ fleet__rule()
 	FLEET_USER=$(awk '$2 ~ /^ALL=/ { print $1 }' "$FLEET_RULE_SRC" | tail -n 1)
 	FLEET_BIN=$(grep -v '^[[:space:]]*#' "$FLEET_RULE_SRC" | grep -oE '/[^ ,]*/cutover( |$)' | head -n 1)
 	FLEET_BIN=${FLEET_BIN% }
-	app=$(grep -v '^[[:space:]]*#' "$FLEET_RULE_SRC" | grep -oE 'cutover( -[^ ,]+)* (deploy|stage|status) [^ ,]+' |
-		head -n 1 | awk '{ print $NF }')
+	# The app follows the verb, in a plain rule ("deploy shop *") or in a
+	# regular expression ("deploy ((-q|--json) )*shop( ...)*$").
+	app=$(grep -v '^[[:space:]]*#' "$FLEET_RULE_SRC" |
+		grep -oE '(deploy|stage|status) (\(\([^ ]*\) \)\*)?[a-z0-9][a-z0-9_-]*' |
+		head -n 1 | sed -E 's/.*[ *]//')
 	[[ $FLEET_USER =~ ^[a-z_][a-z0-9_-]*$ && $FLEET_BIN == /*/cutover && -n $app ]] ||
 		fatal "fleet: cannot read the user, binary and app of $FLEET_RULE_SRC" "user '$FLEET_USER' bin '$FLEET_BIN' app '$app'"
 	digest=$(sha256sum <"$CUTOVER_BIN" | cut -d' ' -f1)
 	# The app's name is a word of the commands (the alias's name, in
 	# capitals, is left alone); comments are left as they are.
-	sed -E "/^[[:space:]]*#/! s/ $app( |,|\\\\|\$)/ $FLEET_APP\\1/g; s/sha256:[0-9a-f]{64}/sha256:$digest/g" \
+	sed -E "/^[[:space:]]*#/! s/([ *])$app( |,|\\(|\\\\|\$)/\\1$FLEET_APP\\2/g; s/sha256:[0-9a-f]{64}/sha256:$digest/g" \
 		"$FLEET_RULE_SRC" >"$rule"
 	visudo -cqf "$rule" >/dev/null || fatal "fleet: visudo rejects the adapted rule" "$(cat "$rule")"
 	[[ -d $(dirname "$FLEET_BIN") ]] ||
