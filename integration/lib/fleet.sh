@@ -15,6 +15,12 @@
 #                         of those hosts' switches
 #   fleet_inventory FILE  an Ansible inventory of the hosts (group "fleet")
 #   fleet_ansible ARG...  ansible-playbook ARG... with the fleet's settings
+#                         (the collection in ansible/ on its path)
+#   fleet_app_config I [K=V...]  host I's APP.conf for the collection's
+#                         tests: its health check, the migrations
+#   fleet_db_start        the fleet's database server (migrations reach
+#                         the shared SQLite through it); fleet_db_count
+#   fleet_artifact NAME ID [OPT...]  a test app release as a .tar.gz
 #
 # A host is a private mount namespace (unshare -m, every mount private),
 # kept alive by its own sshd (-D, listening on a loopback port of its own,
@@ -70,6 +76,7 @@ FLEET_PID=()      # a process of host I's namespace (its sshd, until stopped)
 FLEET_NS=()       # host I's mount namespace, "mnt:[INODE]"
 FLEET_STOPPED=0
 FLEET_CP_DIR=''   # Ansible's ssh control sockets
+FLEET_DB_URL=''   # fleet_db_start's server
 
 # fleet__rule: the project's sudo rule adapted to the fleet: FLEET_USER,
 # FLEET_BIN from the rule; the app name replaced by FLEET_APP and any
@@ -494,7 +501,136 @@ fleet_ansible()
 		IT_SCRATCH+=("$FLEET_CP_DIR")
 	fi
 	ANSIBLE_CONFIG=$IT_DIR/fleet/ansible.cfg ANSIBLE_HOME=$FLEET_DIR/ansible \
+		ANSIBLE_COLLECTIONS_PATH=$REPO_ROOT/ansible/collections \
 		ANSIBLE_SSH_CONTROL_PATH_DIR=$FLEET_CP_DIR \
 		ANSIBLE_LOCAL_TEMP=$FLEET_DIR/ansible/tmp ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 \
 		ansible-playbook "$@"
+}
+
+# fleet_db_start: the fleet's database server, for migrations: PHP's
+# built-in web server on a loopback port, as the app user, in front of the
+# shared SQLite (GET /?mark=M&host=H adds the row (H, M) to fleet_marks).
+# Migrations run in cutover's build sandbox, where everything outside the
+# release and its shared/ is read-only: like a real fleet's, they reach
+# the database over the network. Sets FLEET_DB_URL; stopped at exit.
+fleet_db_start()
+{
+	local d=$FLEET_DIR/db port try pid
+
+	mkdir -m 0755 "$d"
+	cat >"$d/router.php" <<-EOF
+	<?php
+	// integration/lib/fleet.sh: the fleet's database server.
+	\$mark = \$_GET['mark'] ?? '';
+	if (\$mark === '') { http_response_code(400); echo "no mark\\n"; return; }
+	\$db = new SQLite3('$FLEET_DIR/shared/fleet.sqlite');
+	\$db->busyTimeout(5000);
+	\$st = \$db->prepare('INSERT INTO fleet_marks VALUES (:h, :m)');
+	\$st->bindValue(':h', \$_GET['host'] ?? '');
+	\$st->bindValue(':m', \$mark);
+	if (!\$st->execute()) { http_response_code(500); echo "insert failed\\n"; return; }
+	echo "OK\\n";
+	EOF
+	chmod 0644 "$d/router.php"
+	for ((try = 0; try < 5; try++)); do
+		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
+		fleet__listening "$port" && continue
+		bg pid setpriv --reuid="${APP_USER:-nobody}" --regid="$(id -g "${APP_USER:-nobody}")" --clear-groups -- \
+			php -S "127.0.0.1:$port" "$d/router.php"
+		wait_for 5 fleet__listening "$port" && break
+		kill "$pid" 2>/dev/null
+		pid=''
+	done
+	[[ -n $pid ]] || fatal "fleet: the database server did not start"
+	FLEET_DB_URL=http://127.0.0.1:$port
+}
+
+# fleet_db_count MARK: how many rows of the shared database's fleet_marks
+# have that mark.
+fleet_db_count()
+{
+	# shellcheck disable=SC2016 # PHP, not shell
+	php -r '$db = new SQLite3($argv[1], SQLITE3_OPEN_READONLY); $st = $db->prepare("SELECT count(*) FROM fleet_marks WHERE mark = :m");
+		$st->bindValue(":m", $argv[2]); echo $st->execute()->fetchArray()[0], "\n";' \
+		"$FLEET_DIR/shared/fleet.sqlite" "$1"
+}
+
+# fleet_app_config I [SECTION.KEY=VALUE...]: (re)writes host I's APP.conf
+# for the collection's tests: the fleet's app config (app_config), no
+# php-fpm reload (OPcache compiles each release's own paths), cutover's
+# health check on the host's nginx (GET /health.php, body OK; see
+# fleet_artifact) and the artifact's migrations through the fleet's
+# database server. Each SECTION.KEY=VALUE (fpm, health, migrate) replaces
+# a default; health.url=?fail=ID makes that release fail its check here.
+fleet_app_config()
+{
+	local i=$1 conf=${FLEET_HOST_DIR[$1]}/etc-cutover/$FLEET_APP.conf arg section key
+	local -A v=(
+		[fpm.reload]=none
+		[health.url]=$(fleet_url "$i")/health.php
+		[health.expect_body]=OK
+		[health.retries]=2
+		[health.timeout]=5
+		[migrate.run]="php db/migrate.php"
+		[migrate.pretend]="php db/migrate.php --pretend"
+	)
+
+	shift
+	for arg in "$@"; do
+		[[ $arg =~ ^(fpm|health|migrate)\.[a-z_]+= ]] || fatal "fleet_app_config: '$arg' is not SECTION.KEY=VALUE"
+		if [[ $arg == health.url=\?* ]]; then
+			v[health.url]=$(fleet_url "$i")/health.php${arg#*=}
+		else
+			v[${arg%%=*}]=${arg#*=}
+		fi
+	done
+	app_config "$conf" "$FLEET_ROOT"
+	{
+		for section in fpm health migrate; do
+			printf '[%s]\n' "$section"
+			for key in $(printf '%s\n' "${!v[@]}" | grep "^$section\." | LC_ALL=C sort); do
+				[[ -n ${v[$key]} ]] && printf '%s = %s\n' "${key#*.}" "${v[$key]}"
+			done
+		done
+	} >>"$conf"
+	printf 'h%s\n' "$i" >"${FLEET_HOST_DIR[i]}/etc-cutover/fleet-host"
+	chmod 0644 "${FLEET_HOST_DIR[i]}/etc-cutover/fleet-host"
+}
+
+# fleet_artifact FILE ID [--destructive]: the test app's release ID
+# (integration/testapp/make.sh: its page prints "a=ID b=ID i=ID", /up
+# prints OK) as FILE (a .tar.gz), with
+#   public/health.php  "OK", or status 500 for ?fail=ID (a host whose
+#                      health.url says so fails this release's check);
+#   db/migrate.php     one migration: adds the mark "migrated-ID" through
+#                      the fleet's database server (fleet_db_start, whose
+#                      URL is written in); --pretend prints its SQL, a
+#                      DROP TABLE with --destructive.
+fleet_artifact()
+{
+	local file=$1 id=$2 src sql
+
+	src=$(mktemp -d "$FLEET_DIR/art.XXXXXX") || fatal "mktemp -d failed"
+	"$IT_DIR/testapp/make.sh" "$src/t" "$id" >/dev/null || fatal "fleet_artifact: make.sh $id failed"
+	mkdir -p "$src/t/db"
+	sql="insert into fleet_marks (host, mark) values ('?', 'migrated-$id')"
+	[[ ${3:-} == --destructive ]] && sql="drop table fleet_old"
+	cat >"$src/t/public/health.php" <<-EOF
+	<?php
+	header('Content-Type: text/plain');
+	if ((\$_GET['fail'] ?? '') === '$id') { http_response_code(500); echo "FAIL $id\\n"; return; }
+	echo "OK\\n";
+	EOF
+	cat >"$src/t/db/migrate.php" <<-EOF
+	<?php
+	// The migration of release $id: one mark in the fleet's database.
+	if (in_array('--pretend', \$argv, true)) { echo "FleetMark$id: $sql\\n"; exit(0); }
+	\$host = trim(@file_get_contents('/etc/cutover/fleet-host') ?: '?');
+	\$r = @file_get_contents('$FLEET_DB_URL/?mark=migrated-$id&host=' . urlencode(\$host));
+	if (\$r !== "OK\\n") { fwrite(STDERR, "migrate: the database server said no\\n"); exit(1); }
+	echo "migrated $id\\n";
+	EOF
+	tar -C "$src/t" -czf "$file" . || fatal "cannot make $file"
+	chmod 0644 "$file"
+	rm -rf "${src:?}"
 }
