@@ -21,6 +21,8 @@
 #   fleet_db_start        the fleet's database server (migrations reach
 #                         the shared SQLite through it); fleet_db_count
 #   fleet_artifact NAME ID [OPT...]  a test app release as a .tar.gz
+#   fleet_collection_start N  all of the above for the collection's tests
+#                         (test_fleet_*.sh), fleet_deploy ID, fleet_load_*
 #
 # A host is a private mount namespace (unshare -m, every mount private),
 # kept alive by its own sshd (-D, listening on a loopback port of its own,
@@ -633,4 +635,121 @@ fleet_artifact()
 	tar -C "$src/t" -czf "$file" . || fatal "cannot make $file"
 	chmod 0644 "$file"
 	rm -rf "${src:?}"
+}
+
+# ---- the cutover.fleet collection's tests ------------------------------
+
+# fleet__rule_allows VERB...: the sudo rule the fleet uses names each verb.
+fleet__rule_allows()
+{
+	local verb
+
+	for verb in "$@"; do
+		grep -v '^[[:space:]]*#' "$FLEET_RULE_SRC" | grep -qE "cutover .*[^a-z-]$verb[^a-z-]" || return 1
+	done
+}
+
+# fleet_collection_start N: N hosts for the collection's playbooks: the
+# database server, every host's config (fleet_app_config), the inventory
+# INV, the summary file SUMMARY, PLAYBOOKS (the collection's playbooks),
+# and FLEET_ART (where fleet_deploy keeps the artifacts).
+fleet_collection_start()
+{
+	command -v ansible-playbook >/dev/null || fatal "ansible-playbook is missing (.ci/deps.sh installs ansible-core)"
+	[[ -x $LOADGEN_BIN ]] || fatal "$LOADGEN_BIN is missing; run 'make build/loadgen' first"
+	fleet__rule_allows stage switch migrate prune rollback status list ||
+		fatal "the sudo rule $FLEET_RULE_SRC does not allow stage, switch, migrate, prune, rollback, status and list (docs/FLEET.md)"
+	PLAYBOOKS=$REPO_ROOT/ansible/collections/ansible_collections/cutover/fleet/playbooks
+	step "$1 hosts"
+	local t0 i
+	t0=$(now_ms)
+	fleet_start "$1"
+	fleet_db_start
+	for ((i = 1; i <= FLEET_N; i++)); do
+		fleet_app_config "$i"
+	done
+	step "started in $(($(now_ms) - t0)) ms (per host: ${FLEET_START_MS[*]} ms)"
+	scratch_new FLEET_ART
+	INV=$FLEET_ART/inventory
+	SUMMARY=$FLEET_ART/summary.json
+	fleet_inventory "$INV"
+}
+
+# fleet_deploy ID [--destructive] [ANSIBLE_ARG...]: deploy.yml of the test
+# app's release ID (fleet_artifact, made once) with release id ID, under
+# run (OUT, ERR, RC, ELAPSED_MS); the summary in SUMMARY.
+fleet_deploy()
+{
+	local id=$1 opt=()
+
+	shift
+	[[ ${1:-} == --destructive ]] && { opt=(--destructive); shift; }
+	[[ -f $FLEET_ART/$id.tar.gz ]] || fleet_artifact "$FLEET_ART/$id.tar.gz" "$id" "${opt[@]}"
+	rm -f "$SUMMARY"
+	run fleet_ansible -i "$INV" "$PLAYBOOKS/deploy.yml" -e "cutover_artifact=$FLEET_ART/$id.tar.gz" \
+		-e "cutover_release_id=$id" -e "cutover_summary_file=$SUMMARY" "$@"
+}
+
+# fleet_page I: what host I's nginx serves on /.
+fleet_page()
+{
+	curl -s --max-time 10 "$(fleet_url "$1")/"
+}
+
+# fleet_task_lines TASK: the lines ansible-playbook printed (in OUT) for
+# the task named TASK.
+fleet_task_lines()
+{
+	printf '%s\n' "$OUT" | awk -v t="TASK [$1]" 'index($0, "TASK [") == 1 { on = index($0, t) == 1; next } on && NF'
+}
+
+# fleet_state I: host I's releases and number of history lines.
+fleet_state()
+{
+	printf '%s / %s' "$(dir_list "${FLEET_HOST_DIR[$1]}/root/releases")" \
+		"$(grep -c '' "${FLEET_HOST_DIR[$1]}/root/.cutover/history.jsonl" 2>/dev/null)"
+}
+
+# fleet__list I: host I's `cutover --json list`, as a list of releases
+# (the contract's .releases, or the bare list of a cutover before it).
+fleet__list()
+{
+	fleet_exec "$1" "$FLEET_BIN" --json list "$FLEET_APP" 2>/dev/null | jq -c '.releases? // .'
+}
+
+# fleet_release I ID JQ: JQ (a jq string template) on host I's release ID.
+fleet_release()
+{
+	fleet__list "$1" | jq -r --arg id "$2" ".[] | select(.id == \$id) | $3"
+}
+
+# fleet_release_ids I: host I's release ids as list has them (newest first).
+fleet_release_ids()
+{
+	fleet__list "$1" | jq -r '.[].id' | paste -sd' ' -
+}
+
+# fleet_load_start I...: a loadgen on each host's nginx (page /: torn
+# responses are counted); FLEET_LOAD[I] its pid.
+fleet_load_start()
+{
+	local i
+
+	for i in "$@"; do
+		URL=$(fleet_url "$i") load_start "FLEET_LOAD[$i]" / --connections 2
+	done
+	sleep 0.5
+}
+
+# fleet_load_stop_check I...: stops each host's loadgen; every one had
+# requests, all answered 2xx, none torn or unparsed.
+fleet_load_stop_check()
+{
+	local i
+
+	for i in "$@"; do
+		load_stop "${FLEET_LOAD[i]}"
+		assert_load_clean "host $i under load"
+		step "host $i: $LOAD_SUMMARY"
+	done
 }

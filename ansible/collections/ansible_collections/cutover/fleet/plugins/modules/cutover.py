@@ -417,7 +417,8 @@ def main():
         # Idempotent: the target is live already, nothing to do.
         doc = dict(doc, ok=True, error=None, changed=False)
         doc["current_before"] = doc["current_after"] = doc.get("current_before") or doc.get("current_after")
-        result = result_of(doc, cmd, rc, err, False)
+        # rc 0: Ansible takes a result's non-zero rc for a failure.
+        result = result_of(doc, cmd, 0, err, False)
         result["msg"] = "already current"
         module.exit_json(**result)
     if rc != 0:
