@@ -676,8 +676,9 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	size_t n = 0;
 	int r;
 
-	/* A run that published (a deploy) prunes as [publish] keep says. */
-	if (h->published[0]) {
+	/* A deploy prunes as [publish] keep says, whether or not it published:
+	 * only the prune verb (which the caller must be allowed) chooses. */
+	if (h->verb != PV_PRUNE) {
 		keep = h->cfg.keep;
 	} else {
 		keep = req->arg[0];

@@ -128,7 +128,8 @@ enum proto_phase {
 	   as SWITCH */ \
 	X(ROLLBACK, "rollback", op_rollback, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(SWITCHED)), PERMIT(ROLLBACK, PH(LOCKED))) \
-	/* arg[0] keep -> ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */ \
+	/* arg[0] keep (the prune verb only; a deploy keeps [publish] keep) -> \
+	   ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */ \
 	X(PRUNE, "prune", op_prune, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(SWITCHED) | PH(DONE)), PERMIT(PRUNE, PH(LOCKED))) \
 	/* -> ENTRY* (see below), END */ \
