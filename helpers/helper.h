@@ -38,6 +38,12 @@ struct helper {
 	enum { MIGRATE_NONE, MIGRATE_PRETENDED, MIGRATE_RAN, MIGRATE_VERIFIED } migrate_stage;
 	size_t next_hook[HOOK_KIND_MAX];   /* per enum hook_kind: the next to run */
 	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
+	bool failed;                  /* this run failed, as the helper saw (abort,
+	                                 a refused switch, an automatic rollback)
+	                                 or was told (report): on_failure may run */
+	char own_published[RELEASE_ID_MAX + 1];  /* ...by a switch that was not a
+	                                            rollback: the only release its
+	                                            health reports may mark */
 	bool fpm_entered;              /* mode = bind: the last publish entered php-fpm's namespace */
 	struct bind_actions repair;    /* mode = bind: what the last repair did */
 	/* history of a failed run (helpers/publish.c) */

@@ -56,6 +56,18 @@ static int release_mark_unhealthy(struct helper *h, const char *id, const char *
 	return state_write(&h->l, &ri);
 }
 
+static int release_clear_unhealthy(struct helper *h, const char *id)
+{
+	struct release_info ri;
+	int r = state_read(&h->l, id, &ri);
+
+	if (r < 0 || !ri.unhealthy)
+		return r;
+	ri.unhealthy = false;
+	ri.reason[0] = '\0';
+	return state_write(&h->l, &ri);
+}
+
 /* ---- lock ---------------------------------------------------------- */
 
 static void lock_holder(struct helper *h, int fd, char *buf, size_t n)
@@ -468,9 +480,12 @@ int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 {
 	int r;
 
+	if (req->arg[2] > 2)
+		return -EPROTO;
 	/* A dry run is not a failure; a front end could drop the record
 	 * anyway by going away. */
 	h->record_abort = req->arg[2] != 2;
+	h->failed = req->arg[2] != 2;
 	str_copy(h->abort_reason, sizeof(h->abort_reason), req->text);
 	h->abort_ms = req->arg[1];
 	h->abort_refused = req->arg[2] == 1;
@@ -562,6 +577,17 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 	str_copy(h->published, sizeof(h->published), id);
 	/* A new release is live: its after_switch hooks run from the start. */
 	h->next_hook[HOOK_AFTER_SWITCH] = 0;
+	/* Rollback's "previous" lives with the release, not only in the
+	 * history, so no flood of history lines can push it out of reach. */
+	if (!auto_reason && strcmp(verb, "rollback") != 0) {
+		(void)state_set_previous(&h->l, id, cur);
+		str_copy(h->own_published, sizeof(h->own_published), id);
+	}
+	/* Switched to on purpose (by name, or as a deploy's own release): a
+	 * past failed health check no longer speaks for it; a new one marks
+	 * it again. */
+	if (!auto_reason)
+		(void)release_clear_unhealthy(h, id);
 	if (auto_reason) {
 		struct history_entry ev = { .duration_ms = ms, .reported = true };
 
@@ -591,11 +617,15 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 
 int op_switch(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
+	int r;
+
 	/* This run staged a release: the switch must name it. */
 	if (h->id[0] && strcmp(req->id, h->id) != 0)
 		return -EPROTO;
-	return do_switch(h, h->verb_name,
-			 req->id, req->text, req->arg[0], NULL, rep);
+	r = do_switch(h, h->verb_name, req->id, req->text, req->arg[0], NULL, rep);
+	if (r < 0 || rep->status < 0)
+		h->failed = true;
+	return r;
 }
 
 int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -616,11 +646,12 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 	/* An automatic rollback marks what this run published as unhealthy:
 	 * the helper cannot see the health check, so the front end's word is
 	 * taken, for its own release only (docs/SECURITY.md). */
-	if (req->arg[1] > 1 || (req->arg[1] == 1 && !h->published[0]))
+	if (req->arg[1] > 1 || (req->arg[1] == 1 && !h->own_published[0]))
 		return -EPROTO;
 	if (req->arg[1] == 1) {
+		h->failed = true;
 		auto_reason = req->text[0] ? req->text : "health check failed";
-		r = release_mark_unhealthy(h, h->published, auto_reason);
+		r = release_mark_unhealthy(h, h->own_published, auto_reason);
 		if (r < 0)
 			return r;
 	}
@@ -893,10 +924,11 @@ int op_report(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 
 	if (req->arg[0] < REPORT_FAILED || req->arg[0] >= REPORT_MAX || ++h->reports > HISTORY_REPORTS_MAX)
 		return -EPROTO;
+	h->failed = true;
 	if (req->arg[0] == REPORT_UNHEALTHY) {
-		if (!h->published[0])
+		if (!h->own_published[0])
 			return -EPROTO;
-		r = release_mark_unhealthy(h, h->published, req->text[0] ? req->text : "health check failed");
+		r = release_mark_unhealthy(h, h->own_published, req->text[0] ? req->text : "health check failed");
 		if (r < 0)
 			return r;
 	}

@@ -418,7 +418,7 @@ static bool hook_rolled_back(const struct helper *h)
  * while it is being built. */
 static bool hook_after_failure(const struct helper *h)
 {
-	return h->verb == PV_DEPLOY &&
+	return h->verb == PV_DEPLOY && h->failed &&
 	       (h->phase == PH_DONE || h->phase == PH_FROZEN || h->phase == PH_SWITCHED);
 }
 
@@ -480,8 +480,10 @@ int op_hook(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 	snprintf(kind_env, sizeof(kind_env), "CUTOVER_HOOK=%s", config_hook_name(kind));
 	if (kind == HOOK_ON_FAILURE) {
 		snprintf(reason, sizeof(reason), "CUTOVER_REASON=%.*s", (int)strnlen(req->text, 500), req->text);
+		/* Printable ASCII: C1 controls (0x80-0x9f, or UTF-8 0xc2 0x9b)
+		 * would act on a terminal the hook writes the reason to. */
 		for (char *p = reason; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 				*p = ' ';
 		snprintf(failed, sizeof(failed), "CUTOVER_FAILED_RELEASE=%s", h->id);
 		env[k++] = reason;

@@ -879,7 +879,8 @@ static int verb_deploy(struct frontend *fe)
 
 	notify_event_init(&ev, fe->cfg->app, "deploy");
 	r = deploy_run(fe, &ev);
-	if (fe->cli.verb == VERB_STAGE)
+	/* A dry run changes nothing anyone must hear about. */
+	if (fe->cli.verb == VERB_STAGE || fe->cli.dry_run)
 		return r;
 	ev.outcome = r == EXIT_OK ? "deployed" : r == EXIT_ROLLED_BACK ? "auto-rolled-back" : "failed";
 	if (r != EXIT_OK)
@@ -929,7 +930,10 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	}
 	if (do_health(fe, err, sizeof(err)) < 0) {
 		json_free(&j);
-		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
+		/* The helper lets a run mark only what it switched to itself, not
+		 * a rollback's target: that one is reported as a failure. */
+		fe_report(fe, fe->cli.verb == VERB_SWITCH ? REPORT_UNHEALTHY : REPORT_FAILED,
+			  "health check failed: %s", err);
 		out_error("release %s is live, but its health check failed: %s", sw.to, err);
 		return EXIT_FAILED;
 	}
