@@ -159,6 +159,20 @@ chown -R ci:ci "$SRC" 2>/dev/null || in_root chown -R ci:ci /home/ci/src
 step "root's own check of the app"
 assert_ok in_root cutover check shop
 
+step "the example config with [notify], the failure hooks and operators on"
+# Its commented-out keys of issue 13 uncommented: cutover reads every line
+# of it (what check then says of php-fpm on this root does not matter).
+sed -E 's/^;(\[notify\]|url = https|format = |timeout = 5 |retries = 2 |on_failure = |after_rollback = |operators = )/\1/' \
+	"$R/usr/share/doc/cutover/examples/app.conf.example" >"$R/etc/cutover/example.conf"
+chmod 0644 "$R/etc/cutover/example.conf"
+assert_eq 8 "$(grep -cE '^(\[notify\]|url = https|format|timeout = 5 |retries = 2 |on_failure|after_rollback|operators)' \
+	"$R/etc/cutover/example.conf")" "the keys uncommented"
+run in_root cutover check example
+printf '%s\n' "$OUT" "$ERR" | grep . | sed 's/^/   /'
+assert_eq "" "$(grep -E 'example\.conf:[0-9]+:' <<<"$ERR")" "no line of the example refused"
+assert_contains "$ERR$OUT" "php-fpm" "check went past the file to php-fpm"
+rm -f "$R/etc/cutover/example.conf"
+
 # ci_cutover ARG...: sudo -n cutover ARG... as the CI user.
 ci_cutover()
 {
