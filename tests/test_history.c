@@ -580,6 +580,24 @@ static void test_rollback_target(void **state)
 	assert_int_equal(previous_of(&l, ID2, prev, sizeof(prev)), 0);
 	assert_string_equal(prev, "");
 	assert_int_equal(renameat(f->dir_fd, "history.away", f->dir_fd, "history.jsonl"), 0);
+
+	/* A full history is rotated before the next line: bounded on disk. */
+	{
+		struct stat st;
+		int fd = openat(f->dir_fd, "history.jsonl", O_WRONLY | O_APPEND | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, 4 * 1024 * 1024), 0);
+		close(fd);
+		assert_int_equal(history_record(&l, &ev), 0);
+		assert_int_equal(fstatat(f->dir_fd, "history.1.jsonl", &st, 0), 0);
+		assert_true(st.st_size >= 4 * 1024 * 1024);
+		assert_int_equal(fstatat(f->dir_fd, "history.jsonl", &st, 0), 0);
+		assert_true(st.st_size > 0 && st.st_size < 4096);
+		/* The chain is in the states: rollback still finds ID2. */
+		assert_int_equal(previous_of(&l, ID3, prev, sizeof(prev)), 0);
+		assert_string_equal(prev, ID2);
+	}
 	ri.unhealthy = true;
 	assert_int_equal(state_write(&l, &ri), 0);
 
