@@ -336,7 +336,8 @@ int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, 
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
 	if (r < 0)
 		return r;
-	*ret_kept = rep.error == ERR_NOTE_KEPT;
+	if (ret_kept)
+		*ret_kept = rep.error == ERR_NOTE_KEPT;
 	return 0;
 }
 
