@@ -20,6 +20,8 @@ app_init "run = true" \
 	"[migrate]" \
 	"pretend = sh db/pretend.sh" \
 	"run = sh db/run.sh"
+# test_*_bind.sh: mode = bind; what it mounts goes at exit
+[[ ${IT_BIND:-0} == 1 ]] && bind_cleanup_at_exit
 
 # migrations_source LINE...: the source's db/: each LINE "NAME|SQL" is a
 # migration; pretend.sh prints the pending ones, run.sh applies them.

@@ -19,6 +19,8 @@
 
 APP_KEEP=10
 app_init
+# test_*_bind.sh: mode = bind; what it mounts goes at exit
+[[ ${IT_BIND:-0} == 1 ]] && bind_cleanup_at_exit
 assert_ok co deploy --from "$SRC" || fatal "first deploy failed"
 G1=$(current_id)
 
