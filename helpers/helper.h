@@ -30,7 +30,14 @@ struct helper {
 	bool absent;                   /* ROOT not set up yet: no deploy has run */
 	enum proto_phase phase;
 	uint32_t used_once[(OP_REQUEST_MAX + 31) / 32];   /* OPF_ONCE ops served */
-	char id[RELEASE_ID_MAX + 1];   /* the release this run staged */
+	char id[RELEASE_ID_MAX + 1];   /* the release this run staged (migrate: selected) */
+	/* stage --id of a frozen release: the build is made next to it, only
+	 * to compare (helpers/publish.c); it never replaces, removes or
+	 * records anything of the existing release. */
+	bool rebuild;
+	/* The run's release existed before the run (a rebuild found the same
+	 * content, or migrate selected it): never removed by this run. */
+	bool reused;
 	int tree_fd;                   /* its staging directory */
 	bool build_in_trash;           /* the build's tree, frozen, waits in trash/ID.build */
 	size_t next_step;

@@ -143,6 +143,10 @@ static int step_log_open(struct helper *h, const char *id, const char *title)
 	char log[RELEASE_ID_MAX + 8];
 	int fd;
 
+	/* A rebuild of an existing id writes nothing of that release: its
+	 * log stays the one of the build that made it. */
+	if (h->rebuild && strcmp(id, h->id) == 0)
+		return -EBADF;
 	snprintf(log, sizeof(log), "%s.log", id);
 	fd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

@@ -287,8 +287,9 @@ assert_eq "$V2 $V1" "$(jq -r '"\(.from) \(.to)"' <<<"$OUT" 2>&1)" "rollback --js
 step "what the rule refuses (sudo's refusal, nothing run)"
 before=$(tree_snapshot "$R/srv")
 for args in "deploy other --from /home/ci/src" "-c /etc/cutover/shop.conf status shop" \
-	"status shop -c /etc/cutover/other.conf" "--json status other" "status shopx" "prune shop" \
-	"switch shop $V2" "stage shop --from /home/ci/src" "deploy shop --from=-c" "deploy shop --from /home/ci/src -c x" \
+	"status shop -c /etc/cutover/other.conf" "--json status other" "status shopx" "prune other" \
+	"prune shop --keep=-1" "switch other $V2" "switch shop -c x" "stage other --from /home/ci/src" \
+	"stage shop --from /home/ci/src --dry-run" "migrate other $V2" "deploy shop --from=-c" "deploy shop --from /home/ci/src -c x" \
 	"check shop" "rollback other" "log other $F" "history shop -c x" "history other" "log shop $F -c x" \
 	"log shop -c x" "log shop $F $V1" "history shop -n x" "deploy other --from /home/ci/src --dry-run"; do
 	# shellcheck disable=SC2086 # ARGS is a list of words
