@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <grp.h>
+#include <linux/securebits.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -187,7 +189,7 @@ static int attach_binds(const struct sandbox_spec *s, const int *clones)
 	return 0;
 }
 
-static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool nproc_fallback)
+static _Noreturn void run_step(const struct sandbox_spec *s, int in_fd, int out_fd, bool nproc_fallback)
 {
 	char *argv[8] = { "sh", "-c", (char *)s->command, NULL };
 	struct rlimit rl;
@@ -204,7 +206,7 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 	}
 	if (setsid() < 0)   /* no controlling terminal: TIOCSTI has no target */
 		die(out_fd, "setsid", errno);
-	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	null_fd = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 		die(out_fd, "redirect stdio", errno);
 	if (chdir(s->mount_path) < 0)
@@ -236,13 +238,113 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 	die(1, "exec /bin/sh", errno);
 }
 
+/*
+ * uid 0 with nothing of root's power: no capability in any set, and the
+ * securebits locked so that no execve gives any back (SECBIT_NOROOT) and
+ * no setuid keeps them. What is left is an owner's access to root's files,
+ * in a filesystem that is read-only but for the cache. The deploy user
+ * cannot signal, ptrace or open /proc/PID/{cwd,root,fd} of such a process:
+ * each needs the same uid.
+ */
+static int drop_to_capless_root(void)
+{
+	int r;
+
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0)
+		return -errno;
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+		  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+		  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0) < 0)
+		return -errno;
+	r = privs_limit_caps(NULL, 0);
+	if (r < 0)
+		return r;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The trusted side of a cached git fetch: in the cache, as capless root,
+ * its stdout the pipe the step reads, its stderr the step's output. */
+static _Noreturn void run_cache_side(const struct sandbox_spec *s, int pipe_wr, int out_fd)
+{
+	char *argv[8] = { "sh", "-c", (char *)s->cache->command, "cutover", NULL };
+	size_t k = 4;
+	struct rlimit rl;
+	int null_fd, r;
+
+	for (size_t i = 0; s->args && s->args[i] && k < ELEMENTSOF(argv) - 1; i++)
+		argv[k++] = s->args[i];
+	argv[k] = NULL;
+	if (setsid() < 0)
+		die(out_fd, "setsid", errno);
+	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(pipe_wr, 1) < 0 || dup2(out_fd, 2) < 0)
+		die(out_fd, "redirect stdio", errno);
+	if (chdir(s->cache->path) < 0)
+		die(out_fd, "chdir into the repository cache", errno);
+	umask(0077);
+	rl.rlim_cur = rl.rlim_max = s->fsize_limit;
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+		die(out_fd, "RLIMIT_FSIZE", errno);
+	rl.rlim_cur = rl.rlim_max = 0;
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	r = drop_to_capless_root();
+	if (r < 0)
+		die(out_fd, "dropping capabilities", -r);
+	r = privs_seccomp_unprivileged(true);
+	if (r < 0)
+		die(out_fd, "seccomp", -r);
+	if (syscall(SYS_close_range, 3U, ~0U, 0) < 0)
+		die(2, "close_range", errno);
+	execve("/bin/sh", argv, s->cache->env);
+	die(2, "exec /bin/sh", errno);
+}
+
+/* Starts the step (and, for a cached fetch, the cache side feeding it);
+ * ret_cache is 0 without one. */
+static void start_children(const struct sandbox_spec *s, int out_fd, bool nproc_fallback,
+			   pid_t *ret_step, pid_t *ret_cache)
+{
+	int p[2] = { -1, -1 };
+
+	*ret_cache = 0;
+	if (s->cache) {
+		if (pipe2(p, O_CLOEXEC) < 0)
+			die(out_fd, "pipe", errno);
+		*ret_cache = fork();
+		if (*ret_cache < 0)
+			die(out_fd, "fork", errno);
+		if (*ret_cache == 0) {
+			close(p[0]);
+			run_cache_side(s, p[1], out_fd);
+		}
+		close(p[1]);
+	}
+	*ret_step = fork();
+	if (*ret_step < 0)
+		die(out_fd, "fork", errno);
+	if (*ret_step == 0)
+		run_step(s, p[0], out_fd, nproc_fallback);
+	if (p[0] >= 0)
+		close(p[0]);
+}
+
+/* 0-255 from a wait status: the exit code, or 128 + the signal. */
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 /* pid 1 of the step's pid namespace. Its exit takes every process the step
  * left behind with it (the kernel kills the namespace). */
 static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, int shared_clone,
-				   const int *bind_clones, int out_fd, int sync_fd)
+				   int cache_clone, const int *bind_clones, int out_fd, int sync_fd)
 {
-	pid_t step, p;
-	int status = 0, r;
+	pid_t step, cache, p;
+	int status = 0, cache_status = 0, r;
 	char go = 0;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -280,18 +382,24 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 			die(out_fd, "mounting shared/ writable", -r);
 		close(shared_clone);
 	}
+	if (cache_clone >= 0) {
+		/* Below ROOT/.cutover (root 0700): the deploy user's step in
+		 * this namespace cannot even look it up. Nothing in it runs. */
+		r = attach_at(cache_clone, s->cache->fd, s->cache->path,
+			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_RDONLY);
+		if (r < 0)
+			die(out_fd, "mounting the repository cache", -r);
+		close(cache_clone);
+	}
 	r = mount_proc();
 	if (r < 0)
 		die(out_fd, "mounting /proc", -r);
 
-	step = fork();
-	if (step < 0)
-		die(out_fd, "fork", errno);
-	if (step == 0)
-		run_step(s, out_fd, go == 'n');
+	start_children(s, out_fd, go == 'n', &step, &cache);
 	close(out_fd);
-	/* Reap everything re-parented to us until the step itself exits. */
-	for (;;) {
+	/* Reap everything re-parented to us until the step (and the cache
+	 * side) exit. */
+	while (step > 0 || cache > 0) {
 		int st;
 		p = waitpid(-1, &st, 0);
 		if (p < 0) {
@@ -301,18 +409,20 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 		}
 		if (p == step) {
 			status = st;
-			break;
+			step = 0;
+		} else if (p == cache) {
+			cache_status = st;
+			cache = 0;
 		}
 	}
-	if (WIFEXITED(status))
-		_exit(WEXITSTATUS(status));
-	_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+	/* A failed fetch explains the step's failure, not the reverse. */
+	_exit(exit_code(cache_status) != 0 ? exit_code(cache_status) : exit_code(status));
 }
 
 int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 		  struct build_cgroup *ret_cg)
 {
-	_cleanup_close_ int clone_fd = -EBADF, shared_clone = -EBADF;
+	_cleanup_close_ int clone_fd = -EBADF, shared_clone = -EBADF, cache_clone = -EBADF;
 	int bind_clones[2 * CONFIG_MAX_LIST], sync[2], r = 0;
 	size_t n_clones = 0;
 	char go;
@@ -328,6 +438,11 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 	if (spec->shared_fd >= 0) {
 		shared_clone = open_tree(spec->shared_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		if (shared_clone < 0)
+			return -errno;
+	}
+	if (spec->cache) {
+		cache_clone = open_tree(spec->cache->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (cache_clone < 0)
 			return -errno;
 	}
 	if (spec->n_binds > ELEMENTSOF(bind_clones))
@@ -351,7 +466,7 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 			     NULL, NULL, NULL, 0);
 	if (pid == 0) {
 		close(sync[1]);
-		sandbox_init(spec, clone_fd, shared_clone, bind_clones, out_fd, sync[0]);
+		sandbox_init(spec, clone_fd, shared_clone, cache_clone, bind_clones, out_fd, sync[0]);
 	}
 	r = pid < 0 ? -errno : 0;
 	while (n_clones > 0)

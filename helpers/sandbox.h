@@ -22,6 +22,21 @@ struct sandbox_bind {
 	bool is_dir;
 };
 
+/*
+ * A git+ fetch through the app's repository cache: the cache directory is
+ * attached writable at path, and command runs there as uid 0 with no
+ * capabilities in any set (never the deploy user, whose processes could
+ * otherwise reach it through /proc/PID/cwd), its stdout piped into the
+ * step's stdin. The step (the deploy user's, in the release) only ever
+ * sees that byte stream.
+ */
+struct sandbox_cache {
+	int fd;                    /* ROOT/.cutover/git, O_DIRECTORY */
+	const char *path;          /* its path */
+	const char *command;       /* run with /bin/sh -c, $1.. from the spec's args */
+	char *const *env;          /* its complete environment */
+};
+
 struct sandbox_spec {
 	int tree_fd;               /* staging directory (O_DIRECTORY), attached writable
 	                              at mount_path; -1: the release is already there
@@ -47,6 +62,7 @@ struct sandbox_spec {
 	unsigned long long fsize_limit;   /* RLIMIT_FSIZE for the step */
 	unsigned max_procs;               /* tasks in the step's cgroup */
 	unsigned long long max_memory;    /* bytes in the step's cgroup */
+	const struct sandbox_cache *cache;   /* a cached git fetch, or NULL */
 };
 
 struct build_cgroup;

@@ -218,9 +218,10 @@ static int step_reply(struct helper *h, enum step_end end, int status, struct pr
  * and replies with its exit code, or -ETIMEDOUT. -ECONNRESET if the front
  * end went away (the step is killed first).
  */
-int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
-		  const char *title, const char *command,
-		  char *const *args, const char *const *extra_env, struct proto_msg *rep)
+static int run_sandboxed_cache(struct helper *h, const char *id, int tree_fd, bool shared_rw,
+			       const char *title, const char *command, char *const *args,
+			       const char *const *extra_env, const struct sandbox_cache *cache,
+			       struct proto_msg *rep)
 {
 	char *env[CONFIG_MAX_LIST + 16];
 	char envstore[256];
@@ -254,6 +255,7 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 		.command = command, .args = args,
 		.fsize_limit = h->cfg.max_size,
 		.max_procs = h->cfg.max_procs, .max_memory = h->cfg.max_memory,
+		.cache = cache,
 	};
 	r = sandbox_start(&spec, pipefd[1], &pid, &cg);
 	close(pipefd[1]);
@@ -270,6 +272,13 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 	return step_reply(h, end, status, rep);
 }
 
+int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
+		  const char *title, const char *command,
+		  char *const *args, const char *const *extra_env, struct proto_msg *rep)
+{
+	return run_sandboxed_cache(h, id, tree_fd, shared_rw, title, command, args, extra_env, NULL, rep);
+}
+
 int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	char title[64];
@@ -283,36 +292,98 @@ int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg 
 }
 
 /*
- * A git+URL#REF source, fetched as the deploy user inside the build
- * sandbox: the release is only reachable by path there (.cutover/ is
- * root-only), and git needs a path. URL and REF are validated here again
- * and reach git as positional parameters, never as shell code.
+ * A git+URL#REF source goes through the app's repository cache,
+ * ROOT/.cutover/git/repo.git, so that a deploy fetches only what changed.
+ * The cache is written only by a process that is not the deploy user
+ * (uid 0 without capabilities, in the build sandbox with everything
+ * read-only but the cache: helpers/sandbox.c), which pipes a `git archive`
+ * of the commit to the deploy user's `tar -x` in the staging tree. The
+ * deploy user never holds a path or an fd into the cache, and a git
+ * process it could reach through /proc has another uid.
+ *
+ * What git would take from the cache besides objects and refs is
+ * rewritten or removed before every fetch (config, hooks, info/, alternates,
+ * commit-graph, multi-pack-index, replace refs, loose objects: ours are all
+ * in packs), and `-c` overrides whatever could still come from a config.
+ * Received objects are packed (transfer.unpackLimit=1): index-pack hashes
+ * each one and refuses one whose name is already taken by other content, and
+ * fsckObjects checks them. When a fetch into the existing cache fails, the
+ * cache is discarded and the fetch repeated once into a fresh one.
+ */
+static const char git_cache_script[] =
+	"set -eu\n"
+	"umask 077\n"
+	"export HOME=\"$PWD\" GIT_CONFIG_GLOBAL=\"$PWD/gitconfig\" GIT_DIR=\"$PWD/repo.git\"\n"
+	/* git refuses a local repository another user owns: root invoking
+	 * cutover directly chose it (a local URL is refused through sudo). */
+	"rm -rf gitconfig\n"
+	"printf '[safe]\\n\\tdirectory = *\\n' >gitconfig\n"
+	"g() {\n"
+	"\tgit -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.attributesFile=/dev/null \\\n"
+	"\t    -c core.commitGraph=false -c core.multiPackIndex=false -c fetch.writeCommitGraph=false \\\n"
+	"\t    -c transfer.unpackLimit=1 -c fetch.unpackLimit=1 -c fetch.fsckObjects=true \\\n"
+	"\t    -c gc.auto=0 -c maintenance.auto=false -c core.sshCommand=ssh \"$@\"\n"
+	"}\n"
+	"scrub() {\n"
+	"\t[ -d repo.git ] || g init -q --bare --template= repo.git\n"
+	"\t(cd repo.git &&\n"
+	"\t rm -rf hooks info logs config config.worktree commondir gitdir worktrees FETCH_HEAD refs/replace \\\n"
+	"\t\tobjects/info objects/?? objects/pack/multi-pack-index* objects/pack/tmp_* &&\n"
+	"\t mkdir info objects/info &&\n"
+	"\t printf '[core]\\n\\trepositoryformatversion = 0\\n\\tbare = true\\n' >config &&\n"
+	"\t printf '* -export-ignore -export-subst\\n' >info/attributes)\n"
+	"}\n"
+	"fetch() { scrub && g fetch -q --no-tags --depth 1 -- \"$1\" \"$2\"; }\n"
+	"if [ -d repo.git ]; then\n"
+	"\tif ! (fetch \"$1\" \"$2\"); then\n"
+	"\t\techo 'cutover: the repository cache was discarded; fetching into a new one' >&2\n"
+	"\t\trm -rf repo.git\n"
+	"\t\tfetch \"$1\" \"$2\"\n"
+	"\tfi\n"
+	"else\n"
+	"\tfetch \"$1\" \"$2\"\n"
+	"fi\n"
+	"c=$(g rev-parse --verify -q 'FETCH_HEAD^{commit}')\n"
+	"g update-ref refs/cutover/last \"$c\"\n"
+	"exec git -c core.attributesFile=/dev/null -c core.commitGraph=false -c core.multiPackIndex=false \\\n"
+	"\tarchive --format=tar \"$c\"\n";
+
+/* URL and REF of a git+ source, re-validated; NULL or why not. */
+static const char *git_source_problem(const char *url, const char *ref, bool via_sudo)
+{
+	const char *problem = git_url_problem(url);
+
+	if (!problem)
+		problem = git_ref_problem(ref);
+	if (!problem && via_sudo && (strncmp(url, "file:", 5) == 0 || !strchr(url, ':')))
+		problem = "a local repository is refused through sudo: the deploy user, not you, would read it; "
+			  "use an archive or a remote URL";
+	return problem;
+}
+
+/*
+ * URL and REF are validated here again and reach git as positional
+ * parameters, never as shell code.
  */
 int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
-	static const char script[] =
-		"set -e\n"
-		"git init -q\n"
-		"git fetch -q --no-tags --depth 1 -- \"$1\" \"$2\"\n"
-		"git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD --\n"
-		"rm -rf .git\n";
-	static const char *const git_env[] = {
-		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
-		/* ext:: and fd:: run commands */
-		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh", NULL,
-	};
-	/* Through sudo the caller may publish only what it can read itself:
-	 * a local repository would be read with the deploy user's rights. */
-	static const char *const git_env_remote[] = {
-		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
-		"GIT_ALLOW_PROTOCOL=git:http:https:ssh", NULL,
-	};
+	/* The deploy user's side: a fresh tree of its own in the staging
+	 * directory, from a byte stream (mtimes now, as a checkout has them). */
+	static const char untar[] = "exec tar -x -m -f -\n";
 	bool via_sudo = strcmp(h->who, "root") != 0;
-	char buf[PROTO_TEXT_SIZE], *hash, ssh_cmd[1024], err[512] = "";
-	const char *env[ELEMENTSOF(git_env) + 1];
-	char *args[3];
+	char buf[PROTO_TEXT_SIZE], *hash, ssh_cmd[1024], err[512] = "", cache_path[PATH_MAX];
+	/* ext:: and fd:: run commands. Through sudo the caller may publish
+	 * only what it can read itself: no local repository. */
+	const char *env[] = {
+		"PATH=" SAFE_PATH, "LANG=C.UTF-8", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_NO_REPLACE_OBJECTS=1",
+		via_sudo ? "GIT_ALLOW_PROTOCOL=git:http:https:ssh" : "GIT_ALLOW_PROTOCOL=file:git:http:https:ssh",
+		NULL, NULL,
+	};
+	_cleanup_close_ int cache_fd = -EBADF;
+	struct sandbox_cache cache;
 	const char *problem;
-	size_t k = 0;
+	char *args[3];
 	int r;
 
 	str_copy(buf, sizeof(buf), req->text);
@@ -320,12 +391,7 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 	if (!hash)
 		return -EPROTO;
 	*hash = '\0';
-	problem = git_url_problem(buf);
-	if (!problem)
-		problem = git_ref_problem(hash + 1);
-	if (!problem && via_sudo && (strncmp(buf, "file:", 5) == 0 || !strchr(buf, ':')))
-		problem = "a local repository is refused through sudo: the deploy user, not you, would read it; "
-			  "use an archive or a remote URL";
+	problem = git_source_problem(buf, hash + 1, via_sudo);
 	if (problem) {
 		reply_fail(rep, -EINVAL, ERR_GIT_SOURCE, problem);
 		return 0;
@@ -337,15 +403,21 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 		reply_fail(rep, r, ERR_GIT_SOURCE, err);
 		return 0;
 	}
-	for (const char *const *e = via_sudo ? git_env_remote : git_env; *e; e++)
-		env[k++] = *e;
 	if (r > 0)
-		env[k++] = ssh_cmd;
-	env[k] = NULL;
+		env[ELEMENTSOF(env) - 2] = ssh_cmd;
+	r = str_printf(cache_path, sizeof(cache_path), "%s/.cutover/git", h->cfg.root);
+	if (r < 0)
+		return r;
+	cache_fd = fs_ensure_dir(h->l.meta_fd, "git", 0700, 0, 0);
+	if (cache_fd < 0)
+		return cache_fd;
+	cache = (struct sandbox_cache){
+		.fd = cache_fd, .path = cache_path, .command = git_cache_script, .env = (char *const *)env,
+	};
 	args[0] = buf;
 	args[1] = hash + 1;
 	args[2] = NULL;
-	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args, env, rep);
+	return run_sandboxed_cache(h, h->id, h->tree_fd, false, "git fetch", untar, args, NULL, &cache, rep);
 }
 
 /*
