@@ -345,8 +345,15 @@ static const char git_cache_script[] =
 	"fi\n"
 	"c=$(g rev-parse --verify -q 'FETCH_HEAD^{commit}')\n"
 	"g update-ref refs/cutover/last \"$c\"\n"
-	"exec git -c core.attributesFile=/dev/null -c core.commitGraph=false -c core.multiPackIndex=false \\\n"
-	"\tarchive --format=tar \"$c\"\n";
+	/* A cache that cannot be read (a damaged pack) must not fail every
+	 * deploy after this one: it goes. */
+	"st=0\n"
+	"g archive --format=tar \"$c\" || st=$?\n"
+	/* 0, or the reader went away (SIGPIPE): the cache is fine */
+	"case $st in 0|141) exit $st;; esac\n"
+	"echo 'cutover: the repository cache could not be read and was discarded' >&2\n"
+	"rm -rf repo.git\n"
+	"exit 1\n";
 
 /* URL and REF of a git+ source, re-validated; NULL or why not. */
 static const char *git_source_problem(const char *url, const char *ref, bool via_sudo)
