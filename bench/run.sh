@@ -98,3 +98,6 @@ printf 'switch  publish (symlink + rename, visible) median %.3f ms, p99 %.3f ms 
 	"$pub_med" "$pub_p99" "$switches"
 printf 'switch  durable (+ fsync of the directory) median %.3f ms; whole cutover command median %.1f ms\n' \
 	"$dur_med" "$tot_med"
+
+# git+ sources through the repository cache (bench/git.sh)
+BENCH_RUNS=$runs bash "$top/bench/git.sh"

@@ -8,8 +8,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <grp.h>
-#include <linux/securebits.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -155,6 +153,30 @@ static int attach_at(int clone_fd, int expect_fd, const char *path, uint64_t set
 	return 0;
 }
 
+/*
+ * The repository cache, at a directory made here in the private /tmp
+ * before any child runs (so nothing can have put something there): below
+ * ROOT/.cutover, root 0700, git_user could not reach it. Its own mode
+ * (git_user's, 0700) keeps the deploy user's step out. Nothing in it runs.
+ */
+static int attach_cache(int clone_fd, const char *path)
+{
+	_cleanup_close_ int target = -EBADF;
+
+	if (mkdir(path, 0700) < 0)
+		return -errno;
+	target = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return -errno;
+	if (bind_setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_RDONLY,
+			 MS_PRIVATE) < 0)
+		return -errno;
+	if (move_mount(clone_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
 static int attach_release(int clone_fd, const struct sandbox_spec *s)
 {
 	if (s->tree_readonly)
@@ -238,34 +260,8 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int in_fd, int out_
 	die(1, "exec /bin/sh", errno);
 }
 
-/*
- * uid 0 with nothing of root's power: no capability in any set, and the
- * securebits locked so that no execve gives any back (SECBIT_NOROOT) and
- * no setuid keeps them. What is left is an owner's access to root's files,
- * in a filesystem that is read-only but for the cache. The deploy user
- * cannot signal, ptrace or open /proc/PID/{cwd,root,fd} of such a process:
- * each needs the same uid.
- */
-static int drop_to_capless_root(void)
-{
-	int r;
-
-	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0)
-		return -errno;
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-		  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
-		  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0) < 0)
-		return -errno;
-	r = privs_limit_caps(NULL, 0);
-	if (r < 0)
-		return r;
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return -errno;
-	return 0;
-}
-
-/* The trusted side of a cached git fetch: in the cache, as capless root,
- * its stdout the pipe the step reads, its stderr the step's output. */
+/* The trusted side of a cached git fetch: in the cache, as git_user, its
+ * stdout the pipe the step reads, its stderr the step's output. */
 static _Noreturn void run_cache_side(const struct sandbox_spec *s, int pipe_wr, int out_fd)
 {
 	char *argv[8] = { "sh", "-c", (char *)s->cache->command, "cutover", NULL };
@@ -289,9 +285,9 @@ static _Noreturn void run_cache_side(const struct sandbox_spec *s, int pipe_wr, 
 		die(out_fd, "RLIMIT_FSIZE", errno);
 	rl.rlim_cur = rl.rlim_max = 0;
 	(void)setrlimit(RLIMIT_CORE, &rl);
-	r = drop_to_capless_root();
+	r = privs_drop_to(s->cache->uid, s->gid, NULL, 0);
 	if (r < 0)
-		die(out_fd, "dropping capabilities", -r);
+		die(out_fd, "dropping privileges", -r);
 	r = privs_seccomp_unprivileged(true);
 	if (r < 0)
 		die(out_fd, "seccomp", -r);
@@ -383,10 +379,7 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 		close(shared_clone);
 	}
 	if (cache_clone >= 0) {
-		/* Below ROOT/.cutover (root 0700): the deploy user's step in
-		 * this namespace cannot even look it up. Nothing in it runs. */
-		r = attach_at(cache_clone, s->cache->fd, s->cache->path,
-			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_RDONLY);
+		r = attach_cache(cache_clone, s->cache->path);
 		if (r < 0)
 			die(out_fd, "mounting the repository cache", -r);
 		close(cache_clone);

@@ -24,15 +24,16 @@ struct sandbox_bind {
 
 /*
  * A git+ fetch through the app's repository cache: the cache directory is
- * attached writable at path, and command runs there as uid 0 with no
- * capabilities in any set (never the deploy user, whose processes could
- * otherwise reach it through /proc/PID/cwd), its stdout piped into the
- * step's stdin. The step (the deploy user's, in the release) only ever
- * sees that byte stream.
+ * attached writable at path (in the sandbox's private /tmp), and command
+ * runs there as uid (the config's git_user, never the deploy user, whose
+ * processes could otherwise reach it through /proc/PID/cwd) with the
+ * spec's gid, its stdout piped into the step's stdin. The step (the deploy
+ * user's, in the release) only ever sees that byte stream.
  */
 struct sandbox_cache {
 	int fd;                    /* ROOT/.cutover/git, O_DIRECTORY */
-	const char *path;          /* its path */
+	const char *path;          /* where it is attached, a new directory in the private /tmp */
+	uid_t uid;                 /* who runs command */
 	const char *command;       /* run with /bin/sh -c, $1.. from the spec's args */
 	char *const *env;          /* its complete environment */
 };

@@ -295,8 +295,8 @@ int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg 
  * A git+URL#REF source goes through the app's repository cache,
  * ROOT/.cutover/git/repo.git, so that a deploy fetches only what changed.
  * The cache is written only by a process that is not the deploy user
- * (uid 0 without capabilities, in the build sandbox with everything
- * read-only but the cache: helpers/sandbox.c), which pipes a `git archive`
+ * ([build] git_user, a user of its own, in the build sandbox with
+ * everything read-only but the cache: helpers/sandbox.c), which pipes a `git archive`
  * of the commit to the deploy user's `tar -x` in the staging tree. The
  * deploy user never holds a path or an fd into the cache, and a git
  * process it could reach through /proc has another uid.
@@ -368,6 +368,27 @@ static const char *git_source_problem(const char *url, const char *ref, bool via
 	return problem;
 }
 
+/* Without [build] git_user: the whole tree, shallow, every time, fetched
+ * as the deploy user into a repository thrown away right after. */
+static int fetch_git_uncached(struct helper *h, char *const *args, const char *ssh_cmd, bool via_sudo,
+			      struct proto_msg *rep)
+{
+	static const char script[] =
+		"set -e\n"
+		"git init -q\n"
+		"git fetch -q --no-tags --depth 1 -- \"$1\" \"$2\"\n"
+		"git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD --\n"
+		"rm -rf .git\n";
+	const char *env[] = {
+		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
+		/* ext:: and fd:: run commands */
+		via_sudo ? "GIT_ALLOW_PROTOCOL=git:http:https:ssh" : "GIT_ALLOW_PROTOCOL=file:git:http:https:ssh",
+		ssh_cmd, NULL,
+	};
+
+	return run_sandboxed(h, h->id, h->tree_fd, false, "git fetch", script, args, env, rep);
+}
+
 /*
  * URL and REF are validated here again and reach git as positional
  * parameters, never as shell code.
@@ -378,7 +399,7 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 	 * directory, from a byte stream (mtimes now, as a checkout has them). */
 	static const char untar[] = "exec tar -x -m -f -\n";
 	bool via_sudo = strcmp(h->who, "root") != 0;
-	char buf[PROTO_TEXT_SIZE], *hash, ssh_cmd[1024], err[512] = "", cache_path[PATH_MAX];
+	char buf[PROTO_TEXT_SIZE], *hash, ssh_cmd[1024], err[512] = "";
 	/* ext:: and fd:: run commands. Through sudo the caller may publish
 	 * only what it can read itself: no local repository. */
 	const char *env[] = {
@@ -412,18 +433,20 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 	}
 	if (r > 0)
 		env[ELEMENTSOF(env) - 2] = ssh_cmd;
-	r = str_printf(cache_path, sizeof(cache_path), "%s/.cutover/git", h->cfg.root);
-	if (r < 0)
-		return r;
-	cache_fd = fs_ensure_dir(h->l.meta_fd, "git", 0700, 0, 0);
-	if (cache_fd < 0)
-		return cache_fd;
-	cache = (struct sandbox_cache){
-		.fd = cache_fd, .path = cache_path, .command = git_cache_script, .env = (char *const *)env,
-	};
 	args[0] = buf;
 	args[1] = hash + 1;
 	args[2] = NULL;
+	if (!h->cfg.git_user[0])
+		return fetch_git_uncached(h, args, r > 0 ? ssh_cmd : NULL, via_sudo, rep);
+	/* Its owner is forced: a cache left by another git_user is taken
+	 * over at the top and, failing below, discarded by the script. */
+	cache_fd = fs_ensure_dir(h->l.meta_fd, "git", 0700, h->cfg.git_uid, 0);
+	if (cache_fd < 0)
+		return cache_fd;
+	cache = (struct sandbox_cache){
+		.fd = cache_fd, .path = "/tmp/.cutover-git", .uid = h->cfg.git_uid,
+		.command = git_cache_script, .env = (char *const *)env,
+	};
 	return run_sandboxed_cache(h, h->id, h->tree_fd, false, "git fetch", untar, args, NULL, &cache, rep);
 }
 

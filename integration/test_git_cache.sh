@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: MIT
 #
 # The repository cache of git+ sources (ROOT/.cutover/git, issue 11):
-#   - the first deploy fills it (root-owned, 0700); the second fetches
+#   - the first deploy fills it (git_user's, 0700); the second fetches
 #     only what changed: its pack holds a handful of objects, not the tree;
 #   - a deploy from another REF works and the release is that REF;
-#   - a cache tampered with (by root: a config with url.insteadOf through
+#   - a cache tampered with (as git_user could: a config with url.insteadOf through
 #     includeIf, core.fsmonitor, core.hooksPath, core.sshCommand; hooks;
 #     alternates to another repository; loose objects with the right name
 #     and the wrong content) changes neither what the next fetch does nor
@@ -14,7 +14,11 @@
 # Each release is compared with `git archive` of its commit.
 . "$(dirname "$0")/lib.sh"
 
-app_init
+# [build] git_user: a user of its own that writes the cache.
+GU=cutgit$(random_hex 6)
+useradd --system --no-create-home --shell /usr/sbin/nologin "$GU" || fatal "cannot create the user $GU"
+undo_push "userdel $GU >/dev/null 2>&1 || echo 'cannot delete the user $GU' >&2"
+app_init 'run = true' "git_user = $GU"
 git_scratch_dir G
 repo=$G/src
 evil=$G/evil
@@ -50,7 +54,8 @@ chown -R nobody:nogroup "$repo"
 step "the first deploy fills the cache"
 assert_ok co deploy --from "git+file://$repo#main" || fatal "the first deploy failed"
 same_as main "first deploy"
-assert_eq "root:root 700" "$(stat -c '%U:%G %a' "$ROOT/.cutover/git")" "the cache directory is root's, 0700"
+assert_eq "$GU:root 700" "$(stat -c '%U:%G %a' "$ROOT/.cutover/git")" "the cache directory is git_user's, 0700"
+assert_eq "" "$(find "$ROOT/.cutover/git" ! -user "$GU")" "everything in the cache is git_user's"
 assert_file_exists "$CACHE/HEAD" "the cache is a repository"
 first=$(newest_pack_objects)
 assert_lt 300 "$first" "the first fetch received the whole tree ($first objects)"
@@ -111,9 +116,10 @@ done
 h=$(git -c safe.directory=* -C "$repo" rev-parse main:composer.json)
 mkdir -p "$CACHE/objects/${h:0:2}"
 cp "$evil/.git/objects/${eblob:0:2}/${eblob:2}" "$CACHE/objects/${h:0:2}/${h:2}"
+chown -R "$GU" "$ROOT/.cutover/git"
 # What a plain git reads under the name of v3's index.php: the plant matters.
 h=$(git -c safe.directory=* -C "$repo" rev-parse main:public/index.php)
-assert_eq '<?php echo "EVIL";' "$(git -C "$CACHE" cat-file -p "$h" 2>/dev/null)" "the planted object is what a plain git reads"
+assert_eq '<?php echo "EVIL";' "$(git -c safe.directory=* -C "$CACHE" cat-file -p "$h" 2>/dev/null)" "the planted object is what a plain git reads"
 packs=$(ls "$CACHE"/objects/pack/*.pack | wc -l)
 assert_ok co deploy --from "git+file://$repo#main" || fatal "the deploy after tampering failed"
 same_as main "after tampering"

@@ -19,12 +19,15 @@ DEP=cutit$(random_hex 8)
 useradd --system --no-create-home --shell /bin/sh "$DEP" || fatal "cannot create the user $DEP"
 undo_push "userdel $DEP >/dev/null 2>&1 || echo 'cannot delete the user $DEP' >&2"
 DGROUP=$(id -gn "$DEP")
+GU=cutgit$(random_hex 6)
+useradd --system --no-create-home --shell /usr/sbin/nologin "$GU" || fatal "cannot create the user $GU"
+undo_push "userdel $GU >/dev/null 2>&1 || echo 'cannot delete the user $GU' >&2"
 
 step "a repository served by git daemon on 127.0.0.1"
 git_scratch_dir G
 repo=$G/app.git
 work=$G/work
-APP_USER=$DEP APP_GROUP=$DGROUP hostile_app_prepare 'run = sh bin/plant.sh'
+APP_USER=$DEP APP_GROUP=$DGROUP hostile_app_prepare 'run = sh bin/plant.sh' "git_user = $GU"
 CACHE=$ROOT/.cutover/git
 cp -a "$SRC" "$work" || fatal "cannot copy the source"
 cat >"$work/bin/plant.sh" <<SH
@@ -36,8 +39,8 @@ try "printf '[core]\\\\n\\\\tfsmonitor = touch /x\\\\n' >>$CACHE/repo.git/config
 try "mkdir -p $CACHE/repo.git/hooks && echo x >$CACHE/repo.git/hooks/reference-transaction"
 try "echo /x >$CACHE/repo.git/objects/info/alternates"
 try "mkdir -p $CACHE/repo.git/objects/aa && echo x >$CACHE/repo.git/objects/aa/bb"
-for p in /proc/[0-9]*; do try "ls \$p/cwd/repo.git"; try "ls \$p/root$CACHE"; done
-grep -q '\.cutover/git' /proc/self/mountinfo && echo "REACHED the mount table" >>plant.log
+for p in /proc/[0-9]*; do try "ls \$p/cwd/repo.git"; try "ls \$p/root$CACHE"; try "ls \$p/root/tmp/.cutover-git"; done
+grep -q 'cutover-git' /proc/self/mountinfo && echo "REACHED the mount table" >>plant.log
 exit 0
 SH
 git_q() { git -c safe.directory=* -C "$work" -c user.name=it -c user.email=it@example.invalid "$@" >/dev/null 2>&1; }
@@ -59,7 +62,7 @@ while [ ! -e "$1/stop" ]; do
 	for p in /proc/[0-9]*; do
 		case $(cat "$p/comm" 2>/dev/null) in git*) ;; *) continue ;; esac
 		echo "saw $p" >>"$log"
-		for d in "$p/cwd" "$p/cwd/repo.git" "$p/root$2/repo.git"; do
+		for d in "$p/cwd" "$p/cwd/repo.git" "$p/root$2/repo.git" "$p/root/tmp/.cutover-git/repo.git"; do
 			if ls "$d" >/dev/null 2>&1; then echo "REACHED $d" >>"$log"; fi
 			if printf '[core]\n\tfsmonitor = touch /x\n' >>"$d/config" 2>/dev/null; then echo "REACHED $d/config" >>"$log"; fi
 			if mkdir "$d/hooks" 2>/dev/null; then echo "REACHED $d/hooks" >>"$log"; fi
@@ -88,8 +91,8 @@ assert_eq "" "$(grep REACHED "$log")" "the build step reached nothing"
 assert_lt 3 "$(grep -c denied "$log")" "the build step tried"
 assert_eq "" "$(grep REACHED "$SPY/spy.log" 2>/dev/null)" "the watcher reached nothing"
 printf '    (the watcher saw %s git processes)\n' "$(grep -c saw "$SPY/spy.log" 2>/dev/null || echo 0)"
-assert_eq "root:root 700" "$(stat -c '%U:%G %a' "$CACHE")" "the cache directory"
-assert_eq "" "$(find "$CACHE" ! -user root)" "nothing in the cache belongs to anyone but root"
+assert_eq "$GU:root 700" "$(stat -c '%U:%G %a' "$CACHE")" "the cache directory"
+assert_eq "" "$(find "$CACHE" ! -user "$GU")" "nothing in the cache belongs to anyone but git_user"
 assert_eq "" "$(git config -f "$CACHE/repo.git/config" --get-regexp 'fsmonitor|hookspath|include|url')" "the cache's config"
 assert_file_absent "$CACHE/repo.git/hooks" "no hooks in the cache"
 assert_file_absent "$CACHE/repo.git/objects/info/alternates" "no alternates in the cache"
