@@ -21,7 +21,10 @@ fi
 base=/srv; [ -d "$base" ] || base=/var/lib
 scratch=$(mktemp -d "$base/cutover-bench-git.XXXXXX")
 chmod 755 "$scratch"
-trap 'rm -rf "$scratch"' EXIT
+# [build] git_user: a user of its own, made for this run.
+gu=cutbench$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+useradd --system --no-create-home --shell /usr/sbin/nologin "$gu"
+trap 'rm -rf "$scratch"; userdel "$gu"' EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
@@ -50,6 +53,8 @@ user = nobody
 group = nogroup
 web_group = www-data
 keep = 2
+[build]
+git_user = $gu
 CONF
 # Warm the cache (the first fetch is the whole tree, as a first clone is).
 "$cutover" -q -c "$scratch/bench.conf" stage bench --from "git+file://$origin#main" > /dev/null
