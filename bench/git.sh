@@ -44,6 +44,12 @@ rm -f "$scratch/chunk"
 gitq -C "$work" init -q -b main && gitq -C "$work" add -A && gitq -C "$work" commit -q -m 0
 origin=$scratch/origin.git
 git clone -q --bare "$work" "$origin"
+# The uncached fetch runs as the deploy user (nobody), and git serves only
+# repositories of their own user: the origin is nobody's, and this
+# script's own git may use it.
+chown -R nobody:nogroup "$origin"
+printf '[safe]\n\tdirectory = *\n' > "$scratch/gitconfig"
+export GIT_CONFIG_GLOBAL=$scratch/gitconfig
 git clone -q --mirror "$origin" "$scratch/mirror.git"
 
 cat > "$scratch/bench.conf" <<CONF
@@ -56,10 +62,12 @@ keep = 2
 [build]
 git_user = $gu
 CONF
+# The same app without git_user: the uncached fetch, for comparison.
+sed -e "s|root = $scratch/root|root = $scratch/root-nocache|" -e '/^\[build\]/,$d' "$scratch/bench.conf" > "$scratch/nocache.conf"
 # Warm the cache (the first fetch is the whole tree, as a first clone is).
 "$cutover" -q -c "$scratch/bench.conf" stage bench --from "git+file://$origin#main" > /dev/null
 
-shell_times=() cutover_times=()
+shell_times=() cutover_times=() nocache_times=()
 for i in $(seq 1 "$runs"); do
 	head -c 8192 /dev/urandom | base64 > "$work/dir$(printf %02d $((i % 30)))/f00$((i % 10))"
 	gitq -C "$work" commit -q -am "$i" && gitq -C "$work" push -q "$origin" main
@@ -74,8 +82,15 @@ for i in $(seq 1 "$runs"); do
 	"$cutover" -q -c "$scratch/bench.conf" stage bench --from "git+file://$origin#main" > /dev/null
 	t1=$(now)
 	cutover_times+=("$(calc "$t1 - $t0")")
+	t0=$(now)
+	"$cutover" -q -c "$scratch/nocache.conf" stage bench --from "git+file://$origin#main" > /dev/null
+	t1=$(now)
+	nocache_times+=("$(calc "$t1 - $t0")")
 done
 shell_med=$(printf '%s\n' "${shell_times[@]}" | median)
 cutover_med=$(printf '%s\n' "${cutover_times[@]}" | median)
+nocache_med=$(printf '%s\n' "${nocache_times[@]}" | median)
 printf 'git     mirror fetch + git archive | tar -x median %.3f s, cutover stage from git median %.3f s (%d runs): ratio %.2fx (target <= 1.2x)\n' \
 	"$shell_med" "$cutover_med" "$runs" "$(calc "$cutover_med / $shell_med")"
+printf 'git     without git_user (no cache: the whole tree, shallow) median %.3f s: ratio %.2fx\n' \
+	"$nocache_med" "$(calc "$nocache_med / $shell_med")"
