@@ -13,6 +13,12 @@
 # every attempt is denied, and the next deploys are exactly the commits
 # fetched (compared with `git archive`), with the cache's config as cutover
 # writes it.
+# Then git+ssh from an sshd on 127.0.0.1 with [build] ssh_key (root:root
+# 0600): the key's memfd must be git_user's (ssh, run as git_user, opens
+# it through /proc/PID/fd/3 and refuses, or cannot open, another user's)
+# and on git_user's fetch shell only: the watcher, trying fd 3 of every
+# process it sees, never reads the key, and the deploy user's tar holds no
+# memfd.
 . "$(dirname "$0")/../lib.sh"
 
 DEP=cutit$(random_hex 8)
@@ -57,10 +63,24 @@ mkdir -m 0777 "$SPY"
 cat >"$SPY/spy.sh" <<'SH'
 #!/bin/sh
 # Every git process it sees: through its cwd and root, plant what it can.
+# Any process's fd 3: the ssh key, if it can. The deploy user's tar: a memfd?
 log=$1/spy.log
 while [ ! -e "$1/stop" ]; do
 	for p in /proc/[0-9]*; do
-		case $(cat "$p/comm" 2>/dev/null) in git*) ;; *) continue ;; esac
+		# read, not cat: a fork per process would make the loop too
+		# slow to catch a short fetch.
+		c=
+		read -r c <"$p/comm" 2>/dev/null || continue
+		case $c in sh|git*|ssh|tar) ;; *) continue ;; esac
+		if grep -q 'PRIVATE KEY' "$p/fd/3" 2>/dev/null; then echo "REACHED $p/fd/3 (the ssh key)" >>"$log"; fi
+		if [ "$c" = tar ]; then
+			echo "tar $p" >>"$log"
+			if ls -l "$p/fd/" 2>/dev/null | grep -q memfd; then echo "REACHED $p: tar holds a memfd" >>"$log"; fi
+		fi
+		case $c in git*) ;; *) continue ;; esac
+		# The ssh server's git-upload-pack ($3), the deploy user's own
+		# repository, is not the cache.
+		[ -n "${3:-}" ] && [ "$(readlink "$p/cwd" 2>/dev/null)" = "$3" ] && continue
 		echo "saw $p" >>"$log"
 		for d in "$p/cwd" "$p/cwd/repo.git" "$p/root$2/repo.git" "$p/root/tmp/.cutover-git/repo.git"; do
 			if ls "$d" >/dev/null 2>&1; then echo "REACHED $d" >>"$log"; fi
@@ -104,3 +124,62 @@ assert_eq "Only in $ROOT/current/: .env|Only in $ROOT/current/: plant.log|Only i
 	"$(diff -r --no-dereference "$want" "$ROOT/current/" 2>&1 | paste -sd'|' -)" "the release against git archive"
 assert_file_content "$ROOT/current/public/index.php" '<?php echo "v2";' "the second release"
 assert_no_cutover_procs "after the deploys"
+
+step "git+ssh through the cache with [build] ssh_key"
+command -v /usr/sbin/sshd >/dev/null || fatal "sshd is missing (.ci/deps.sh installs openssh-server)"
+# Not locked (sshd refuses locked accounts), but no password either.
+usermod -p '*' "$DEP"
+printf '<?php echo "v3";\n' >"$work/public/index.php"
+# Some bytes, so that the fetch and the tar last long enough to be watched.
+mkdir -p "$work/data"
+for i in $(seq 1 200); do head -c 49152 /dev/urandom | base64 >"$work/data/f$i"; done
+git_q add -A && git_q commit -q -m v3 && git_q push -q "$repo" main || fatal "commit v3"
+SREPO=$G/ssh.git
+git clone -q --bare "$repo" "$SREPO" && chown -R "$DEP:$DGROUP" "$SREPO" || fatal "cannot make the ssh repository"
+SSHD=$G/sshd
+mkdir -p "$SSHD"
+ssh-keygen -q -t ed25519 -N '' -f "$SSHD/host_key" || fatal "ssh-keygen failed"
+KEYDIR=/etc/cutover/keys-$(random_hex 8)
+etc_dir_ensure
+mkdir -m 0755 "$KEYDIR"
+undo_push "rm -rf -- $(printf '%q' "$KEYDIR")"
+ssh-keygen -q -t ed25519 -N '' -C app-key -f "$KEYDIR/app" || fatal "ssh-keygen failed"
+chown root:root "$KEYDIR/app"
+chmod 0600 "$KEYDIR/app"
+cp "$KEYDIR/app.pub" "$SSHD/authorized_keys"
+SPORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
+cat >"$SSHD/config" <<CFG
+Port $SPORT
+ListenAddress 127.0.0.1
+HostKey $SSHD/host_key
+PidFile none
+AuthorizedKeysFile $SSHD/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AllowUsers $DEP
+CFG
+printf '[127.0.0.1]:%s %s\n' "$SPORT" "$(cut -d' ' -f1,2 "$SSHD/host_key.pub")" >"$KEYDIR/known_hosts"
+chmod 0644 "$KEYDIR/known_hosts"
+chown -R root:root "$SSHD"
+if [[ ! -d /run/sshd ]]; then
+	mkdir -m 0755 /run/sshd
+	undo_push "rmdir /run/sshd 2>/dev/null"
+fi
+bg SSHD_PID /usr/sbin/sshd -D -e -f "$SSHD/config"
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SPORT" 2>/dev/null || fatal "sshd does not listen on $SPORT"
+APP_USER=$DEP APP_GROUP=$DGROUP etc_conf_write "$APP" "$ROOT" 'run = sh bin/plant.sh' "git_user = $GU" \
+	"ssh_key = $KEYDIR/app" "ssh_known_hosts = $KEYDIR/known_hosts"
+rm -f "$SPY/stop" "$SPY/spy.log"
+bg SPY_PID setpriv --reuid="$DEP" --regid="$DGROUP" --clear-groups sh "$SPY/spy.sh" "$SPY" "$CACHE" "$SREPO"
+run ci_cutover deploy "$APP" --from "git+ssh://$DEP@127.0.0.1:$SPORT$SREPO#main"
+assert_eq 0 "$RC" "the fetch through ssh as git_user with the key" || printf '%s\n' "$(it_last_output)"
+touch "$SPY/stop"
+bg_wait "$SPY_PID"
+assert_file_content "$ROOT/current/public/index.php" '<?php echo "v3";' "the release fetched through ssh"
+assert_eq "" "$(grep REACHED "$SPY/spy.log" 2>/dev/null)" "the watcher reached neither the cache nor the key"
+printf '    (the watcher saw %s git and %s tar processes)\n' "$(grep -c saw "$SPY/spy.log" 2>/dev/null || echo 0)" \
+	"$(grep -c '^tar ' "$SPY/spy.log" 2>/dev/null || echo 0)"
+assert_eq "" "$(find "$CACHE" ! -user "$GU")" "nothing in the cache belongs to anyone but git_user"
+assert_no_cutover_procs "after the ssh deploy"
