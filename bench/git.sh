@@ -87,6 +87,17 @@ for i in $(seq 1 "$runs"); do
 	t1=$(now)
 	nocache_times+=("$(calc "$t1 - $t0")")
 done
+# The spread, for judging the noise (other work on the machine): the
+# fastest and slowest run of each, and the per-run ratio's range.
+range() { sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
+ratios=()
+for i in "${!shell_times[@]}"; do
+	ratios+=("$(calc "${cutover_times[$i]} / ${shell_times[$i]}")")
+done
+printf 'git     runs: shell %s s, cutover %s s, uncached %s s; per-run ratio cutover/shell %s (median %.2f)\n' \
+	"$(printf '%s\n' "${shell_times[@]}" | range)" "$(printf '%s\n' "${cutover_times[@]}" | range)" \
+	"$(printf '%s\n' "${nocache_times[@]}" | range)" "$(printf '%s\n' "${ratios[@]}" | range)" \
+	"$(printf '%s\n' "${ratios[@]}" | median)"
 shell_med=$(printf '%s\n' "${shell_times[@]}" | median)
 cutover_med=$(printf '%s\n' "${cutover_times[@]}" | median)
 nocache_med=$(printf '%s\n' "${nocache_times[@]}" | median)
