@@ -337,26 +337,32 @@ static const char git_cache_script[] =
 	 * ssh opens it through /proc/$CUTOVER_SSH_KEY_PID/fd/3, and it is
 	 * closed as soon as the fetch is done. */
 	"export CUTOVER_SSH_KEY_PID=$$\n"
-	/* git refuses a local repository another user owns: root invoking
-	 * cutover directly chose it (a local URL is refused through sudo). */
-	"rm -rf gitconfig\n"
-	"printf '[safe]\\n\\tdirectory = *\\n' >gitconfig\n"
 	"g() {\n"
-	"\tgit -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.attributesFile=/dev/null \\\n"
-	"\t    -c core.commitGraph=false -c core.multiPackIndex=false -c fetch.writeCommitGraph=false \\\n"
-	"\t    -c transfer.unpackLimit=1 -c fetch.unpackLimit=1 -c fetch.fsckObjects=true \\\n"
-	"\t    -c gc.auto=0 -c maintenance.auto=false -c core.sshCommand=ssh \"$@\"\n"
+	"\tgit -c core.hooksPath=/dev/null -c core.fsmonitor=false \\\n"
+	"\t    -c core.attributesFile=/dev/null -c core.commitGraph=false -c core.multiPackIndex=false \\\n"
+	"\t    -c fetch.writeCommitGraph=false -c transfer.unpackLimit=1 -c fetch.unpackLimit=1 \\\n"
+	"\t    -c fetch.fsckObjects=true -c gc.auto=0 -c maintenance.auto=false -c core.sshCommand=ssh \"$@\"\n"
 	"}\n"
+	/* Two processes (rm, mkdir): each one costs a deploy time. gitconfig
+	 * (GIT_CONFIG_GLOBAL, which unlike -c reaches the upload-pack of a
+	 * local URL): git refuses a local repository another user owns; root
+	 * invoking cutover directly chose it (a local URL is refused through
+	 * sudo). */
 	"scrub() {\n"
-	"\t[ -d repo.git ] || g init -q --bare --template= repo.git\n"
-	"\t(cd repo.git &&\n"
-	"\t rm -rf hooks info logs config config.worktree commondir gitdir worktrees FETCH_HEAD refs/replace \\\n"
-	"\t\tobjects/info objects/?? objects/pack/multi-pack-index* objects/pack/tmp_* &&\n"
-	"\t mkdir info objects/info &&\n"
-	"\t printf '[core]\\n\\trepositoryformatversion = 0\\n\\tbare = true\\n' >config &&\n"
-	"\t printf '* -export-ignore -export-subst\\n' >info/attributes)\n"
+	/* && throughout: set -e does not hold under `if !` */
+	"\t{ [ -d repo.git ] || g init -q --bare --template= repo.git; } &&\n"
+	"\trm -rf gitconfig repo.git/hooks repo.git/info repo.git/logs repo.git/config \\\n"
+	"\t\trepo.git/config.worktree repo.git/commondir repo.git/gitdir repo.git/worktrees \\\n"
+	"\t\trepo.git/FETCH_HEAD repo.git/refs/replace repo.git/objects/info repo.git/objects/?? \\\n"
+	"\t\trepo.git/objects/pack/multi-pack-index* repo.git/objects/pack/tmp_* &&\n"
+	"\tmkdir repo.git/info repo.git/objects/info &&\n"
+	"\tprintf '[core]\\n\\trepositoryformatversion = 0\\n\\tbare = true\\n' >repo.git/config &&\n"
+	"\tprintf '* -export-ignore -export-subst\\n' >repo.git/info/attributes &&\n"
+	"\tprintf '[safe]\\n\\tdirectory = *\\n' >gitconfig\n"
 	"}\n"
-	"fetch() { scrub && g fetch -q --no-tags --depth 1 -- \"$1\" \"$2\"; }\n"
+	/* The fetch writes refs/cutover/last itself (the next fetch's
+	 * "have"); the commit is checked below. */
+	"fetch() { scrub && g fetch -q --no-tags --depth 1 -- \"$1\" \"+$2:refs/cutover/last\"; }\n"
 	"if [ -d repo.git ]; then\n"
 	"\tif ! (fetch \"$1\" \"$2\"); then\n"
 	"\t\techo 'cutover: the repository cache was discarded; fetching into a new one' >&2\n"
@@ -367,8 +373,7 @@ static const char git_cache_script[] =
 	"\tfetch \"$1\" \"$2\"\n"
 	"fi\n"
 	"exec 3<&-\n"
-	"c=$(g rev-parse --verify -q 'FETCH_HEAD^{commit}')\n"
-	"g update-ref refs/cutover/last \"$c\"\n"
+	"c=$(g rev-parse --verify -q 'refs/cutover/last^{commit}')\n"
 	/* A cache that cannot be read (a damaged pack) must not fail every
 	 * deploy after this one: it goes. */
 	"st=0\n"
