@@ -71,7 +71,7 @@ sed -e "s|root = $scratch/root|root = $scratch/root-nocache|" -e '/^\[build\]/,$
 # Warm the cache (the first fetch is the whole tree, as a first clone is).
 "$cutover" -q -c "$scratch/bench.conf" stage bench --from "git+file://$origin#main" > /dev/null
 
-shell_times=() cutover_times=() nocache_times=() loose_times=()
+shell_times=() cutover_times=() nocache_times=() loose_times=() durable_times=()
 # Each measurement starts with nothing of the one before left to write
 # back (the freeze's syncfs would otherwise pay for it).
 for i in $(seq 1 "$runs"); do
@@ -97,6 +97,15 @@ for i in $(seq 1 "$runs"); do
 	t1=$(now)
 	loose_times+=("$(calc "$t1 - $t0")")
 	rm -rf "$out"
+	# The recipe made durable as a freeze is (syncfs), for comparison:
+	# without it the tree is only in the page cache.
+	sync
+	t0=$(now)
+	git -C "$scratch/mirror.git" fetch -q --prune origin
+	mkdir "$out" && git -C "$scratch/mirror.git" archive main | tar -x -C "$out" && sync -f "$out"
+	t1=$(now)
+	durable_times+=("$(calc "$t1 - $t0")")
+	rm -rf "$out"
 	sync
 	t0=$(now)
 	"$cutover" -q -c "$scratch/nocache.conf" stage bench --from "git+file://$origin#main" > /dev/null
@@ -110,6 +119,7 @@ ratios=()
 for i in "${!shell_times[@]}"; do
 	ratios+=("$(calc "${cutover_times[$i]} / ${shell_times[$i]}")")
 done
+[ -n "${BENCH_VERBOSE:-}" ] && paste <(printf "%s\n" "${shell_times[@]}") <(printf "%s\n" "${cutover_times[@]}") <(printf "%s\n" "${loose_times[@]}") <(printf "%s\n" "${ratios[@]}") | sed "s/^/git     run: shell, cutover, loose, ratio /"
 printf 'git     runs: shell %s s, cutover %s s, uncached %s s; per-run ratio cutover/shell %s (median %.2f)\n' \
 	"$(printf '%s\n' "${shell_times[@]}" | range)" "$(printf '%s\n' "${cutover_times[@]}" | range)" \
 	"$(printf '%s\n' "${nocache_times[@]}" | range)" "$(printf '%s\n' "${ratios[@]}" | range)" \
@@ -122,5 +132,8 @@ printf 'git     mirror fetch + git archive | tar -x median %.3f s, cutover stage
 loose_med=$(printf '%s\n' "${loose_times[@]}" | median)
 printf 'git     the same with a loose mirror (hard-linked objects) median %.3f s: cutover %.2fx of it\n' \
 	"$loose_med" "$(calc "$cutover_med / $loose_med")"
+durable_med=$(printf '%s\n' "${durable_times[@]}" | median)
+printf 'git     the recipe + syncfs (durable, as the freeze) median %.3f s: cutover %.2fx of it\n' \
+	"$durable_med" "$(calc "$cutover_med / $durable_med")"
 printf 'git     without git_user (no cache: the whole tree, shallow) median %.3f s: ratio %.2fx\n' \
 	"$nocache_med" "$(calc "$nocache_med / $shell_med")"
