@@ -101,3 +101,6 @@ printf 'switch  durable (+ fsync of the directory) median %.3f ms; whole cutover
 
 # The object store: disk of 10 releases, stage with one file changed, verify.
 bash "$top/bench/store.sh"
+
+# git+ sources through the repository cache (bench/git.sh)
+BENCH_RUNS=$runs bash "$top/bench/git.sh"

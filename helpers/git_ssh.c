@@ -30,9 +30,10 @@ static int file_trusted(const char *key, const char *path, char *err, size_t err
 /* A private key is at most a few KiB; more is not a key. */
 #define KEY_MAX (64 * 1024)
 
-/* Copies the key into a sealed memfd owned by the deploy user, mode 0400
- * (ssh refuses a key its owner lets others read). */
-static int key_memfd(const struct config *c, int key_fd, const struct stat *st, char *err, size_t errlen)
+/* Copies the key into a sealed memfd owned by owner (the user ssh runs
+ * as), mode 0400 (ssh refuses a key its owner lets others read). */
+static int key_memfd(const struct config *c, uid_t owner, int key_fd, const struct stat *st, char *err,
+		     size_t errlen)
 {
 	_cleanup_close_ int mfd = -EBADF;
 	char buf[4096];
@@ -53,7 +54,7 @@ static int key_memfd(const struct config *c, int key_fd, const struct stat *st, 
 	explicit_bzero(buf, sizeof(buf));
 	if (n < 0 || st->st_size != total)
 		return n < 0 ? -errno : -EIO;
-	if (fchown(mfd, c->uid, c->gid) < 0 || fchmod(mfd, 0400) < 0 ||
+	if (fchown(mfd, owner, c->gid) < 0 || fchmod(mfd, 0400) < 0 ||
 	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		return -errno;
 	return TAKE_FD(mfd);
@@ -62,7 +63,7 @@ static int key_memfd(const struct config *c, int key_fd, const struct stat *st, 
 /* The key is root's alone: root-owned, no group or other permission bits,
  * on a trusted path. The deploy user never reads the file; the fetch gets
  * its content on an fd. */
-static int key_open(const struct config *c, char *err, size_t errlen)
+static int key_open(const struct config *c, uid_t owner, char *err, size_t errlen)
 {
 	char why[400] = "";
 	_cleanup_close_ int fd = path_open_trusted(c->ssh_key, false, why, sizeof(why));
@@ -81,14 +82,14 @@ static int key_open(const struct config *c, char *err, size_t errlen)
 			 c->ssh_key, (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
-	r = key_memfd(c, fd, &st, err, errlen);
+	r = key_memfd(c, owner, fd, &st, err, errlen);
 	if (r < 0 && !err[0])
 		snprintf(err, errlen, "[build] ssh_key: %s: %s", c->ssh_key, strerror(-r));
 	return r;
 }
 
-int git_ssh_command(const struct config *c, bool via_sudo, char *buf, size_t n, int *ret_key_fd,
-		    char *err, size_t errlen)
+int git_ssh_command(const struct config *c, bool via_sudo, uid_t key_owner, char *buf, size_t n,
+		    int *ret_key_fd, char *err, size_t errlen)
 {
 	_cleanup_close_ int key_fd = -EBADF;
 	int r;
@@ -96,7 +97,7 @@ int git_ssh_command(const struct config *c, bool via_sudo, char *buf, size_t n, 
 	*ret_key_fd = -EBADF;
 	if (!via_sudo && !c->ssh_key[0] && !c->ssh_known_hosts[0])
 		return 0;
-	if (c->ssh_key[0] && (key_fd = key_open(c, err, errlen)) < 0)
+	if (c->ssh_key[0] && (key_fd = key_open(c, key_owner, err, errlen)) < 0)
 		return key_fd;
 	if (c->ssh_known_hosts[0] && (r = file_trusted("ssh_known_hosts", c->ssh_known_hosts, err, errlen)) < 0)
 		return r;

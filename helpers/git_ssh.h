@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct config;
 
@@ -27,14 +28,15 @@ struct config;
  * ssh_known_hosts, and never prompts. Both files must pass the trust check
  * of the config itself (root-owned up to /, not writable by group or
  * others, no symlink); the key must also be readable by root only. It is
- * read here, as root, into a sealed memfd (the deploy user's, 0400) put in
+ * read here, as root, into a sealed memfd (key_owner's: the user the fetch
+ * runs as, the deploy user or git_user; 0400) put in
  * *ret_key_fd (-EBADF without a key), which the fetch must hold on fd
  * GIT_SSH_KEY_FD with CUTOVER_SSH_KEY_PID set to the holder's pid: the
  * command names /proc/${CUTOVER_SSH_KEY_PID}/fd/GIT_SSH_KEY_FD. Returns 1
  * with buf set, 0 when nothing is forced (root, nothing configured), or
  * -errno with a reason in err.
  */
-int git_ssh_command(const struct config *c, bool via_sudo, char *buf, size_t n, int *ret_key_fd,
-		    char *err, size_t errlen);
+int git_ssh_command(const struct config *c, bool via_sudo, uid_t key_owner, char *buf, size_t n,
+		    int *ret_key_fd, char *err, size_t errlen);
 
 #endif

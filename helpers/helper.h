@@ -30,7 +30,14 @@ struct helper {
 	bool absent;                   /* ROOT not set up yet: no deploy has run */
 	enum proto_phase phase;
 	uint32_t used_once[(OP_REQUEST_MAX + 31) / 32];   /* OPF_ONCE ops served */
-	char id[RELEASE_ID_MAX + 1];   /* the release this run staged */
+	char id[RELEASE_ID_MAX + 1];   /* the release this run staged (migrate: selected) */
+	/* stage --id of a frozen release: the build is made next to it, only
+	 * to compare (helpers/publish.c); it never replaces, removes or
+	 * records anything of the existing release. */
+	bool rebuild;
+	/* The run's release existed before the run (a rebuild found the same
+	 * content, or migrate selected it): never removed by this run. */
+	bool reused;
 	int tree_fd;                   /* its staging directory */
 	bool build_in_trash;           /* the build's tree, frozen, waits in trash/ID.build */
 	size_t next_step;
@@ -38,6 +45,12 @@ struct helper {
 	enum { MIGRATE_NONE, MIGRATE_PRETENDED, MIGRATE_RAN, MIGRATE_VERIFIED } migrate_stage;
 	size_t next_hook[HOOK_KIND_MAX];   /* per enum hook_kind: the next to run */
 	char published[RELEASE_ID_MAX + 1];   /* what this run made current */
+	bool failed;                  /* this run failed, as the helper saw (abort,
+	                                 a refused switch, an automatic rollback)
+	                                 or was told (report): on_failure may run */
+	char own_published[RELEASE_ID_MAX + 1];  /* ...by a switch that was not a
+	                                            rollback: the only release its
+	                                            health reports may mark */
 	bool fpm_entered;              /* mode = bind: the last publish entered php-fpm's namespace */
 	struct bind_actions repair;    /* mode = bind: what the last repair did */
 	/* history of a failed run (helpers/publish.c) */

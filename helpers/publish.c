@@ -4,6 +4,7 @@
  * or abandoning it, publishing it (switch, rollback), pruning old ones, and
  * the read-only views (list, status, history, check).
  */
+#include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -53,6 +54,18 @@ static int release_mark_unhealthy(struct helper *h, const char *id, const char *
 		return -ESTALE;
 	ri.unhealthy = true;
 	str_copy(ri.reason, sizeof(ri.reason), why);
+	return state_write(&h->l, &ri);
+}
+
+static int release_clear_unhealthy(struct helper *h, const char *id)
+{
+	struct release_info ri;
+	int r = state_read(&h->l, id, &ri);
+
+	if (r < 0 || !ri.unhealthy)
+		return r;
+	ri.unhealthy = false;
+	ri.reason[0] = '\0';
 	return state_write(&h->l, &ri);
 }
 
@@ -180,23 +193,14 @@ int op_lock(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 
 /* ---- staging ------------------------------------------------------- */
 
-int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+/* A generated id, YYYYMMDDTHHMMSSZ[-N][-label]: the placeholder in
+ * releases/ reserves it (mkdir is atomic). 0, 1 with the failure in rep,
+ * or -errno. */
+static int stage_id_generated(struct helper *h, const char *label, struct proto_msg *rep)
 {
-	const char *label = req->text[0] ? req->text : NULL;
-	char log[RELEASE_ID_MAX + 8];
 	time_t t = time(NULL);
-	int r, fd;
+	int r;
 
-	if (label && !label_valid(label)) {
-		reply_fail(rep, -EINVAL, ERR_LABEL_INVALID, NULL);
-		return 0;
-	}
-	r = release_recover(&h->l, "");
-	if (r < 0) {
-		reply_fail(rep, r, ERR_RECOVER, NULL);
-		return 0;
-	}
-	/* The placeholder in releases/ reserves the id; mkdir is atomic. */
 	for (unsigned attempt = 1;; attempt++) {
 		struct release_info old;
 
@@ -205,30 +209,99 @@ int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_m
 		r = release_id_format(h->id, sizeof(h->id), t, attempt, label);
 		if (r < 0) {
 			reply_fail(rep, r, ERR_LABEL_LONG, NULL);
-			return 0;
+			return 1;
 		}
 		if (state_read(&h->l, h->id, &old) == 0)
 			continue;
 		if (mkdirat(h->l.releases_fd, h->id, 0) == 0)
-			break;
+			return 0;
 		if (errno != EEXIST)
 			return -errno;
 	}
-	h->info = (struct release_info){ .state = RELEASE_BUILDING, .created_ns = wall_ns() };
-	str_copy(h->info.id, sizeof(h->info.id), h->id);
-	r = state_write(&h->l, &h->info);
-	if (r < 0)
+}
+
+/*
+ * The caller's id (stage --id). A frozen release of that name is never
+ * touched: the build is made to be compared with it (rebuild), and the
+ * freeze keeps the one and drops the other. A failed build's record of
+ * that name goes: a failed build never had content anyone could switch
+ * to, so retrying the same id is no second content under one name.
+ * 0, 1 with the failure in rep, or -errno.
+ */
+static int stage_id_given(struct helper *h, const char *id, struct proto_msg *rep)
+{
+	struct release_info old;
+	int r;
+
+	if (!release_id_given_valid(id)) {
+		reply_fail(rep, -EINVAL, ERR_ID_INVALID, NULL);
+		return 1;
+	}
+	str_copy(h->id, sizeof(h->id), id);
+	r = state_read(&h->l, id, &old);
+	if (r == 0 && old.state == RELEASE_FROZEN) {
+		h->rebuild = true;
+		h->info = old;
+		return 0;
+	}
+	if (r == 0 && (r = release_remove(&h->l, id)) < 0)
 		return r;
+	if (r < 0 && r != -ENOENT && r != -EUCLEAN)
+		return r;
+	if (mkdirat(h->l.releases_fd, id, 0) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	/* releases/ID without a state: not ours to judge (release_recover
+	 * leaves it for a human) */
+	reply_fail(rep, -EEXIST, ERR_EXISTS, NULL);
+	str_copy(rep->id, sizeof(rep->id), id);
+	return 1;
+}
+
+int op_stage_begin(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	const char *label = req->text[0] ? req->text : NULL;
+	char log[RELEASE_ID_MAX + 8];
+	int r, fd;
+
+	if (label && !label_valid(label)) {
+		reply_fail(rep, -EINVAL, ERR_LABEL_INVALID, NULL);
+		return 0;
+	}
+	if (label && req->id[0]) {
+		reply_fail(rep, -EINVAL, ERR_ID_INVALID, NULL);
+		return 0;
+	}
+	r = release_recover(&h->l, "");
+	if (r < 0) {
+		reply_fail(rep, r, ERR_RECOVER, NULL);
+		return 0;
+	}
+	r = req->id[0] ? stage_id_given(h, req->id, rep) : stage_id_generated(h, label, rep);
+	if (r != 0) {
+		h->id[0] = '\0';
+		h->rebuild = false;
+		return r < 0 ? r : 0;
+	}
+	if (!h->rebuild) {
+		h->info = (struct release_info){ .state = RELEASE_BUILDING, .created_ns = wall_ns() };
+		str_copy(h->info.id, sizeof(h->info.id), h->id);
+		r = state_write(&h->l, &h->info);
+		if (r < 0)
+			return r;
+	}
 	h->phase = PH_STAGING;
 	h->tree_fd = fs_ensure_dir(h->l.staging_fd, h->id, 0755, h->cfg.uid, h->cfg.gid);
 	if (h->tree_fd < 0)
 		return h->tree_fd;
 	snprintf(log, sizeof(log), "%s.log", h->id);
-	fd = openat(h->l.logs_fd, log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = h->rebuild ? -1 : openat(h->l.logs_fd, log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		close(fd);
 	reply_init(rep, 0, NULL);
 	str_copy(rep->id, sizeof(rep->id), h->id);
+	rep->arg[0] = h->rebuild;
 	return helper_send(h, rep, h->tree_fd) < 0 ? -EPIPE : HANDLER_SENT;
 }
 
@@ -308,6 +381,81 @@ void freeze_drop_build(struct helper *h)
 	(void)fs_remove_tree(h->l.trash_fd, build);
 }
 
+/* 1 when files a and b of dirfd hold the same bytes, 0 when not, or -errno. */
+static int freeze_files_equal(int dirfd, const char *a, const char *b)
+{
+	_cleanup_close_ int fa = openat(dirfd, a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fb = openat(dirfd, b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_free_ char *buf = malloc(2 * 65536);
+	struct stat sa, sb;
+
+	if (fa < 0 || fb < 0)
+		return -errno;
+	if (!buf)
+		return -ENOMEM;
+	if (fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode))
+		return -EUCLEAN;
+	if (sa.st_size != sb.st_size)
+		return 0;
+	for (off_t off = 0; off < sa.st_size;) {
+		ssize_t x = pread(fa, buf, 65536, off), y = pread(fb, buf + 65536, 65536, off);
+
+		if (x < 0 || y < 0)
+			return -errno;
+		if (x != y || x == 0)
+			return x == y ? 1 : 0;
+		if (memcmp(buf, buf + 65536, (size_t)x) != 0)
+			return 0;
+		off += x;
+	}
+	return 1;
+}
+
+/*
+ * stage --id of an existing frozen release: the new build was frozen into
+ * .ID.new only to compare its entries (type, mode, owner, hash or target
+ * of every entry) with the existing release's. Either way the new tree
+ * and manifests go (the store made the rebuild cheap: its files are links
+ * to the objects the existing release holds). The same content is no
+ * change; other content is refused. An existing release without an
+ * entries file (frozen before the store) cannot be compared: refused.
+ */
+static int freeze_compare(struct helper *h, const char *pub, const char *sha_tmp,
+			  const char *ent_tmp, struct proto_msg *rep)
+{
+	char name[RELEASE_ID_MAX + 16], build[RELEASE_ID_MAX + 8], cur[RELEASE_ID_MAX + 1] = "";
+	int same;
+
+	snprintf(name, sizeof(name), "%s.manifest", h->id);
+	same = freeze_files_equal(h->l.entries_fd, ent_tmp, name);
+	freeze_undo(h, pub, sha_tmp, ent_tmp);
+	if (same < 0 && same != -ENOENT && same != -EUCLEAN)
+		return same;
+	if (same != 1) {
+		/* A refusal, not a failure: the front end's ABORT records it. */
+		reply_fail(rep, -EEXIST, ERR_EXISTS, NULL);
+		str_copy(rep->id, sizeof(rep->id), h->id);
+		return 0;
+	}
+	/* The build's tree waits in trash/ for the end of the run. */
+	snprintf(build, sizeof(build), "%s.build", h->id);
+	(void)fs_remove_tree(h->l.trash_fd, build);
+	if (renameat(h->l.staging_fd, h->id, h->l.trash_fd, build) == 0)
+		h->build_in_trash = true;
+	h->reused = true;
+	h->phase = PH_FROZEN;
+	(void)current_read(&h->l, cur, sizeof(cur));
+	reply_init(rep, 0, NULL);
+	rep->arg[0] = h->info.bytes;
+	rep->arg[1] = h->info.files;
+	rep->arg[3] = FREEZE_REUSED | (strcmp(cur, h->id) == 0 ? FREEZE_CURRENT : 0) |
+		      (h->info.unhealthy ? FREEZE_UNHEALTHY : 0);
+	str_copy(rep->id, sizeof(rep->id), h->id);
+	return 0;
+}
+
 int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	char sha_tmp[RELEASE_ID_MAX + 24], ent_tmp[RELEASE_ID_MAX + 24], pub[RELEASE_ID_MAX + 8];
@@ -375,6 +523,8 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 		rep->arg[1] = st.files + st.dirs + st.symlinks;
 		return 0;
 	}
+	if (h->rebuild)
+		return freeze_compare(h, pub, sha_tmp, ent_tmp, rep);
 	r = freeze_commit_tmp(h->l.manifest_fd, sfd, sha_tmp, h->id, "sha256");
 	if (r == 0)
 		r = freeze_commit_tmp(h->l.entries_fd, efd, ent_tmp, h->id, "manifest");
@@ -426,9 +576,33 @@ static int abort_drop(struct helper *h)
 	return release_remove(&h->l, h->id);
 }
 
+/* A rebuild that did not end as the existing release (a failure, other
+ * content), or a release the run reused: only this run's build goes. The
+ * release of that name was there before the run and stays as it was,
+ * with no failed record; the attempt is in the history. */
+static int abort_rebuild(struct helper *h)
+{
+	bool building = h->phase == PH_STAGING || h->phase == PH_LINKED;
+	int r = 0;
+
+	if (!building && h->phase != PH_FROZEN)
+		return 0;
+	h->phase = PH_DONE;
+	if (building)
+		r = fs_remove_tree(h->l.staging_fd, h->id);
+	if (h->record_abort)
+		(void)history_event(h, h->abort_refused && !h->fail_reason[0] ? "refused" : "failed", h->id,
+				    h->fail_reason[0] ? h->fail_reason : h->abort_reason[0] ? h->abort_reason :
+				    "abandoned by the front end", !h->fail_reason[0], h->abort_ms);
+	return r;
+}
+
 int abort_staging(struct helper *h, bool keep_failed)
 {
 	int r;
+
+	if (h->rebuild || h->reused)
+		return abort_rebuild(h);
 
 	/* A run that publishes its own frozen release (its row of SWITCH
 	 * permits FROZEN: deploy) may also abandon it after the freeze, when
@@ -468,9 +642,12 @@ int op_abort(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 {
 	int r;
 
+	if (req->arg[2] > 2)
+		return -EPROTO;
 	/* A dry run is not a failure; a front end could drop the record
 	 * anyway by going away. */
 	h->record_abort = req->arg[2] != 2;
+	h->failed = req->arg[2] != 2;
 	str_copy(h->abort_reason, sizeof(h->abort_reason), req->text);
 	h->abort_ms = req->arg[1];
 	h->abort_refused = req->arg[2] == 1;
@@ -510,31 +687,42 @@ static int switch_check_sealed(struct helper *h, const char *id, int fd, struct 
 	return 1;
 }
 
-static int do_switch(struct helper *h, const char *verb, const char *id,
-		     const char *source, uint64_t ms, const char *auto_reason, struct proto_msg *rep)
+/* What a release must be to be published or have its migrations run:
+ * frozen, root-owned without write bits, sealed. 0 (its state in ri), 1
+ * when refused (the reply is in rep), or -errno. */
+static int release_check_frozen(struct helper *h, const char *id, struct release_info *ri,
+				struct proto_msg *rep)
 {
 	_cleanup_close_ int fd = -EBADF;
-	char cur[RELEASE_ID_MAX + 1], partial[900] = "";
-	struct release_info ri;
-	uint64_t visible_ns = 0, durable_ns = 0;
 	struct stat st;
 	int r;
 
 	if (!release_id_valid(id))
 		return -EINVAL;
-	r = state_read(&h->l, id, &ri);
-	if (r < 0 || ri.state != RELEASE_FROZEN) {
+	r = state_read(&h->l, id, ri);
+	if (r < 0 || ri->state != RELEASE_FROZEN) {
 		reply_fail(rep, -ENOENT, ERR_NOT_FROZEN, NULL);
 		str_copy(rep->id, sizeof(rep->id), id);
-		return 0;
+		return 1;
 	}
 	fd = fs_open_beneath(h->l.releases_fd, id, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 0222)) {
 		reply_fail(rep, -EUCLEAN, ERR_TAMPERED, NULL);
 		str_copy(rep->id, sizeof(rep->id), id);
-		return 0;
+		return 1;
 	}
-	r = switch_check_sealed(h, id, fd, rep);
+	return switch_check_sealed(h, id, fd, rep);
+}
+
+static int do_switch(struct helper *h, const char *verb, const char *id,
+		     const char *source, uint64_t ms, const char *auto_reason, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1], partial[900] = "";
+	struct release_info ri;
+	uint64_t visible_ns = 0, durable_ns = 0;
+	int r;
+
+	r = release_check_frozen(h, id, &ri, rep);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = current_read(&h->l, cur, sizeof(cur));
@@ -562,6 +750,17 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 	str_copy(h->published, sizeof(h->published), id);
 	/* A new release is live: its after_switch hooks run from the start. */
 	h->next_hook[HOOK_AFTER_SWITCH] = 0;
+	/* Rollback's "previous" lives with the release, not only in the
+	 * history, so no flood of history lines can push it out of reach. */
+	if (!auto_reason && strcmp(verb, "rollback") != 0) {
+		(void)state_set_previous(&h->l, id, cur);
+		str_copy(h->own_published, sizeof(h->own_published), id);
+	}
+	/* Switched to on purpose (by name, or as a deploy's own release): a
+	 * past failed health check no longer speaks for it; a new one marks
+	 * it again. */
+	if (!auto_reason)
+		(void)release_clear_unhealthy(h, id);
 	if (auto_reason) {
 		struct history_entry ev = { .duration_ms = ms, .reported = true };
 
@@ -591,11 +790,15 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 
 int op_switch(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
+	int r;
+
 	/* This run staged a release: the switch must name it. */
 	if (h->id[0] && strcmp(req->id, h->id) != 0)
 		return -EPROTO;
-	return do_switch(h, h->verb_name,
-			 req->id, req->text, req->arg[0], NULL, rep);
+	r = do_switch(h, h->verb_name, req->id, req->text, req->arg[0], NULL, rep);
+	if (r < 0 || rep->status < 0)
+		h->failed = true;
+	return r;
 }
 
 int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -616,11 +819,12 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 	/* An automatic rollback marks what this run published as unhealthy:
 	 * the helper cannot see the health check, so the front end's word is
 	 * taken, for its own release only (docs/SECURITY.md). */
-	if (req->arg[1] > 1 || (req->arg[1] == 1 && !h->published[0]))
+	if (req->arg[1] > 1 || (req->arg[1] == 1 && !h->own_published[0]))
 		return -EPROTO;
 	if (req->arg[1] == 1) {
+		h->failed = true;
 		auto_reason = req->text[0] ? req->text : "health check failed";
-		r = release_mark_unhealthy(h, h->published, auto_reason);
+		r = release_mark_unhealthy(h, h->own_published, auto_reason);
 		if (r < 0)
 			return r;
 	}
@@ -635,6 +839,32 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 		return 0;
 	}
 	return do_switch(h, "rollback", prev, "rollback", 0, auto_reason, rep);
+}
+
+/* migrate: a staged release becomes the run's, as switch would check it;
+ * its migrations run in it (helpers/steps.c), nothing is published. */
+int op_select(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char cur[RELEASE_ID_MAX + 1] = "";
+	struct release_info ri;
+	int r;
+
+	if (!release_id_valid(req->id))
+		return -EPROTO;
+	r = release_check_frozen(h, req->id, &ri, rep);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	str_copy(h->id, sizeof(h->id), req->id);
+	h->info = ri;
+	h->reused = true;
+	h->phase = PH_FROZEN;
+	(void)current_read(&h->l, cur, sizeof(cur));
+	reply_init(rep, 0, NULL);
+	str_copy(rep->id, sizeof(rep->id), h->id);
+	rep->arg[0] = ri.bytes;
+	rep->arg[1] = ri.files;
+	rep->arg[3] = strcmp(cur, h->id) == 0;
+	return 0;
 }
 
 /* mode = bind: is release id mounted in some process's mount table? */
@@ -676,8 +906,9 @@ int op_prune(struct helper *h, const struct proto_msg *req, struct proto_msg *re
 	size_t n = 0;
 	int r;
 
-	/* A run that published (a deploy) prunes as [publish] keep says. */
-	if (h->published[0]) {
+	/* A deploy prunes as [publish] keep says, whether or not it published:
+	 * only the prune verb (which the caller must be allowed) chooses. */
+	if (h->verb != PV_PRUNE) {
 		keep = h->cfg.keep;
 	} else {
 		keep = req->arg[0];
@@ -892,10 +1123,11 @@ int op_report(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 
 	if (req->arg[0] < REPORT_FAILED || req->arg[0] >= REPORT_MAX || ++h->reports > HISTORY_REPORTS_MAX)
 		return -EPROTO;
+	h->failed = true;
 	if (req->arg[0] == REPORT_UNHEALTHY) {
-		if (!h->published[0])
+		if (!h->own_published[0])
 			return -EPROTO;
-		r = release_mark_unhealthy(h, h->published, req->text[0] ? req->text : "health check failed");
+		r = release_mark_unhealthy(h, h->own_published, req->text[0] ? req->text : "health check failed");
 		if (r < 0)
 			return r;
 	}

@@ -148,13 +148,30 @@ int state_write(const struct layout *l, const struct release_info *ri)
 	for (char *p = reason; *p; p++)
 		if (*p < 0x20 || *p > 0x7e)
 			*p = '?';
-	r = str_printf(buf, sizeof(buf), "state=%s\ncreated=%" PRIu64 "\nbytes=%llu\nfiles=%llu\n%s%s%s%s",
+	if (ri->previous_known && ri->previous[0] && !release_id_valid(ri->previous))
+		return -EINVAL;
+	r = str_printf(buf, sizeof(buf), "state=%s\ncreated=%" PRIu64 "\nbytes=%llu\nfiles=%llu\n%s%s%s%s%s%s%s",
 		       names[ri->state], ri->created_ns, ri->bytes, ri->files,
 		       ri->unhealthy ? "health=failed\n" : "", reason[0] ? "reason=" : "", reason,
-		       reason[0] ? "\n" : "");
+		       reason[0] ? "\n" : "", ri->previous_known ? "previous=" : "",
+		       !ri->previous_known ? "" : ri->previous[0] ? ri->previous : "-",
+		       ri->previous_known ? "\n" : "");
 	if (r < 0)
 		return r;
 	return fs_write_atomic(l->state_fd, ri->id, buf, strlen(buf), 0600);
+}
+
+int state_set_previous(const struct layout *l, const char *id, const char *prev)
+{
+	struct release_info ri;
+	int r;
+
+	r = state_read(l, id, &ri);
+	if (r < 0)
+		return r;
+	ri.previous_known = true;
+	str_copy(ri.previous, sizeof(ri.previous), prev);
+	return state_write(l, &ri);
 }
 
 int state_read(const struct layout *l, const char *id, struct release_info *ret)
@@ -187,6 +204,13 @@ int state_read(const struct layout *l, const char *id, struct release_info *ret)
 		}
 		if (strcmp(line, "health") == 0) {
 			ri.unhealthy = strcmp(eq, "failed") == 0;
+			continue;
+		}
+		if (strcmp(line, "previous") == 0) {
+			/* "-": none; anything invalid: unknown (the history decides) */
+			ri.previous_known = strcmp(eq, "-") == 0 || release_id_valid(eq);
+			if (release_id_valid(eq))
+				str_copy(ri.previous, sizeof(ri.previous), eq);
 			continue;
 		}
 		if (parse_uint(eq, 0, UINT64_MAX, &v) < 0)

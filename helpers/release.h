@@ -61,6 +61,8 @@ struct release_info {
 	unsigned long long files;
 	bool unhealthy;                /* frozen, but failed its health check */
 	char reason[HISTORY_REASON_MAX + 1];   /* why failed or unhealthy */
+	bool previous_known;           /* previous was recorded at its last switch */
+	char previous[RELEASE_ID_MAX + 1];     /* then current before it ("": none) */
 };
 
 /* Opens the layout under cfg->root after checking that root and its
@@ -72,13 +74,17 @@ void layout_close(struct layout *l);
 
 int state_write(const struct layout *l, const struct release_info *ri);
 int state_read(const struct layout *l, const char *id, struct release_info *ret);
+/* Records in id's state that prev ("" for none) was current before it. */
+int state_set_previous(const struct layout *l, const char *id, const char *prev);
 
 /* Reads ROOT/current. ret_id is "" when there is no current release.
  * -EUCLEAN when current is not a symlink to releases/<valid id>. */
 int current_read(const struct layout *l, char *ret_id, size_t n);
 
 /* The release that was current before `id` became current through a deploy
- * or switch (rollbacks do not count), from history; "" if none. */
+ * or switch (rollbacks do not count): from id's state, where every such
+ * switch records it, or else (releases older than that) from the history;
+ * "" if none. */
 int previous_of(const struct layout *l, const char *id, char *ret, size_t n);
 
 /* Atomically points ROOT/current at releases/id (temporary symlink,

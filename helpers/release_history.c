@@ -21,6 +21,12 @@
 
 #define HISTORY_FILE "history.jsonl"
 #define HISTORY_MAX_READ (8 * 1024 * 1024)
+/* Beyond this the file becomes history.1.jsonl (replacing the one
+ * before): at most twice this on disk, whatever floods it (every run
+ * refused at a busy lock appends a line). Rollback's chain is kept in the
+ * releases' state, not read from here. */
+#define HISTORY_ROTATE (4 * 1024 * 1024)
+#define HISTORY_OLD_FILE "history.1.jsonl"
 #define SYSLOG_PATH "/dev/log"
 /* authpriv: the lines say who used root's helper on what, like sudo's;
  * journald and rsyslog keep authpriv away from unprivileged readers. */
@@ -71,13 +77,13 @@ static void history_syslog(const struct history_entry *e)
 	syslog_clean(reason, sizeof(reason), e->reason);
 	syslog_clean(client, sizeof(client), e->client);
 	snprintf(msg, sizeof(msg),
-		 "<%d>%s cutover[%d]: app=%s event=%s verb=%s release=%s from=%s user=%s%s%s%s%s%s%s%s",
+		 "<%d>%s cutover[%d]: app=%s event=%s reported-by=%s verb=%s release=%s from=%s user=%s%s%s%s%s%s",
 		 SYSLOG_FACILITY | (bad ? 4 : 5), when, (int)getpid(), history_sink.app,
-		 e->event[0] ? e->event : e->verb, e->verb,
+		 e->event[0] ? e->event : e->verb, e->reported ? "frontend" : "helper", e->verb,
 		 e->to[0] ? e->to : e->release[0] ? e->release : "-", e->from[0] ? e->from : "-",
 		 who[0] ? who : "-", client[0] ? " client(claimed)=" : "", client,
-		 reason[0] ? " reason=\"" : "", reason, reason[0] ? "\"" : "",
-		 e->reported ? " reported-by=frontend" : "", "");
+		 /* Free text last: nothing in it can stand for a field above. */
+		 reason[0] ? " reason=\"" : "", reason, reason[0] ? "\"" : "");
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return;
@@ -96,6 +102,33 @@ static int history_fix_mode(int fd)
 	return 0;
 }
 
+/* history.jsonl for appending, rotated first when it is full. Runs that
+ * do not hold the app lock write here too (a refusal at a busy lock): the
+ * rotation holds a lock of its own on the full file. */
+static int history_open_append(const struct layout *l)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat st;
+
+	fd = openat(l->meta_fd, HISTORY_FILE, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size < HISTORY_ROTATE)
+		return TAKE_FD(fd);
+	if (fcntl(fd, F_OFD_SETLKW, &fl) < 0)
+		return -errno;
+	/* Still the full file under that name (no one rotated it meanwhile)? */
+	if (fstatat(l->meta_fd, HISTORY_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size >= HISTORY_ROTATE &&
+	    renameat(l->meta_fd, HISTORY_FILE, l->meta_fd, HISTORY_OLD_FILE) < 0)
+		return -errno;
+	closep(&fd);
+	fd = openat(l->meta_fd, HISTORY_FILE, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : TAKE_FD(fd);
+}
+
 int history_record(const struct layout *l, struct history_entry *e)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -109,9 +142,9 @@ int history_record(const struct layout *l, struct history_entry *e)
 	len = history_format(line, sizeof(line), e);
 	if (len < 0)
 		return len;
-	fd = openat(l->meta_fd, HISTORY_FILE, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = history_open_append(l);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* Mode first: the line is never readable by more than it should be. */
 	(void)history_fix_mode(fd);
 	/* One write(2) of the whole line: O_APPEND keeps lines whole. */
@@ -193,6 +226,17 @@ static int previous_in(char *buf, size_t len, const char *id, char *ret, size_t 
 	return 0;
 }
 
+/* From id's state: 1 when its last switch recorded the predecessor. */
+static int previous_recorded(const struct layout *l, const char *id, char *ret, size_t n)
+{
+	struct release_info ri;
+
+	if (state_read(l, id, &ri) < 0 || !ri.previous_known)
+		return 0;
+	str_copy(ret, n, ri.previous);
+	return 1;
+}
+
 int previous_of(const struct layout *l, const char *id, char *ret, size_t n)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -201,6 +245,8 @@ int previous_of(const struct layout *l, const char *id, char *ret, size_t n)
 
 	ret[0] = '\0';
 	if (!*id)
+		return 0;
+	if (previous_recorded(l, id, ret, n))
 		return 0;
 	r = history_read_tail(l, &buf, &len);
 	if (r < 0 || !buf)
@@ -218,15 +264,16 @@ int rollback_target(const struct layout *l, const char *cur, char *ret, size_t n
 	ret[0] = '\0';
 	if (!*cur)
 		return 0;
+	/* Read only when a release has no recorded predecessor (older ones). */
 	r = history_read_tail(l, &buf, &len);
-	if (r < 0 || !buf)
+	if (r < 0)
 		return r;
 	str_copy(at, sizeof(at), cur);
 	/* Bounded: a history that loops (A replaced B replaced A) ends here. */
 	for (int hops = 0; hops < 64; hops++) {
 		struct release_info ri;
 
-		r = previous_in(buf, len, at, ret, n);
+		r = previous_recorded(l, at, ret, n) || !buf ? 0 : previous_in(buf, len, at, ret, n);
 		if (r < 0 || !ret[0])
 			return r;
 		if (state_read(l, ret, &ri) == 0 && ri.state == RELEASE_FROZEN && !ri.unhealthy)

@@ -153,6 +153,30 @@ static int attach_at(int clone_fd, int expect_fd, const char *path, uint64_t set
 	return 0;
 }
 
+/*
+ * The repository cache, at a directory made here in the private /tmp
+ * before any child runs (so nothing can have put something there): below
+ * ROOT/.cutover, root 0700, git_user could not reach it. Its own mode
+ * (git_user's, 0700) keeps the deploy user's step out. Nothing in it runs.
+ */
+static int attach_cache(int clone_fd, const char *path)
+{
+	_cleanup_close_ int target = -EBADF;
+
+	if (mkdir(path, 0700) < 0)
+		return -errno;
+	target = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return -errno;
+	if (bind_setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_RDONLY,
+			 MS_PRIVATE) < 0)
+		return -errno;
+	if (move_mount(clone_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
 static int attach_release(int clone_fd, const struct sandbox_spec *s)
 {
 	if (s->tree_readonly)
@@ -187,7 +211,7 @@ static int attach_binds(const struct sandbox_spec *s, const int *clones)
 	return 0;
 }
 
-static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool nproc_fallback)
+static _Noreturn void run_step(const struct sandbox_spec *s, int in_fd, int out_fd, bool nproc_fallback)
 {
 	char *argv[8] = { "sh", "-c", (char *)s->command, NULL };
 	struct rlimit rl;
@@ -202,9 +226,13 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 			argv[k++] = s->args[i];
 		argv[k] = NULL;
 	}
+	/* The ssh key of a cached fetch is git_user's alone: gone before
+	 * anything here runs as the deploy user. */
+	if (s->cache && s->cache->key_fd >= 0)
+		close(s->cache->key_fd);
 	if (setsid() < 0)   /* no controlling terminal: TIOCSTI has no target */
 		die(out_fd, "setsid", errno);
-	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	null_fd = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 		die(out_fd, "redirect stdio", errno);
 	if (chdir(s->mount_path) < 0)
@@ -242,13 +270,92 @@ static _Noreturn void run_step(const struct sandbox_spec *s, int out_fd, bool np
 	die(1, "exec /bin/sh", errno);
 }
 
+/* The trusted side of a cached git fetch: in the cache, as git_user, its
+ * stdout the pipe the step reads, its stderr the step's output. */
+static _Noreturn void run_cache_side(const struct sandbox_spec *s, int pipe_wr, int out_fd)
+{
+	char *argv[8] = { "sh", "-c", (char *)s->cache->command, "cutover", NULL };
+	size_t k = 4;
+	struct rlimit rl;
+	int null_fd, r;
+
+	for (size_t i = 0; s->args && s->args[i] && k < ELEMENTSOF(argv) - 1; i++)
+		argv[k++] = s->args[i];
+	argv[k] = NULL;
+	if (setsid() < 0)
+		die(out_fd, "setsid", errno);
+	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(pipe_wr, 1) < 0 || dup2(out_fd, 2) < 0)
+		die(out_fd, "redirect stdio", errno);
+	if (chdir(s->cache->path) < 0)
+		die(out_fd, "chdir into the repository cache", errno);
+	umask(0077);
+	rl.rlim_cur = rl.rlim_max = s->fsize_limit;
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+		die(out_fd, "RLIMIT_FSIZE", errno);
+	rl.rlim_cur = rl.rlim_max = 0;
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	r = privs_drop_to(s->cache->uid, s->gid, NULL, 0);
+	if (r < 0)
+		die(out_fd, "dropping privileges", -r);
+	r = privs_seccomp_unprivileged(true);
+	if (r < 0)
+		die(out_fd, "seccomp", -r);
+	if (s->cache->key_fd >= 0) {
+		/* As in run_step: the copy on 3 must survive the exec. */
+		if (s->cache->key_fd != 3 ? dup2(s->cache->key_fd, 3) < 0 : fcntl(3, F_SETFD, 0) < 0)
+			die(2, "passing an fd", errno);
+	}
+	if (syscall(SYS_close_range, s->cache->key_fd >= 0 ? 4U : 3U, ~0U, 0) < 0)
+		die(2, "close_range", errno);
+	execve("/bin/sh", argv, s->cache->env);
+	die(2, "exec /bin/sh", errno);
+}
+
+/* Starts the step (and, for a cached fetch, the cache side feeding it);
+ * ret_cache is 0 without one. */
+static void start_children(const struct sandbox_spec *s, int out_fd, bool nproc_fallback,
+			   pid_t *ret_step, pid_t *ret_cache)
+{
+	int p[2] = { -1, -1 };
+
+	*ret_cache = 0;
+	if (s->cache) {
+		if (pipe2(p, O_CLOEXEC) < 0)
+			die(out_fd, "pipe", errno);
+		*ret_cache = fork();
+		if (*ret_cache < 0)
+			die(out_fd, "fork", errno);
+		if (*ret_cache == 0) {
+			close(p[0]);
+			run_cache_side(s, p[1], out_fd);
+		}
+		close(p[1]);
+	}
+	*ret_step = fork();
+	if (*ret_step < 0)
+		die(out_fd, "fork", errno);
+	if (*ret_step == 0)
+		run_step(s, p[0], out_fd, nproc_fallback);
+	if (p[0] >= 0)
+		close(p[0]);
+}
+
+/* 0-255 from a wait status: the exit code, or 128 + the signal. */
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 /* pid 1 of the step's pid namespace. Its exit takes every process the step
  * left behind with it (the kernel kills the namespace). */
 static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, int shared_clone,
-				   const int *bind_clones, int out_fd, int sync_fd)
+				   int cache_clone, const int *bind_clones, int out_fd, int sync_fd)
 {
-	pid_t step, p;
-	int status = 0, r;
+	pid_t step, cache, p;
+	int status = 0, cache_status = 0, r;
 	char go = 0;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -286,18 +393,21 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 			die(out_fd, "mounting shared/ writable", -r);
 		close(shared_clone);
 	}
+	if (cache_clone >= 0) {
+		r = attach_cache(cache_clone, s->cache->path);
+		if (r < 0)
+			die(out_fd, "mounting the repository cache", -r);
+		close(cache_clone);
+	}
 	r = mount_proc();
 	if (r < 0)
 		die(out_fd, "mounting /proc", -r);
 
-	step = fork();
-	if (step < 0)
-		die(out_fd, "fork", errno);
-	if (step == 0)
-		run_step(s, out_fd, go == 'n');
+	start_children(s, out_fd, go == 'n', &step, &cache);
 	close(out_fd);
-	/* Reap everything re-parented to us until the step itself exits. */
-	for (;;) {
+	/* Reap everything re-parented to us until the step (and the cache
+	 * side) exit. */
+	while (step > 0 || cache > 0) {
 		int st;
 		p = waitpid(-1, &st, 0);
 		if (p < 0) {
@@ -307,12 +417,14 @@ static _Noreturn void sandbox_init(const struct sandbox_spec *s, int clone_fd, i
 		}
 		if (p == step) {
 			status = st;
-			break;
+			step = 0;
+		} else if (p == cache) {
+			cache_status = st;
+			cache = 0;
 		}
 	}
-	if (WIFEXITED(status))
-		_exit(WEXITSTATUS(status));
-	_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+	/* A failed fetch explains the step's failure, not the reverse. */
+	_exit(exit_code(cache_status) != 0 ? exit_code(cache_status) : exit_code(status));
 }
 
 /* The clones of the shared entries, closed together. */
@@ -330,7 +442,8 @@ static void clone_fds_close(struct clone_fds *c)
 int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 		  struct build_cgroup *ret_cg)
 {
-	_cleanup_close_ int clone_fd = -EBADF, shared_clone = -EBADF, sync_rd = -EBADF, sync_wr = -EBADF;
+	_cleanup_close_ int clone_fd = -EBADF, shared_clone = -EBADF, cache_clone = -EBADF;
+	_cleanup_close_ int sync_rd = -EBADF, sync_wr = -EBADF;
 	_cleanup_(clone_fds_close) struct clone_fds clones = { .n = 0 };
 	int sync[2], r;
 	char go;
@@ -346,6 +459,11 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 	if (spec->shared_fd >= 0) {
 		shared_clone = open_tree(spec->shared_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		if (shared_clone < 0)
+			return -errno;
+	}
+	if (spec->cache) {
+		cache_clone = open_tree(spec->cache->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (cache_clone < 0)
 			return -errno;
 	}
 	if (spec->n_binds > ELEMENTSOF(clones.fd))
@@ -364,7 +482,7 @@ int sandbox_start(const struct sandbox_spec *spec, int out_fd, pid_t *ret_pid,
 			     NULL, NULL, NULL, 0);
 	if (pid == 0) {
 		closep(&sync_wr);
-		sandbox_init(spec, clone_fd, shared_clone, clones.fd, out_fd, sync_rd);
+		sandbox_init(spec, clone_fd, shared_clone, cache_clone, clones.fd, out_fd, sync_rd);
 	}
 	r = pid < 0 ? -errno : 0;
 	/* The sandbox holds its own copies now (or there is none). */

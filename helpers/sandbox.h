@@ -22,6 +22,24 @@ struct sandbox_bind {
 	bool is_dir;
 };
 
+/*
+ * A git+ fetch through the app's repository cache: the cache directory is
+ * attached writable at path (in the sandbox's private /tmp), and command
+ * runs there as uid (the config's git_user, never the deploy user, whose
+ * processes could otherwise reach it through /proc/PID/cwd) with the
+ * spec's gid, its stdout piped into the step's stdin. The step (the deploy
+ * user's, in the release) only ever sees that byte stream.
+ */
+struct sandbox_cache {
+	int fd;                    /* ROOT/.cutover/git, O_DIRECTORY */
+	const char *path;          /* where it is attached, a new directory in the private /tmp */
+	uid_t uid;                 /* who runs command */
+	const char *command;       /* run with /bin/sh -c, $1.. from the spec's args */
+	char *const *env;          /* its complete environment */
+	int key_fd;                /* the ssh key's memfd (git_user's), open on fd 3
+	                              of command's shell only; or -1 */
+};
+
 struct sandbox_spec {
 	int tree_fd;               /* staging directory (O_DIRECTORY), attached writable
 	                              at mount_path; -1: the release is already there
@@ -51,6 +69,7 @@ struct sandbox_spec {
 	int pass_fd;                      /* then open in the step on fd 3 (the
 	                                     git fetch's ssh key); every other fd
 	                                     above 2 is closed */
+	const struct sandbox_cache *cache;   /* a cached git fetch, or NULL */
 };
 
 struct build_cgroup;

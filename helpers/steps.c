@@ -143,6 +143,10 @@ static int step_log_open(struct helper *h, const char *id, const char *title)
 	char log[RELEASE_ID_MAX + 8];
 	int fd;
 
+	/* A rebuild of an existing id writes nothing of that release: its
+	 * log stays the one of the build that made it. */
+	if (h->rebuild && strcmp(id, h->id) == 0)
+		return -EBADF;
 	snprintf(log, sizeof(log), "%s.log", id);
 	fd = openat(h->l.logs_fd, log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -229,10 +233,12 @@ static int step_reply(struct helper *h, enum step_end end, int status, struct pr
  * and replies with its exit code, or -ETIMEDOUT. -ECONNRESET if the front
  * end went away (the step is killed first).
  */
-/* run_sandboxed, with pass_fd (>= 0) open in the step on fd 3. */
+/* run_sandboxed, with pass_fd (>= 0) open in the step on fd 3, and for a
+ * cached git fetch (cache not NULL) the cache side feeding the step. */
 static int run_sandboxed_fd(struct helper *h, const char *id, int tree_fd, bool shared_rw,
-			    const char *title, const char *command,
-			    char *const *args, const char *const *extra_env, int pass_fd, struct proto_msg *rep)
+			    const char *title, const char *command, char *const *args,
+			    const char *const *extra_env, int pass_fd, const struct sandbox_cache *cache,
+			    struct proto_msg *rep)
 {
 	char *env[CONFIG_MAX_LIST + 16];
 	char envstore[256];
@@ -267,6 +273,7 @@ static int run_sandboxed_fd(struct helper *h, const char *id, int tree_fd, bool 
 		.fsize_limit = h->cfg.max_size,
 		.max_procs = h->cfg.max_procs, .max_memory = h->cfg.max_memory,
 		.pass_fd_set = pass_fd >= 0, .pass_fd = pass_fd,
+		.cache = cache,
 	};
 	r = sandbox_start(&spec, pipefd[1], &pid, &cg);
 	close(pipefd[1]);
@@ -292,7 +299,7 @@ int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 		  const char *title, const char *command,
 		  char *const *args, const char *const *extra_env, struct proto_msg *rep)
 {
-	return run_sandboxed_fd(h, id, tree_fd, shared_rw, title, command, args, extra_env, -EBADF, rep);
+	return run_sandboxed_fd(h, id, tree_fd, shared_rw, title, command, args, extra_env, -EBADF, NULL, rep);
 }
 
 int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -308,12 +315,96 @@ int op_run_step(struct helper *h, const struct proto_msg *req, struct proto_msg 
 }
 
 /*
- * A git+URL#REF source, fetched as the deploy user inside the build
- * sandbox: the release is only reachable by path there (.cutover/ is
- * root-only), and git needs a path. URL and REF are validated here again
- * and reach git as positional parameters, never as shell code.
+ * A git+URL#REF source goes through the app's repository cache,
+ * ROOT/.cutover/git/repo.git, so that a deploy fetches only what changed.
+ * The cache is written only by a process that is not the deploy user
+ * ([build] git_user, a user of its own, in the build sandbox with
+ * everything read-only but the cache: helpers/sandbox.c), which pipes a `git archive`
+ * of the commit to the deploy user's `tar -x` in the staging tree. The
+ * deploy user never holds a path or an fd into the cache, and a git
+ * process it could reach through /proc has another uid.
+ *
+ * What git would take from the cache besides objects and refs is
+ * rewritten or removed before every fetch (config, hooks, info/, alternates,
+ * commit-graph, multi-pack-index, replace refs, loose objects: ours are all
+ * in packs), and `-c` overrides whatever could still come from a config.
+ * Received objects are packed (transfer.unpackLimit=1): index-pack hashes
+ * each one and refuses one whose name is already taken by other content, and
+ * fsckObjects checks them. When a fetch into the existing cache fails, the
+ * cache is discarded and the fetch repeated once into a fresh one.
  */
-int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+static const char git_cache_script[] =
+	"set -eu\n"
+	"umask 077\n"
+	"export HOME=\"$PWD\" GIT_CONFIG_GLOBAL=\"$PWD/gitconfig\" GIT_DIR=\"$PWD/repo.git\"\n"
+	/* The key's memfd, if any, is on fd 3 of this shell (git_user's);
+	 * ssh opens it through /proc/$CUTOVER_SSH_KEY_PID/fd/3, and it is
+	 * closed as soon as the fetch is done. */
+	"export CUTOVER_SSH_KEY_PID=$$\n"
+	"g() {\n"
+	"\tgit -c core.hooksPath=/dev/null -c core.fsmonitor=false \\\n"
+	"\t    -c core.attributesFile=/dev/null -c core.commitGraph=false -c core.multiPackIndex=false \\\n"
+	"\t    -c fetch.writeCommitGraph=false -c transfer.unpackLimit=1 -c fetch.unpackLimit=1 \\\n"
+	"\t    -c fetch.fsckObjects=true -c gc.auto=0 -c maintenance.auto=false -c core.sshCommand=ssh \"$@\"\n"
+	"}\n"
+	/* Two processes (rm, mkdir): each one costs a deploy time. gitconfig
+	 * (GIT_CONFIG_GLOBAL, which unlike -c reaches the upload-pack of a
+	 * local URL): git refuses a local repository another user owns; root
+	 * invoking cutover directly chose it (a local URL is refused through
+	 * sudo). */
+	"scrub() {\n"
+	/* && throughout: set -e does not hold under `if !` */
+	"\t{ [ -d repo.git ] || g init -q --bare --template= repo.git; } &&\n"
+	"\trm -rf gitconfig repo.git/hooks repo.git/info repo.git/logs repo.git/config \\\n"
+	"\t\trepo.git/config.worktree repo.git/commondir repo.git/gitdir repo.git/worktrees \\\n"
+	"\t\trepo.git/FETCH_HEAD repo.git/refs/replace repo.git/objects/info repo.git/objects/?? \\\n"
+	"\t\trepo.git/objects/pack/multi-pack-index* repo.git/objects/pack/tmp_* &&\n"
+	"\tmkdir repo.git/info repo.git/objects/info &&\n"
+	"\tprintf '[core]\\n\\trepositoryformatversion = 0\\n\\tbare = true\\n' >repo.git/config &&\n"
+	"\tprintf '* -export-ignore -export-subst\\n' >repo.git/info/attributes &&\n"
+	"\tprintf '[safe]\\n\\tdirectory = *\\n' >gitconfig\n"
+	"}\n"
+	/* The fetch writes refs/cutover/last itself (the next fetch's
+	 * "have"); the commit is checked below. */
+	"fetch() { scrub && g fetch -q --no-tags --depth 1 -- \"$1\" \"+$2:refs/cutover/last\"; }\n"
+	"if [ -d repo.git ]; then\n"
+	"\tif ! (fetch \"$1\" \"$2\"); then\n"
+	"\t\techo 'cutover: the repository cache was discarded; fetching into a new one' >&2\n"
+	"\t\trm -rf repo.git\n"
+	"\t\tfetch \"$1\" \"$2\"\n"
+	"\tfi\n"
+	"else\n"
+	"\tfetch \"$1\" \"$2\"\n"
+	"fi\n"
+	"exec 3<&-\n"
+	"c=$(g rev-parse --verify -q 'refs/cutover/last^{commit}')\n"
+	/* A cache that cannot be read (a damaged pack) must not fail every
+	 * deploy after this one: it goes. */
+	"st=0\n"
+	"g archive --format=tar \"$c\" || st=$?\n"
+	/* 0, or the reader went away (SIGPIPE): the cache is fine */
+	"case $st in 0|141) exit $st;; esac\n"
+	"echo 'cutover: the repository cache could not be read and was discarded' >&2\n"
+	"rm -rf repo.git\n"
+	"exit 1\n";
+
+/* URL and REF of a git+ source, re-validated; NULL or why not. */
+static const char *git_source_problem(const char *url, const char *ref, bool via_sudo)
+{
+	const char *problem = git_url_problem(url);
+
+	if (!problem)
+		problem = git_ref_problem(ref);
+	if (!problem && via_sudo && (strncmp(url, "file:", 5) == 0 || !strchr(url, ':')))
+		problem = "a local repository is refused through sudo: the deploy user, not you, would read it; "
+			  "use an archive or a remote URL";
+	return problem;
+}
+
+/* Without [build] git_user: the whole tree, shallow, every time, fetched
+ * as the deploy user into a repository thrown away right after. */
+static int fetch_git_uncached(struct helper *h, char *const *args, const char *ssh_cmd, int key_fd,
+			      bool via_sudo, struct proto_msg *rep)
 {
 	static const char script[] =
 		"set -e\n"
@@ -326,24 +417,40 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 		"exec 3<&-\n"
 		"git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD --\n"
 		"rm -rf .git\n";
-	static const char *const git_env[] = {
+	const char *env[] = {
 		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
 		/* ext:: and fd:: run commands */
-		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh", NULL,
+		via_sudo ? "GIT_ALLOW_PROTOCOL=git:http:https:ssh" : "GIT_ALLOW_PROTOCOL=file:git:http:https:ssh",
+		ssh_cmd, NULL,
 	};
-	/* Through sudo the caller may publish only what it can read itself:
-	 * a local repository would be read with the deploy user's rights. */
-	static const char *const git_env_remote[] = {
-		"GIT_TERMINAL_PROMPT=0", "GIT_DIR=.git",
-		"GIT_ALLOW_PROTOCOL=git:http:https:ssh", NULL,
-	};
+
+	return run_sandboxed_fd(h, h->id, h->tree_fd, false, "git fetch", script, args, env, key_fd, NULL, rep);
+}
+
+/*
+ * URL and REF are validated here again and reach git as positional
+ * parameters, never as shell code.
+ */
+int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	/* The deploy user's side: a fresh tree of its own in the staging
+	 * directory, from a byte stream (mtimes now, as a checkout has them). */
+	static const char untar[] = "exec tar -x -m -f -\n";
 	bool via_sudo = strcmp(h->who, "root") != 0;
 	char buf[PROTO_TEXT_SIZE], *hash, ssh_cmd[1024], err[512] = "";
-	_cleanup_close_ int key_fd = -EBADF;
-	const char *env[ELEMENTSOF(git_env) + 1];
-	char *args[3];
+	/* ext:: and fd:: run commands. Through sudo the caller may publish
+	 * only what it can read itself: no local repository. */
+	const char *env[] = {
+		"PATH=" SAFE_PATH, "LANG=C.UTF-8", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_NO_REPLACE_OBJECTS=1",
+		via_sudo ? "GIT_ALLOW_PROTOCOL=git:http:https:ssh" : "GIT_ALLOW_PROTOCOL=file:git:http:https:ssh",
+		NULL, NULL,
+	};
+	_cleanup_close_ int cache_fd = -EBADF, key_fd = -EBADF;
+	struct sandbox_cache cache;
+	bool cached = h->cfg.git_user[0] != '\0';
 	const char *problem;
-	size_t k = 0;
+	char *args[3];
 	int r;
 
 	str_copy(buf, sizeof(buf), req->text);
@@ -351,32 +458,36 @@ int op_fetch_git(struct helper *h, const struct proto_msg *req, struct proto_msg
 	if (!hash)
 		return -EPROTO;
 	*hash = '\0';
-	problem = git_url_problem(buf);
-	if (!problem)
-		problem = git_ref_problem(hash + 1);
-	if (!problem && via_sudo && (strncmp(buf, "file:", 5) == 0 || !strchr(buf, ':')))
-		problem = "a local repository is refused through sudo: the deploy user, not you, would read it; "
-			  "use an archive or a remote URL";
+	problem = git_source_problem(buf, hash + 1, via_sudo);
 	if (problem) {
 		reply_fail(rep, -EINVAL, ERR_GIT_SOURCE, problem);
 		return 0;
 	}
 	/* Never the deploy user's ssh keys and configuration through sudo
 	 * (helpers/git_ssh.c). */
-	r = git_ssh_command(&h->cfg, via_sudo, ssh_cmd, sizeof(ssh_cmd), &key_fd, err, sizeof(err));
+	r = git_ssh_command(&h->cfg, via_sudo, cached ? h->cfg.git_uid : h->cfg.uid, ssh_cmd, sizeof(ssh_cmd),
+			    &key_fd, err, sizeof(err));
 	if (r < 0) {
 		reply_fail(rep, r, ERR_GIT_SOURCE, err);
 		return 0;
 	}
-	for (const char *const *e = via_sudo ? git_env_remote : git_env; *e; e++)
-		env[k++] = *e;
 	if (r > 0)
-		env[k++] = ssh_cmd;
-	env[k] = NULL;
+		env[ELEMENTSOF(env) - 2] = ssh_cmd;
 	args[0] = buf;
 	args[1] = hash + 1;
 	args[2] = NULL;
-	return run_sandboxed_fd(h, h->id, h->tree_fd, false, "git fetch", script, args, env, key_fd, rep);
+	if (!cached)
+		return fetch_git_uncached(h, args, r > 0 ? ssh_cmd : NULL, key_fd, via_sudo, rep);
+	/* Its owner is forced: a cache left by another git_user is taken
+	 * over at the top and, failing below, discarded by the script. */
+	cache_fd = fs_ensure_dir(h->l.meta_fd, "git", 0700, h->cfg.git_uid, 0);
+	if (cache_fd < 0)
+		return cache_fd;
+	cache = (struct sandbox_cache){
+		.fd = cache_fd, .path = "/tmp/.cutover-git", .uid = h->cfg.git_uid,
+		.command = git_cache_script, .env = (char *const *)env, .key_fd = key_fd,
+	};
+	return run_sandboxed_fd(h, h->id, h->tree_fd, false, "git fetch", untar, args, NULL, -EBADF, &cache, rep);
 }
 
 /*
@@ -418,7 +529,7 @@ static bool hook_rolled_back(const struct helper *h)
  * while it is being built. */
 static bool hook_after_failure(const struct helper *h)
 {
-	return h->verb == PV_DEPLOY &&
+	return h->verb == PV_DEPLOY && h->failed &&
 	       (h->phase == PH_DONE || h->phase == PH_FROZEN || h->phase == PH_SWITCHED);
 }
 
@@ -480,8 +591,10 @@ int op_hook(struct helper *h, const struct proto_msg *req, struct proto_msg *rep
 	snprintf(kind_env, sizeof(kind_env), "CUTOVER_HOOK=%s", config_hook_name(kind));
 	if (kind == HOOK_ON_FAILURE) {
 		snprintf(reason, sizeof(reason), "CUTOVER_REASON=%.*s", (int)strnlen(req->text, 500), req->text);
+		/* Printable ASCII: C1 controls (0x80-0x9f, or UTF-8 0xc2 0x9b)
+		 * would act on a terminal the hook writes the reason to. */
 		for (char *p = reason; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 				*p = ' ';
 		snprintf(failed, sizeof(failed), "CUTOVER_FAILED_RELEASE=%s", h->id);
 		env[k++] = reason;

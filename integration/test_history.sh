@@ -126,7 +126,7 @@ assert_eq "" "$(ls /dev/log 2>&1 | grep -v 'No such file')" "no /dev/log left on
 lines=$(cat "$RECV" 2>/dev/null)
 printf '%s\n' "$lines"
 assert_eq 2 "$(grep -c 'cutover\[' <<<"$lines")" "two events received"
-assert_match "$(sed -n 1p <<<"$lines")" "^<84>.* cutover\[[0-9]+\]: app=$APP event=failed verb=deploy release=[0-9T]+Z.* user=root" \
+assert_match "$(sed -n 1p <<<"$lines")" "^<84>.* cutover\[[0-9]+\]: app=$APP event=failed reported-by=(helper|frontend) verb=deploy release=[0-9T]+Z.* user=root" \
 	"the failure: authpriv.warning, app, event, release, user"
-assert_match "$(sed -n 2p <<<"$lines")" "^<85>.* cutover\[[0-9]+\]: app=$APP event=rollback verb=rollback release=$OLD from=$NEW user=root" \
+assert_match "$(sed -n 2p <<<"$lines")" "^<85>.* cutover\[[0-9]+\]: app=$APP event=rollback reported-by=helper verb=rollback release=$OLD from=$NEW user=root" \
 	"the rollback: authpriv.notice"

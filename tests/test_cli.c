@@ -370,6 +370,64 @@ static void test_parse_new_errors(void **state)
 	}
 }
 
+/* ---- stage --id, migrate (issue 12) ------------------------------- */
+
+static void test_parse_id_and_migrate(void **state)
+{
+	static const struct line stage_id = { { "cutover", "stage", "shop", "--from", ".", "--id", "b42" } };
+	static const struct line deploy_id = { { "cutover", "deploy", "shop", "--id=3f9a1c2d4e5b", "--from", "." } };
+	static const struct line migrate = { { "cutover", "migrate", "shop", "b42" } };
+	static const struct line migrate_all = { { "cutover", "--json", "migrate", "shop", "--pretend", "b4",
+						   "--allow-destructive", "--wait", "5" } };
+	static const struct bad_case bad[] = {
+		{ { { "cutover", "stage", "shop", "--from", ".", "--id", "../x" } }, "--id '../x' may only hold" },
+		{ { { "cutover", "stage", "shop", "--from", ".", "--id", ".." } }, "--id '..'" },
+		{ { { "cutover", "stage", "shop", "--from", ".", "--id", "a/b" } }, "--id 'a/b'" },
+		{ { { "cutover", "stage", "shop", "--from", ".", "--id", "auto" } }, "nor be 'auto'" },
+		{ { { "cutover", "stage", "shop", "--from", ".", "--id", "20261207T001500Z" } },
+		  "may not start like a generated id" },
+		{ { { "cutover", "stage", "shop", "--from", ".", "--id=" } }, "--id ''" },
+		{ { { "cutover", "stage", "shop", "--from", ".", "--id" } }, "option --id needs a value" },
+		{ { { "cutover", "stage", "shop", "--from", ".", "--id", "b1", "--label", "x" } },
+		  "--id and --label do not go together" },
+		{ { { "cutover", "switch", "shop", "b1", "--id", "b2" } }, "unknown option '--id'" },
+		{ { { "cutover", "migrate", "shop" } }, "migrate needs a RELEASE id" },
+		{ { { "cutover", "migrate", "shop", "../x" } }, "'../x' is not a valid release id" },
+		{ { { "cutover", "migrate", "shop", "b1", "b2" } }, "unexpected argument 'b2'" },
+		{ { { "cutover", "migrate", "shop", "b1", "--dry-run" } }, "unknown option '--dry-run'" },
+		{ { { "cutover", "migrate", "shop", "b1", "--from", "." } }, "unknown option '--from'" },
+		{ { { "cutover", "deploy", "shop", "--from", ".", "--pretend" } }, "unknown option '--pretend'" },
+	};
+	char err[256];
+	struct cli c;
+
+	assert_int_equal(parse(&stage_id, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.verb, VERB_STAGE);
+	assert_string_equal(c.id, "b42");
+	assert_null(c.label);
+	assert_int_equal(parse(&deploy_id, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.id, "3f9a1c2d4e5b");
+	assert_int_equal(parse(&migrate, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.verb, VERB_MIGRATE);
+	assert_string_equal(c.release, "b42");
+	assert_false(c.pretend);
+	assert_false(c.allow_destructive);
+	assert_null(c.id);
+	assert_int_equal(parse(&migrate_all, &c, err, sizeof(err)), 0);
+	assert_true(c.pretend && c.allow_destructive && c.json);
+	assert_int_equal(c.wait, 5);
+	assert_string_equal(c.release, "b4");
+	assert_non_null(cli_verb_help("migrate"));
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		int r = parse(&bad[i].l, &c, err, sizeof(err));
+
+		if (r != -EINVAL)
+			fail_msg("'%s': %d, want -EINVAL", shown(&bad[i].l), r);
+		if (!strstr(err, bad[i].reason))
+			fail_msg("'%s': error '%s' does not say '%s'", shown(&bad[i].l), err, bad[i].reason);
+	}
+}
+
 static void test_name_map_slashes(void **state)
 {
 	char buf[LABEL_MAX + 1];
@@ -505,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_verb_help_texts),
 		cmocka_unit_test(test_parse_new_options),
 		cmocka_unit_test(test_parse_new_errors),
+		cmocka_unit_test(test_parse_id_and_migrate),
 		cmocka_unit_test(test_name_map_slashes),
 	};
 

@@ -933,6 +933,37 @@ static void test_resolve_ids(void **state)
 	assert_int_equal(c.web_gid, gr->gr_gid);
 }
 
+/* [build] git_user: a user of its own, neither root nor the deploy user. */
+static void test_resolve_git_user(void **state)
+{
+	struct config c;
+	char err[512] = "";
+	struct passwd *pw;
+
+	set_ids(&c, "nobody", "nogroup", "www-data");
+	assert_int_equal(config_resolve_ids(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.git_user, "");
+
+	set_ids(&c, "nobody", "nogroup", "www-data");
+	strcpy(c.git_user, "daemon");
+	assert_int_equal(config_resolve_ids(&c, err, sizeof(err)), 0);
+	pw = getpwnam("daemon");
+	assert_non_null(pw);
+	assert_int_equal(c.git_uid, pw->pw_uid);
+
+	for (int i = 0; i < 2; i++) {
+		set_ids(&c, "nobody", "nogroup", "www-data");
+		strcpy(c.git_user, i == 0 ? "root" : "nobody");
+		assert_int_equal(config_resolve_ids(&c, err, sizeof(err)), -EPERM);
+		assert_true(strstr(err, "must be a user of its own, neither root nor the deploy user") != NULL);
+	}
+
+	set_ids(&c, "nobody", "nogroup", "www-data");
+	strcpy(c.git_user, "no-such-user-cutover");
+	assert_int_equal(config_resolve_ids(&c, err, sizeof(err)), -ENOENT);
+	assert_true(strstr(err, "git_user 'no-such-user-cutover' does not exist") != NULL);
+}
+
 static void test_resolve_ids_errors(void **state)
 {
 	struct config c;
@@ -1103,6 +1134,7 @@ int main(void)
 		T(test_path_open_trusted_dir),
 		cmocka_unit_test(test_resolve_ids),
 		cmocka_unit_test(test_resolve_ids_errors),
+		cmocka_unit_test(test_resolve_git_user),
 		T(test_load_unknown_user),
 	};
 

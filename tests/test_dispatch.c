@@ -164,6 +164,39 @@ static void test_wrong_phase(void **state)
 	assert_int_equal(f->h.phase, PH_START);
 }
 
+/* migrate (issue 12): select only for migrate and only once locked; no
+ * verb but deploy and migrate runs migrations; migrate never stages,
+ * switches or aborts. */
+static void test_migrate_rows(void **state)
+{
+	struct fixture *f = *state;
+	char before[sizeof(snapshot_buf)];
+	static const struct { enum proto_verb v; enum proto_phase ph; unsigned op; } refused[] = {
+		{ PV_STAGE, PH_LOCKED, OP_SELECT }, { PV_DEPLOY, PH_LOCKED, OP_SELECT },
+		{ PV_SWITCH, PH_LOCKED, OP_SELECT }, { PV_MIGRATE, PH_START, OP_SELECT },
+		{ PV_STAGE, PH_FROZEN, OP_MIGRATE }, { PV_SWITCH, PH_FROZEN, OP_MIGRATE },
+		{ PV_MIGRATE, PH_LOCKED, OP_MIGRATE }, { PV_MIGRATE, PH_LOCKED, OP_STAGE_BEGIN },
+		{ PV_MIGRATE, PH_FROZEN, OP_SWITCH }, { PV_MIGRATE, PH_FROZEN, OP_ABORT },
+		{ PV_MIGRATE, PH_FROZEN, OP_HOOK }, { PV_MIGRATE, PH_FROZEN, OP_PRUNE },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+		set_verb(f, refused[i].v, refused[i].ph);
+		assert_false(helper_permits(&f->h, refused[i].op, refused[i].ph));
+	}
+	set_verb(f, PV_MIGRATE, PH_START);
+	assert_true(helper_permits(&f->h, OP_LOCK, PH_START));
+	assert_true(helper_permits(&f->h, OP_LIST, PH_START));
+	assert_true(helper_permits(&f->h, OP_SELECT, PH_LOCKED));
+	assert_true(helper_permits(&f->h, OP_MIGRATE, PH_FROZEN));
+	/* Served: a select before the lock ends the run, nothing changed. */
+	snapshot(f->root, before, sizeof(before));
+	send_op(f, OP_SELECT, "b42");
+	expect_refused(f, before, serve_queued(f), true);
+	assert_int_equal(f->h.phase, PH_START);
+	assert_string_equal(f->h.id, "");
+}
+
 static void test_once_twice(void **state)
 {
 	struct fixture *f = *state;
@@ -424,6 +457,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wrong_verb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_phase, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_once_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_once_per_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_end, setup, teardown),

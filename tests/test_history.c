@@ -403,6 +403,25 @@ static void test_event_roundtrip(void **state)
 	assert_int_equal(history_parse_line(line, &out), -EINVAL);
 }
 
+/* The file stays UTF-8 for strict readers, and no C1 control (0xc2
+ * 0x80-0x9f: CSI, OSC) reaches a terminal that shows it (review 13, L5). */
+static void test_event_utf8(void **state)
+{
+	struct history_entry in = { .time = "2026-11-26T04:10:56Z", .verb = "deploy", .event = "failed",
+				    .release = ID2, .who = "ci" }, out;
+	char line[HISTORY_LINE_MAX];
+	int n;
+
+	(void)state;
+	str_copy(in.reason, sizeof(in.reason), "caf\xc3\xa9 \xc2\x9b" "2J \xff\xfe end \xe2\x82");
+	n = history_format(line, sizeof(line), &in);
+	assert_true(n > 0);
+	assert_null(strstr(line, "\xc2\x9b"));
+	assert_null(strchr(line, '\xff'));
+	assert_int_equal(history_parse_event(line, &out), 0);
+	assert_string_equal(out.reason, "caf\xc3\xa9 ?2J ?? end ??");
+}
+
 static void test_event_switch_lines(void **state)
 {
 	struct history_entry in = {
@@ -548,6 +567,40 @@ static void test_rollback_target(void **state)
 	assert_int_equal(rollback_target(&l, ID3, prev, sizeof(prev)), 0);
 	assert_string_equal(prev, ID1);
 
+	/* The chain recorded in the states holds without the history (a
+	 * flood of lines can push a deploy out of what is read; review 13, M2). */
+	assert_int_equal(state_set_previous(&l, ID3, ID2), 0);
+	assert_int_equal(state_read(&l, ID2, &ri), 0);
+	ri.unhealthy = false;
+	assert_int_equal(state_write(&l, &ri), 0);
+	assert_int_equal(renameat(f->dir_fd, "history.jsonl", f->dir_fd, "history.away"), 0);
+	assert_int_equal(previous_of(&l, ID3, prev, sizeof(prev)), 0);
+	assert_string_equal(prev, ID2);
+	assert_int_equal(state_set_previous(&l, ID2, ""), 0);
+	assert_int_equal(previous_of(&l, ID2, prev, sizeof(prev)), 0);
+	assert_string_equal(prev, "");
+	assert_int_equal(renameat(f->dir_fd, "history.away", f->dir_fd, "history.jsonl"), 0);
+
+	/* A full history is rotated before the next line: bounded on disk. */
+	{
+		struct stat st;
+		int fd = openat(f->dir_fd, "history.jsonl", O_WRONLY | O_APPEND | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, 4 * 1024 * 1024), 0);
+		close(fd);
+		assert_int_equal(history_record(&l, &ev), 0);
+		assert_int_equal(fstatat(f->dir_fd, "history.1.jsonl", &st, 0), 0);
+		assert_true(st.st_size >= 4 * 1024 * 1024);
+		assert_int_equal(fstatat(f->dir_fd, "history.jsonl", &st, 0), 0);
+		assert_true(st.st_size > 0 && st.st_size < 4096);
+		/* The chain is in the states: rollback still finds ID2. */
+		assert_int_equal(previous_of(&l, ID3, prev, sizeof(prev)), 0);
+		assert_string_equal(prev, ID2);
+	}
+	ri.unhealthy = true;
+	assert_int_equal(state_write(&l, &ri), 0);
+
 	/* Nothing healthy before: none. */
 	assert_int_equal(unlinkat(l.state_fd, ID1, 0), 0);
 	assert_int_equal(rollback_target(&l, ID3, prev, sizeof(prev)), 0);
@@ -573,6 +626,7 @@ int main(void)
 		T(test_last_large_file),
 		cmocka_unit_test(test_event_roundtrip),
 		cmocka_unit_test(test_event_switch_lines),
+		cmocka_unit_test(test_event_utf8),
 		cmocka_unit_test(test_format_rejects),
 		cmocka_unit_test(test_event_rejects),
 		cmocka_unit_test(test_event_mutations),

@@ -136,6 +136,38 @@ static void test_label(void **state)
 	assert_false(label_valid(repeat(buf, 'l', LABEL_MAX + 1)));
 }
 
+static void test_release_id_given(void **state)
+{
+	static const struct name_case cases[] = {
+		{ "b42", true, "build number" },
+		{ "1234", true, "digits only" },
+		{ "3f9a1c2d4e5b", true, "short commit" },
+		{ "0123456789abcdef0123456789abcdef01234567", true, "SHA-1 commit" },
+		{ "v1.4.2-rc_1", true, "version" },
+		{ "2026", true, "a year is no generated time" },
+		{ "20261207T0015Z", true, "shorter than a generated time" },
+		{ "20261207t001500Z", true, "lowercase t: not the generated shape" },
+		{ "20261207T001500Z", false, "a generated id" },
+		{ "20261207T001500Z-b42", false, "a generated id with a label" },
+		{ "20261207T001500Zx", false, "starts with a generated time" },
+		{ "auto", false, "reserved" },
+		{ "", false, "empty" },
+		{ ".", false, "dot" },
+		{ "..", false, "parent directory" },
+		{ ".b42", false, "leading dot" },
+		{ "-b42", false, "leading dash" },
+		{ "a/b", false, "slash" },
+		{ "b 42", false, "space" },
+		{ "b42\n", false, "newline" },
+	};
+	char buf[128];
+
+	check_table(release_id_given_valid, "release_id_given_valid", cases, ELEMENTSOF(cases));
+	assert_false(release_id_given_valid(NULL));
+	assert_true(release_id_given_valid(repeat(buf, 'i', RELEASE_ID_MAX)));
+	assert_false(release_id_given_valid(repeat(buf, 'i', RELEASE_ID_MAX + 1)));
+}
+
 /* 2026-11-26 04:10:56 UTC */
 #define T_SAMPLE INT64_C(1795666256)
 
@@ -215,6 +247,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_git_source_parts),
 		cmocka_unit_test(test_release_id_hostile),
+		cmocka_unit_test(test_release_id_given),
 		cmocka_unit_test(test_release_id_length),
 		cmocka_unit_test(test_app_name),
 		cmocka_unit_test(test_label),

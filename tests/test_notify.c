@@ -96,6 +96,23 @@ static void test_payload_slack(void **state)
 	json_free(&j);
 }
 
+/* Slack reads <...> as mentions and links: a reason from an artifact's
+ * member name must come through as text (review 13, L4). */
+static void test_payload_slack_markup(void **state)
+{
+	struct notify_event ev;
+	struct json j;
+
+	(void)state;
+	event(&ev, "failed");
+	str_copy(ev.reason, sizeof(ev.reason), "member ../<!channel> <https://evil|Click> & more");
+	assert_int_equal(notify_payload(&ev, NOTIFY_SLACK, WALL_NS, &j), 0);
+	assert_null(strchr(j.buf, '<'));
+	assert_null(strchr(j.buf, '>'));
+	assert_non_null(strstr(j.buf, "../&lt;!channel&gt; &lt;https://evil|Click&gt; &amp; more"));
+	json_free(&j);
+}
+
 static void test_event_helpers(void **state)
 {
 	struct notify_event ev;
@@ -207,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_payload_json),
 		cmocka_unit_test(test_payload_json_failure_escaped),
 		cmocka_unit_test(test_payload_slack),
+		cmocka_unit_test(test_payload_slack_markup),
 		cmocka_unit_test(test_event_helpers),
 		cmocka_unit_test(test_event_live),
 		cmocka_unit_test(test_post_refuses_other_protocols),

@@ -335,6 +335,11 @@ static int handle_build(struct parse_state *st, const char *name,
 			return set_string(st, c->ssh_key, sizeof(c->ssh_key), name, value);
 		return set_string(st, c->ssh_known_hosts, sizeof(c->ssh_known_hosts), name, value);
 	}
+	if (strcmp(name, "git_user") == 0) {
+		if (!user_name_valid(value))
+			return fail(st, "%s = '%s' is not a valid user name", name, value);
+		return set_string(st, c->git_user, sizeof(c->git_user), name, value);
+	}
 	if (strcmp(name, "max_memory") == 0) {
 		if (parse_size(value, &v) < 0 || v < (64ULL << 20))
 			return fail(st, "max_memory = '%s' must be a size of at least 64M (e.g. 4G)", value);
@@ -1013,6 +1018,28 @@ int config_load(struct config *c, const char *path, const char *app,
 	return config_resolve_ids(c, err, errlen);
 }
 
+/* [build] git_user: a user of its own. Any other process with its uid
+ * could reach the repository cache through /proc/PID/cwd of a fetch. */
+static int git_user_resolve(struct config *c, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (!c->git_user[0])
+		return 0;
+	pw = getpwnam(c->git_user);
+	if (!pw) {
+		snprintf(err, errlen, "%s: git_user '%s' does not exist; create it or fix git_user =", c->path, c->git_user);
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0 || pw->pw_uid == c->uid) {
+		snprintf(err, errlen, "%s: git_user = %s must be a user of its own, neither root nor the deploy user",
+			 c->path, c->git_user);
+		return -EPERM;
+	}
+	c->git_uid = pw->pw_uid;
+	return 0;
+}
+
 int config_resolve_ids(struct config *c, char *err, size_t errlen)
 {
 	struct passwd *pw;
@@ -1057,7 +1084,7 @@ int config_resolve_ids(struct config *c, char *err, size_t errlen)
 		}
 		c->operators_gid = gr->gr_gid;
 	}
-	return 0;
+	return git_user_resolve(c, err, errlen);
 }
 
 bool config_user_allowed(const struct config *cfg, const char *user)

@@ -133,6 +133,8 @@ struct config {
 	unsigned long long max_memory;       /* memory of one build step, bytes */
 	char ssh_key[256];                   /* git+ssh: the only identity ssh may use ("" none) */
 	char ssh_known_hosts[256];           /* git+ssh: the only known_hosts ssh may use ("" none) */
+	char git_user[CONFIG_USER_MAX + 1];  /* git+: the repository cache's own user ("" no cache) */
+	uid_t git_uid;                       /* resolved by config_resolve_ids */
 
 	struct fpm_config fpm;
 	struct health_config health;

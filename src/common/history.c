@@ -263,9 +263,25 @@ static void put_str(struct line_buf *b, const char *key, const char *s, size_t m
 		return;
 	}
 	put_raw(b, "\"");
-	for (size_t i = 0; s[i] && i < max; i++) {
-		esc[json_escape_char((unsigned char)s[i], esc)] = '\0';
+	for (size_t i = 0; s[i] && i < max; ) {
+		const unsigned char *p = (const unsigned char *)s + i;
+		size_t l = utf8_len(p);
+
+		/* Readers of the file want UTF-8, and terminals that show it
+		 * must not meet C1 controls (U+0080-U+009F: 0xc2 0x80-0x9f). */
+		if (l == 0 || i + l > max || (l == 2 && p[0] == 0xc2 && p[1] <= 0x9f)) {
+			put_raw(b, "?");
+			i += l ? l : 1;
+			continue;
+		}
+		if (l == 1)
+			esc[json_escape_char(p[0], esc)] = '\0';
+		else {
+			memcpy(esc, p, l);
+			esc[l] = '\0';
+		}
 		put_raw(b, esc);
+		i += l;
 	}
 	put_raw(b, "\"");
 }

@@ -58,6 +58,23 @@ bool label_valid(const char *s)
 	return id_chars_valid(s, LABEL_MAX);
 }
 
+/* Does s start like a generated id, YYYYMMDDTHHMMSSZ (helpers/release_id.c)? */
+static bool has_time_prefix(const char *s)
+{
+	static const char shape[] = "00000000T000000Z";
+
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == '0' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
+bool release_id_given_valid(const char *s)
+{
+	return release_id_valid(s) && !has_time_prefix(s) && strcmp(s, "auto") != 0;
+}
+
 int name_map_slashes(const char *s, char *dst, size_t n)
 {
 	size_t len = strlen(s);

@@ -24,6 +24,17 @@ bool release_id_valid(const char *s);
 bool label_valid(const char *s);
 
 /*
+ * An id given by the caller (stage/deploy --id, e.g. a CI build number or
+ * a commit): a release id (one path component, never "." or "..") that can
+ * never be one cutover makes itself, so the two never collide and nothing
+ * that reads a generated id's time or label misreads it: it must not start
+ * with a generated id's time, eight digits, 'T', six digits, 'Z'
+ * (20261207T001500Z...), and "auto" is reserved. Ordering never comes
+ * from the id: releases sort by the creation time in their state file.
+ */
+bool release_id_given_valid(const char *s);
+
+/*
  * A branch name as a label (--label feature/x) or a label in a release
  * selector: each '/' becomes '-', everything else is copied unchanged, so
  * that label_valid() or release_id_valid() still decides (any other

@@ -39,7 +39,8 @@
 	X(MOUNT, "mount") \
 	X(VERIFY, "verify") \
 	X(HISTORY, "history") \
-	X(LOG, "log")
+	X(LOG, "log") \
+	X(MIGRATE, "migrate")
 
 enum proto_verb {
 	PV_NONE = 0,
@@ -91,8 +92,12 @@ enum proto_phase {
 	   bind: error a NOTE_ of the repair of live, arg[] as MOUNT's */ \
 	X(LOCK, "lock", op_lock, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(START)), PERMIT(STAGE, PH(START)), PERMIT(SWITCH, PH(START)), \
-	  PERMIT(ROLLBACK, PH(START)), PERMIT(PRUNE, PH(START)), PERMIT(MOUNT, PH(START))) \
-	/* text label -> REPLY id, fd: staging dir (O_DIRECTORY) */ \
+	  PERMIT(ROLLBACK, PH(START)), PERMIT(PRUNE, PH(START)), PERMIT(MOUNT, PH(START)), \
+	  PERMIT(MIGRATE, PH(START))) \
+	/* text label, or id: the caller's (--id, release_id_given_valid) -> \
+	   REPLY id, arg[0] 1 if id is a frozen release already (the build is \
+	   compared with it at freeze and never replaces it), fd: staging dir \
+	   (O_DIRECTORY) */ \
 	X(STAGE_BEGIN, "stage-begin", op_stage_begin, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(LOCKED)), PERMIT(STAGE, PH(LOCKED))) \
 	/* -> REPLY */ \
@@ -101,7 +106,9 @@ enum proto_phase {
 	/* arg[0] step index -> OUTPUT*, REPLY arg[0] wait status */ \
 	X(RUN_STEP, "run-step", op_run_step, 0, \
 	  PERMIT(DEPLOY, PH(LINKED)), PERMIT(STAGE, PH(LINKED))) \
-	/* -> REPLY arg[0] bytes, arg[1] files */ \
+	/* -> REPLY arg[0] bytes, arg[1] files, arg[3] FREEZE_ flags; status \
+	   -EEXIST, error EXISTS: the id was staged before with other content \
+	   (nothing changed) */ \
 	X(FREEZE, "freeze", op_freeze, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(LINKED)), PERMIT(STAGE, PH(LINKED))) \
 	/* arg[0] 1 = keep as failed, arg[1] ms of the run so far, arg[2] 1 = \
@@ -128,13 +135,14 @@ enum proto_phase {
 	   as SWITCH */ \
 	X(ROLLBACK, "rollback", op_rollback, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(SWITCHED)), PERMIT(ROLLBACK, PH(LOCKED))) \
-	/* arg[0] keep -> ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */ \
+	/* arg[0] keep (the prune verb only; a deploy keeps [publish] keep) -> \
+	   ENTRY* (id, arg[0] bytes), REPLY arg[0] freed */ \
 	X(PRUNE, "prune", op_prune, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(SWITCHED) | PH(DONE)), PERMIT(PRUNE, PH(LOCKED))) \
 	/* -> ENTRY* (see below), END */ \
 	/* (switch, rollback: the front end resolves a prefix or label) */ \
 	X(LIST, "list", op_list, OPF_ONCE, PERMIT(LIST, PH(START)), \
-	  PERMIT(SWITCH, PH(START)), PERMIT(ROLLBACK, PH(START))) \
+	  PERMIT(SWITCH, PH(START)), PERMIT(ROLLBACK, PH(START)), PERMIT(MIGRATE, PH(START))) \
 	/* -> ENTRY (mode = bind: id release mounted at live, text "OPTIONS\tROOT" \
 	   of the top mount, arg[0] mounts stacked there, arg[1] 1 if ROOT is a \
 	   shared mount), REPLY id current, id2 previous, text lock holder, \
@@ -181,7 +189,13 @@ enum proto_phase {
 	X(FETCH_GIT, "fetch-git", op_fetch_git, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(STAGING)), PERMIT(STAGE, PH(STAGING))) \
 	/* arg[0] 0 pretend, 1 run -> OUTPUT*, REPLY arg[0] exit code */ \
-	X(MIGRATE, "migrate", op_migrate, 0, PERMIT(DEPLOY, PH(FROZEN))) \
+	X(MIGRATE, "migrate", op_migrate, 0, PERMIT(DEPLOY, PH(FROZEN)), \
+	  PERMIT(MIGRATE, PH(FROZEN))) \
+	/* id: a staged release -> REPLY id, arg[0] bytes, arg[1] files, arg[3] \
+	   1 if it is current; the run's release from now on (migrate: its \
+	   migrations run in it), checked as switch checks its target; status \
+	   -ENOENT error NOT_FROZEN, -EUCLEAN error TAMPERED (id) */ \
+	X(SELECT, "select", op_select, OPF_ONCE, PERMIT(MIGRATE, PH(LOCKED))) \
 	/* arg[0] enum hook_kind (src/common/config.h); arg[1] index; text: \
 	   on_failure's reason -> OUTPUT*, REPLY arg[0] exit code; error \
 	   NO_CURRENT when nothing is live to run on_failure in */ \
@@ -327,7 +341,10 @@ enum proto_op {
 	X(CHECK_ROOT_NOT_SHARED) \
 	X(CHECK_NO_SHELL)        /* /bin/sh is missing */ \
 	/* verify */ \
-	X(NO_MANIFEST)   /* id has no entries file (frozen before the store) */
+	X(NO_MANIFEST)   /* id has no entries file (frozen before the store) */ \
+	/* stage --id */ \
+	X(ID_INVALID)    /* the given id is not one a caller may choose */ \
+	X(EXISTS)        /* id: staged before with other content */
 
 enum proto_error {
 #define PROTO_X(u) ERR_##u,
@@ -351,6 +368,11 @@ enum release_state {
  * without an id never picks it. OP_ENTRY of OP_LIST, text after a tab: the
  * reason of a failed or unhealthy release (the helper's own record). */
 #define RELEASE_FLAG_UNHEALTHY (1u << 10)
+
+/* REPLY of OP_FREEZE, arg[3]: the id given to stage-begin existed. */
+#define FREEZE_REUSED  (1u << 0)   /* frozen before with the same content: kept, the build dropped */
+#define FREEZE_CURRENT (1u << 1)   /* ... and it is the current release */
+#define FREEZE_UNHEALTHY (1u << 2) /* ... and it is marked unhealthy */
 
 /* OP_REPORT, arg[0]: what the front end saw go wrong. */
 enum history_report {

@@ -72,6 +72,9 @@ int self_exe_dir(char *buf, size_t n);
  * terminated): '"' and '\\' backslashed, control bytes and DEL as \u00XX,
  * anything else as is (UTF-8 passes through). Returns its length. */
 size_t json_escape_char(unsigned char c, char *out);
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), or 0 if there
+ * is none. */
+size_t utf8_len(const unsigned char *s);
 
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);

@@ -25,6 +25,7 @@ const char cli_usage[] =
 	"  verify   APP [RELEASE]                      check a release (default: current) against its manifest\n"
 	"  history  APP [-n N]                         every attempt (deploys, failures, rollbacks), newest first\n"
 	"  log      APP RELEASE                        the build log of a release (kept for failed builds)\n"
+	"  migrate  APP RELEASE [--pretend]            run a staged release's migrations without switching\n"
 	"\n"
 	"SOURCE is a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF.\n"
 	"RELEASE (switch, rollback) is a release id, a unique prefix of one, or a unique label.\n"
@@ -46,6 +47,7 @@ static const struct {
 	{ "prune", VERB_PRUNE }, { "check", VERB_CHECK },
 	{ "mount", VERB_MOUNT }, { "verify", VERB_VERIFY },
 	{ "history", VERB_HISTORY }, { "log", VERB_LOG },
+	{ "migrate", VERB_MIGRATE },
 };
 
 enum verb verb_from_name(const char *name)
@@ -226,7 +228,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 		return r;
 	allows_source = c->verb == VERB_DEPLOY || c->verb == VERB_STAGE;
 	allows_release = c->verb == VERB_SWITCH || c->verb == VERB_ROLLBACK || c->verb == VERB_VERIFY ||
-			 c->verb == VERB_LOG;
+			 c->verb == VERB_LOG || c->verb == VERB_MIGRATE;
 	allows_keep = c->verb == VERB_PRUNE;
 	allows_wait = allows_source || allows_release || allows_keep || c->verb == VERB_MOUNT;
 
@@ -250,6 +252,17 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 			c->label = c->label_buf;
 			continue;
 		}
+		if (allows_source && (r = take_value(argc, argv, &i, "--id", &c->id, err, n)) != 0) {
+			if (r < 0)
+				return r;
+			if (!release_id_given_valid(c->id))
+				return bad(err, n, "--id '%s' may only hold letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit), and may not start like a generated id (YYYYMMDDTHHMMSSZ) nor be 'auto'", c->id);
+			continue;
+		}
+		if (c->verb == VERB_MIGRATE && strcmp(a, "--pretend") == 0) {
+			c->pretend = true;
+			continue;
+		}
 		if (c->verb == VERB_DEPLOY && strcmp(a, "--dry-run") == 0) {
 			c->dry_run = true;
 			continue;
@@ -258,7 +271,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 			c->keep_failed = true;
 			continue;
 		}
-		if (c->verb == VERB_DEPLOY && strcmp(a, "--allow-destructive") == 0) {
+		if ((c->verb == VERB_DEPLOY || c->verb == VERB_MIGRATE) && strcmp(a, "--allow-destructive") == 0) {
 			c->allow_destructive = true;
 			continue;
 		}
@@ -299,6 +312,10 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 		return bad(err, n, "--from needs a non-empty SOURCE%s", "");
 	if (c->verb == VERB_LOG && !c->release)
 		return bad(err, n, "log needs a RELEASE id; run 'cutover list APP' to see the releases%s", "");
+	if (c->id && c->label)
+		return bad(err, n, "--id and --label do not go together: --id is the whole release id%s", "");
+	if (c->verb == VERB_MIGRATE && !c->release)
+		return bad(err, n, "migrate needs a RELEASE id; run 'cutover list APP' to see the releases%s", "");
 	if (c->verb == VERB_SWITCH && !c->release)
 		return bad(err, n, "switch needs a RELEASE id; run 'cutover list APP' to see the releases%s", "");
 	return 0;

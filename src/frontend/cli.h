@@ -26,6 +26,7 @@ enum verb {
 	VERB_VERIFY,
 	VERB_HISTORY,
 	VERB_LOG,
+	VERB_MIGRATE,
 };
 
 struct cli {
@@ -41,10 +42,13 @@ struct cli {
 	const char *from;          /* deploy, stage */
 	const char *label;         /* mapped (label_map): points into label_buf */
 	char label_buf[LABEL_MAX + 1];
+	const char *id;            /* deploy, stage --id: the caller's release id */
 	bool keep_failed;
 	bool dry_run;              /* deploy: stop before the switch */
-	bool allow_destructive;    /* deploy: let destructive migrations through */
-	/* switch, rollback, verify: a release id; for switch and rollback
+	bool allow_destructive;    /* deploy, migrate: let destructive migrations through */
+	bool pretend;              /* migrate: [migrate] pretend only */
+	/* switch, rollback, verify, log, migrate: a release id; for switch,
+	 * rollback and migrate
 	 * also a unique id prefix or label, which the front end resolves
 	 * (resolve.c) into release_buf and points release at. */
 	const char *release;

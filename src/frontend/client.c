@@ -234,6 +234,12 @@ int client_lock(struct client *c, unsigned wait_s, struct client_lock_result *re
 int client_stage_begin(struct client *c, const char *label, struct client_stage *ret,
 		       struct helper_error *err)
 {
+	return client_stage_begin_id(c, label, NULL, ret, err);
+}
+
+int client_stage_begin_id(struct client *c, const char *label, const char *id, struct client_stage *ret,
+			  struct helper_error *err)
+{
 	struct proto_msg req, rep;
 	_cleanup_close_ int fd = -EBADF;
 	int r;
@@ -242,12 +248,15 @@ int client_stage_begin(struct client *c, const char *label, struct client_stage 
 	r = request_text(&req, label);
 	if (r < 0)
 		return client_refuse(err, r, "--label is too long");
+	if (id && str_copy(req.id, sizeof(req.id), id) < 0)
+		return client_refuse(err, -ENAMETOOLONG, "--id is too long");
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, &fd, err);
 	if (r < 0)
 		return r;
 	if (fd < 0 || !release_id_valid(rep.id))
 		return client_refuse(err, -EBADMSG, rep.text);
 	str_copy(ret->id, sizeof(ret->id), rep.id);
+	ret->existing = rep.arg[0] == 1;
 	ret->dir_fd = TAKE_FD(fd);
 	return 0;
 }
@@ -283,6 +292,28 @@ int client_freeze(struct client *c, struct client_freeze_result *ret, struct hel
 		return r;
 	ret->bytes = rep.arg[0];
 	ret->files = rep.arg[1];
+	ret->flags = (unsigned)rep.arg[3];
+	return 0;
+}
+
+int client_select(struct client *c, const char *id, struct client_select_result *ret,
+		  struct helper_error *err)
+{
+	struct proto_msg req, rep;
+	int r;
+
+	proto_init(&req, OP_SELECT);
+	if (str_copy(req.id, sizeof(req.id), id) < 0)
+		return client_refuse(err, -ENAMETOOLONG, "the release id is too long");
+	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
+	if (r < 0)
+		return r;
+	if (!release_id_valid(rep.id))
+		return client_refuse(err, -EBADMSG, rep.text);
+	str_copy(ret->id, sizeof(ret->id), rep.id);
+	ret->bytes = rep.arg[0];
+	ret->files = rep.arg[1];
+	ret->current = rep.arg[3] == 1;
 	return 0;
 }
 
@@ -305,7 +336,8 @@ int client_abort_why(struct client *c, bool keep, const char *why, uint64_t ms, 
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
 	if (r < 0)
 		return r;
-	*ret_kept = rep.error == ERR_NOTE_KEPT;
+	if (ret_kept)
+		*ret_kept = rep.error == ERR_NOTE_KEPT;
 	return 0;
 }
 

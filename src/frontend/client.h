@@ -78,17 +78,31 @@ int client_lock(struct client *c, unsigned wait_s, struct client_lock_result *re
 struct client_stage {
 	char id[RELEASE_ID_MAX + 1];
 	int dir_fd;                   /* the staging directory, the caller's to close */
+	bool existing;                /* --id names a frozen release: the build is compared with it */
 };
 /* label may be NULL. -EBADMSG if the reply lacks a valid id or the fd. */
 int client_stage_begin(struct client *c, const char *label, struct client_stage *ret,
 		       struct helper_error *err);
+/* The same with the caller's id (stage --id; NULL: a generated one). */
+int client_stage_begin_id(struct client *c, const char *label, const char *id, struct client_stage *ret,
+			  struct helper_error *err);
 int client_link_shared(struct client *c, struct helper_error *err);
 /* ret_exit: the step's exit code (128 when killed by a signal). */
 int client_run_step(struct client *c, size_t index, uint64_t *ret_exit, struct helper_error *err);
 
 struct client_freeze_result {
 	uint64_t bytes, files;
+	unsigned flags;               /* FREEZE_ (src/common/proto.h): an --id staged before */
 };
+
+/* migrate: makes a staged release the run's (checked as switch checks it). */
+struct client_select_result {
+	char id[RELEASE_ID_MAX + 1];
+	uint64_t bytes, files;
+	bool current;
+};
+int client_select(struct client *c, const char *id, struct client_select_result *ret,
+		  struct helper_error *err);
 int client_freeze(struct client *c, struct client_freeze_result *ret, struct helper_error *err);
 /* ret_kept: the release was kept as failed rather than removed. */
 int client_abort(struct client *c, bool keep, bool *ret_kept, struct helper_error *err);

@@ -101,13 +101,13 @@ static void print_output(void *ctx, const char *buf, size_t len)
 }
 
 /* The one-line wording of a failure the helper reported. */
-static void fe_why(const struct frontend *fe, const struct helper_error *e, char *buf, size_t n)
+void fe_why(const struct frontend *fe, const struct helper_error *e, char *buf, size_t n)
 {
 	messages_format(e, fe->cfg, buf, n);
 }
 
 /* Prints the "helper stopped" error; returns EXIT_FAILED. */
-static int fe_helper_lost(struct frontend *fe)
+int fe_helper_lost(struct frontend *fe)
 {
 	if (sig_published)
 		out_error("the privileged helper stopped unexpectedly after the switch: the new release is live, "
@@ -163,6 +163,11 @@ static int do_lock(struct frontend *fe)
 	messages_format_note(&res.note, fe->cfg, note, sizeof(note));
 	out_step(&fe->out, "lock", now_ns() - t0, note[0] ? note : NULL);
 	return EXIT_OK;
+}
+
+int fe_lock(struct frontend *fe)
+{
+	return do_lock(fe);
 }
 
 /* ---- importing the source ------------------------------------------ */
@@ -248,6 +253,7 @@ static int import_source(struct frontend *fe, int dirfd, struct extract_stats *s
 struct stage_result {
 	char id[RELEASE_ID_MAX + 1];
 	unsigned long long bytes, files;
+	unsigned flags;                 /* FREEZE_: --id staged before with the same content */
 	double step_seconds[8];
 };
 
@@ -259,6 +265,13 @@ static const char *abort_release_as(struct frontend *fe, const char *id, const c
 {
 	static char kept[512];
 	bool was_kept = false;
+
+	/* --id of a frozen release: only this run's build goes */
+	if (fe->stage_existing) {
+		if (client_abort_why(&fe->client, false, why, (now_ns() - fe->start_ns) / 1000000, kind, NULL, NULL) < 0)
+			return "left as it was (the build's leftovers are removed by the next run)";
+		return "left as it was (it was staged before this run)";
+	}
 
 	/* why goes to the history (the helper's own reason wins if it saw the
 	 * failure): the build's record says what went wrong. */
@@ -330,6 +343,20 @@ static int stage_result(struct frontend *fe, int r, const struct helper_error *e
 	return EXIT_OK;
 }
 
+/* stage --id ID, staged before with other content: refused, one line;
+ * the helper drops this run's build, the release ID stays as it was. */
+static int stage_exists(struct frontend *fe, const struct helper_error *e)
+{
+	char why[PROTO_TEXT_SIZE];
+
+	fe_why(fe, e, why, sizeof(why));
+	(void)client_abort_why(&fe->client, false, why, (now_ns() - fe->start_ns) / 1000000, ABORT_REFUSED,
+			       NULL, NULL);
+	fe->error_code = "exists";
+	out_error("%s", why);
+	return EXIT_FAILED;
+}
+
 static int stage(struct frontend *fe, struct stage_result *res)
 {
 	struct client_stage sb = { .dir_fd = -EBADF };
@@ -342,7 +369,7 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	int r;
 
 	t0 = now_ns();
-	r = client_stage_begin(&fe->client, fe->cli.label, &sb, &e);
+	r = client_stage_begin_id(&fe->client, fe->cli.label, fe->cli.id, &sb, &e);
 	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
 	if (r < 0) {
@@ -352,7 +379,9 @@ static int stage(struct frontend *fe, struct stage_result *res)
 	}
 	dirfd = sb.dir_fd;
 	str_copy(res->id, sizeof(res->id), sb.id);
-	out_step(&fe->out, "create release", now_ns() - t0, res->id);
+	fe->stage_existing = sb.existing;
+	out_step(&fe->out, "create release", now_ns() - t0, sb.existing ? "staged before: this build is compared with it"
+									     : res->id);
 
 	t0 = now_ns();
 	r = import_source(fe, dirfd, &st, err, sizeof(err));
@@ -381,11 +410,15 @@ static int stage(struct frontend *fe, struct stage_result *res)
 		return r;
 
 	t0 = now_ns();
-	r = stage_result(fe, client_freeze(&fe->client, &fr, &e), &e, res->id);
+	r = client_freeze(&fe->client, &fr, &e);
+	if (r < 0 && !client_lost(&fe->client) && e.code == ERR_EXISTS)
+		return stage_exists(fe, &e);
+	r = stage_result(fe, r, &e, res->id);
 	if (r != EXIT_OK)
 		return r;
 	res->bytes = fr.bytes;
 	res->files = fr.files;
+	res->flags = fr.flags;
 	format_size(size, sizeof(size), res->bytes);
 	snprintf(detail, sizeof(detail), "%llu files, %s", res->files, size);
 	out_step(&fe->out, "freeze", now_ns() - t0, detail);
@@ -546,6 +579,13 @@ static void run_hooks_after_outcome(struct frontend *fe, enum hook_kind kind, co
  * must be additive unless destructive changes are allowed; then [migrate]
  * run. Returns 0, or -errno after printing the one-line reason.
  */
+/* For --json: what the guard found, whether or not it let it through. */
+static void fe_note_destructive(struct frontend *fe, const struct migrate_finding *f, size_t n)
+{
+	fe->n_destructive = n < ELEMENTSOF(fe->destructive) ? n : ELEMENTSOF(fe->destructive);
+	memcpy(fe->destructive, f, fe->n_destructive * sizeof(*f));
+}
+
 static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 {
 	const struct migrate_config *m = &fe->cfg->migrate;
@@ -565,6 +605,7 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 			return -EFBIG;
 		}
 		migrate_scan(fe->capture.buf ? fe->capture.buf : "", fe->capture.len, f, ELEMENTSOF(f), &n);
+		fe_note_destructive(fe, f, n);
 		if (n > 0 && !m->allow_destructive && !fe->cli.allow_destructive) {
 			char more[64] = "";
 
@@ -582,10 +623,11 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 				 f[i].statement);
 	}
 	/* A dry run stops at pretend: the database is the live site's. */
-	if (fe->cli.dry_run)
+	if (fe->cli.dry_run || fe->cli.pretend)
 		return 0;
 	r = run_remote(fe, &(struct remote_cmd) { .mode = CLIENT_MIGRATE_RUN }, "migrations", m->run, false,
 		       err, errlen);
+	fe->migrated = true;   /* even when it failed: it may have changed the database */
 	if (r < 0 || fe->cfg->preset != PRESET_LARAVEL || !m->pretend[0])
 		return r;
 	/* artisan exits 0 when it cannot log the exception that stopped a
@@ -600,6 +642,11 @@ static int run_migrations(struct frontend *fe, char *err, size_t errlen)
 		return -EIO;
 	}
 	return 0;
+}
+
+int fe_run_migrations(struct frontend *fe, char *err, size_t errlen)
+{
+	return run_migrations(fe, err, errlen);
 }
 
 /* ---- publishing: php-fpm, health, automatic rollback ----------------- */
@@ -727,6 +774,45 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 	return EXIT_ROLLED_BACK;
 }
 
+/*
+ * --id ID was staged before with the same content: the build was dropped
+ * and ID is what this run deploys. stage, and deploy of the live release,
+ * change nothing (exit 0); a deploy of another release goes on with ID
+ * (-1). stage prints the id on stdout as always.
+ */
+static int stage_reused(struct frontend *fe, const struct stage_result *res)
+{
+	const char *unhealthy = res->flags & FREEZE_UNHEALTHY ? " (it is marked unhealthy: rollback skips it)" : "";
+	struct json j;
+
+	if (fe->cli.verb == VERB_DEPLOY && !(res->flags & FREEZE_CURRENT)) {
+		if (!fe->cli.quiet)
+			fprintf(stderr, "release %s already staged with the same content; deploying it%s\n", res->id,
+				unhealthy);
+		return -1;
+	}
+	fe->unchanged = true;
+	if (!fe->cli.quiet)
+		fprintf(stderr, "release %s %s with the same content; nothing was changed%s\n", res->id,
+			fe->cli.verb == VERB_STAGE ? "already staged" : "is already live", unhealthy);
+	if (!fe->cli.json) {
+		if (fe->cli.verb == VERB_STAGE)
+			printf("%s\n", res->id);
+		return EXIT_OK;
+	}
+	json_init(&j);
+	json_begin(&j, '{');
+	json_kv_string(&j, "app", fe->cfg->app);
+	json_kv_string(&j, "release", res->id);
+	json_kv_bool(&j, "changed", false);
+	json_kv_uint(&j, "bytes", res->bytes);
+	json_kv_uint(&j, "files", res->files);
+	json_end(&j, '}');
+	json_print(&j);
+	json_free(&j);
+	return EXIT_OK;
+}
+
 static int deploy_run(struct frontend *fe, struct notify_event *ev)
 {
 	struct stage_result res = { 0 };
@@ -747,6 +833,11 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 	notify_event_staged(ev, res.id, r == EXIT_OK);
 	if (r != EXIT_OK)
 		return r;
+	if (res.flags & FREEZE_REUSED) {
+		r = stage_reused(fe, &res);
+		if (r >= 0)
+			return r;
+	}
 	if (fe->cli.verb == VERB_STAGE) {
 		if (fe->cli.json) {
 			json_init(&j);
@@ -879,7 +970,8 @@ static int verb_deploy(struct frontend *fe)
 
 	notify_event_init(&ev, fe->cfg->app, "deploy");
 	r = deploy_run(fe, &ev);
-	if (fe->cli.verb == VERB_STAGE)
+	/* A dry run changes nothing anyone must hear about. */
+	if (fe->cli.verb == VERB_STAGE || fe->cli.dry_run || fe->unchanged)
 		return r;
 	ev.outcome = r == EXIT_OK ? "deployed" : r == EXIT_ROLLED_BACK ? "auto-rolled-back" : "failed";
 	if (r != EXIT_OK)
@@ -929,7 +1021,10 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	}
 	if (do_health(fe, err, sizeof(err)) < 0) {
 		json_free(&j);
-		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
+		/* The helper lets a run mark only what it switched to itself, not
+		 * a rollback's target: that one is reported as a failure. */
+		fe_report(fe, fe->cli.verb == VERB_SWITCH ? REPORT_UNHEALTHY : REPORT_FAILED,
+			  "health check failed: %s", err);
 		out_error("release %s is live, but its health check failed: %s", sw.to, err);
 		return EXIT_FAILED;
 	}
@@ -1613,6 +1708,9 @@ int frontend_run(struct frontend *fe)
 		return history_view(fe);
 	case VERB_LOG:
 		return log_view(fe);
+	case VERB_MIGRATE:
+		r = frontend_resolve_release(fe);
+		return r != EXIT_OK ? r : verb_migrate(fe);
 	default:
 		return EXIT_USAGE;
 	}

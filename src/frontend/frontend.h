@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "config.h"
+#include "migrate.h"
 #include "output.h"
 
 /* Exit codes (docs/cutover.8). */
@@ -36,7 +37,33 @@ struct frontend {
 	struct client_capture capture;
 	uint64_t start_ns;      /* deploy: when it started, for the history */
 	bool refused;           /* deploy: refused to go on (a destructive migration) */
+	/* stage --id ID of a frozen release: this run's build is compared
+	 * with it and never replaces it (messages say "left as it was"). */
+	bool stage_existing;
+	/* What the --json envelope (issue 12) needs beyond the exit code: */
+	bool unchanged;         /* succeeded without changing anything (stage --id
+	                           of the same content, migrate --pretend or with
+	                           nothing to run) */
+	const char *error_code; /* the contract's error.code when this run knows
+	                           it better than the exit code ("exists",
+	                           "not_found", "migration_refused",
+	                           "migration_failed"), else NULL */
+	/* [migrate] pretend's destructive statements (the first few) */
+	struct migrate_finding destructive[8];
+	size_t n_destructive;
+	bool migrated;          /* [migrate] run has run in this run */
 };
+
+/* For the verbs in other files (migrate_verb.c): frontend.c's steps. */
+int fe_lock(struct frontend *fe);                     /* EXIT_ code, printed */
+int fe_helper_lost(struct frontend *fe);              /* EXIT_FAILED, printed */
+void fe_why(const struct frontend *fe, const struct helper_error *e, char *buf, size_t n);
+/* [migrate] pretend, the guard, [migrate] run (not with --dry-run or
+ * --pretend). 0, or -errno with the one-line reason in err (-EPERM: the
+ * guard refused). */
+int fe_run_migrations(struct frontend *fe, char *err, size_t errlen);
+/* cutover migrate APP RELEASE (src/frontend/migrate_verb.c). */
+int verb_migrate(struct frontend *fe);
 
 /* Runs the verb; returns the process exit code. */
 int frontend_run(struct frontend *fe);

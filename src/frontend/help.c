@@ -19,18 +19,25 @@
 #define WAIT \
 	"  --wait SECONDS       wait up to SECONDS (0-86400) for a running deploy instead of failing\n"
 
+#define ID_HELP \
+	"  --id ID              the whole release id, the same on every host (a CI build number, a commit):\n" \
+	"                       letters, digits, '.', '_', '-', at most 64, not starting like a generated\n" \
+	"                       id (YYYYMMDDTHHMMSSZ), not 'auto'; an ID staged before with the same content\n" \
+	"                       is no change, with other content an error\n"
+
 static const struct {
 	const char *verb;
 	const char *text;
 } verb_help[] = {
 	{ "deploy",
-	  "usage: cutover deploy APP --from SOURCE [--label TEXT] [--dry-run] [--keep-failed]\n"
+	  "usage: cutover deploy APP --from SOURCE [--label TEXT | --id ID] [--dry-run] [--keep-failed]\n"
 	  "                          [--allow-destructive] [--wait SECONDS]\n"
 	  "Stage a release from SOURCE, run the migrations and hooks, switch to it, reload\n"
 	  "php-fpm, check its health, then prune old releases (also after a failed deploy).\n"
 	  "  --from SOURCE        a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF\n"
 	  "  --label TEXT         appended to the release id: letters, digits, '.', '_', '-'; '/' becomes '-'\n"
 	  "                       (a branch name such as feature/x gives the label feature-x)\n"
+	  ID_HELP
 	  "  --dry-run            import, build, freeze, check php-fpm, migrations (pretend only) and the\n"
 	  "                       pre-switch health check, then stop: no before_switch hooks, no migrations\n"
 	  "                       run, no switch; the staged release is removed and the live site untouched\n"
@@ -40,12 +47,21 @@ static const struct {
 	  "Exit codes: 0 deployed (dry run: would deploy), 1 failed, 2 usage or configuration error,\n"
 	  "  3 deployed but unhealthy, rolled back.\n" },
 	{ "stage",
-	  "usage: cutover stage APP --from SOURCE [--label TEXT] [--keep-failed] [--wait SECONDS]\n"
+	  "usage: cutover stage APP --from SOURCE [--label TEXT | --id ID] [--keep-failed] [--wait SECONDS]\n"
 	  "Build and freeze a release without publishing it; print its id on stdout.\n"
 	  "Publish it later with 'cutover switch APP ID'.\n"
 	  "  --from SOURCE        a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF\n"
 	  "  --label TEXT         appended to the release id; '/' becomes '-'\n"
+	  ID_HELP
 	  "  --keep-failed        keep a failed build in ROOT/.cutover/failed for inspection\n"
+	  WAIT COMMON },
+	{ "migrate",
+	  "usage: cutover migrate APP RELEASE [--pretend] [--allow-destructive] [--wait SECONDS]\n"
+	  "Run the migrations of a staged release ([migrate] pretend, the destructive-migration guard,\n"
+	  "then [migrate] run) without switching to it; publish it later with 'cutover switch APP RELEASE'.\n"
+	  "  RELEASE              a frozen release: its id, a unique prefix of one, or a unique label\n"
+	  "  --pretend            only [migrate] pretend: print the SQL, run the guard, change nothing\n"
+	  "  --allow-destructive  run migrations that drop, rename or retype tables and columns\n"
 	  WAIT COMMON },
 	{ "switch",
 	  "usage: cutover switch APP RELEASE [--wait SECONDS]\n"

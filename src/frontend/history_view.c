@@ -210,15 +210,31 @@ int log_view(struct frontend *fe)
 			  fe->cli.release, fe->cfg->app, fe->cfg->app);
 		return EXIT_FAILED;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
+	/* The build wrote this log: no control character reaches the
+	 * terminal, C1 ones in UTF-8 (0xc2 0x80-0x9f: CSI, OSC) included. The
+	 * first byte of such a pair may end one read: it is held back. */
+	size_t held = 0;
+
+	while ((n = read(fd, buf + held, sizeof(buf) - held)) > 0) {
+		size_t len = held + (size_t)n;
+
+		held = 0;
+		for (size_t i = 0; i < len; i++) {
 			unsigned char c = (unsigned char)buf[i];
 
 			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
 				buf[i] = '?';
+			else if (c == 0xc2 && i + 1 == len)
+				held = 1;
+			else if (c == 0xc2 && (unsigned char)buf[i + 1] >= 0x80 && (unsigned char)buf[i + 1] <= 0x9f)
+				buf[i] = buf[i + 1] = '?';
 		}
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+		if (fwrite(buf, 1, len - held, stdout) != len - held)
 			return EXIT_FAILED;
+		if (held)
+			buf[0] = (char)0xc2;
 	}
+	if (held && fputc('?', stdout) == EOF)
+		return EXIT_FAILED;
 	return n < 0 ? EXIT_FAILED : EXIT_OK;
 }

@@ -47,6 +47,11 @@ static bool format_general(const struct helper_error *e, char *buf, size_t n)
 	case ERR_LABEL_INVALID:
 		snprintf(buf, n, "--label may only hold letters, digits, '.', '_' and '-' (at most 40, starting with a letter or digit)");
 		return true;
+	case ERR_ID_INVALID:
+		snprintf(buf, n, "--id may only hold letters, digits, '.', '_' and '-' (at most %d, starting with a letter "
+			 "or digit), may not start like a generated id (YYYYMMDDTHHMMSSZ) nor be 'auto', and does not go "
+			 "with --label", RELEASE_ID_MAX);
+		return true;
 	case ERR_LABEL_LONG:
 		snprintf(buf, n, "label is too long for a release id");
 		return true;
@@ -227,6 +232,10 @@ static bool format_with_config(const struct helper_error *e, const struct config
 	case ERR_NOT_FROZEN:
 		snprintf(buf, n, "release %s is not a frozen release of %s; run 'cutover list %s' to see the releases",
 			 e->id, cfg->app, cfg->app);
+		return true;
+	case ERR_EXISTS:
+		snprintf(buf, n, "release %s exists already with other content; nothing was changed (a new build "
+			 "needs a new --id)", e->id);
 		return true;
 	case ERR_CURRENT_BAD:
 		snprintf(buf, n, "%s/current is not a symlink to releases/<id>; refusing to replace it (move it away by hand)", cfg->root);

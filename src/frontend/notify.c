@@ -55,31 +55,6 @@ void notify_event_live(struct notify_event *ev, const char *root)
 		str_copy(ev->previous, sizeof(ev->previous), target + 9);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if there is none. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlong three-byte forms, surrogates, beyond U+10FFFF */
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /* A copy of s in which every byte that is not part of valid UTF-8 is '?':
  * a receiver may refuse a whole body for one bad byte. */
 static void utf8_clean(char *dst, size_t n, const char *s)
@@ -132,6 +107,23 @@ void notify_summary(const struct notify_event *ev, char *buf, size_t n)
 			 ev->release[0] ? " " : "", ev->release, ev->host, prev, secs);
 }
 
+/* s with & < > as Slack's &amp; &lt; &gt;, cut to fit n. */
+static void slack_escape(char *dst, size_t n, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s; s++) {
+		const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+		size_t l = rep ? strlen(rep) : 1;
+
+		if (o + l >= n)
+			break;
+		memcpy(dst + o, rep ? rep : s, l);
+		o += l;
+	}
+	dst[o] = '\0';
+}
+
 static void json_ms(struct json *j, const char *key, bool have, uint64_t ms)
 {
 	json_key(j, key);
@@ -149,8 +141,13 @@ int notify_payload(const struct notify_event *ev, enum notify_format format, uin
 	json_init(j);
 	json_begin(j, '{');
 	if (format == NOTIFY_SLACK) {
+		char text[sizeof(line)];
+
 		notify_summary(ev, line, sizeof(line));
-		kv_clean(j, "text", line);
+		/* Slack reads <...> as links and mentions (<!channel>) and &
+		 * as the start of an entity: the text is data only. */
+		slack_escape(text, sizeof(text), line);
+		kv_clean(j, "text", text);
 	} else {
 		format_time(when, sizeof(when), now_wall_ns);
 		json_kv_string(j, "event", ev->verb);

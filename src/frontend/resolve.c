@@ -122,7 +122,8 @@ int frontend_resolve_release(struct frontend *fe)
 	char err[1024];
 	int r;
 
-	if ((fe->cli.verb != VERB_SWITCH && fe->cli.verb != VERB_ROLLBACK) || !fe->cli.release)
+	if ((fe->cli.verb != VERB_SWITCH && fe->cli.verb != VERB_ROLLBACK && fe->cli.verb != VERB_MIGRATE) ||
+	    !fe->cli.release)
 		return EXIT_OK;
 	r = client_list(&fe->client, resolve_entry, &k, &e);
 	if (client_lost(&fe->client)) {
