@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# bench/fleet.sh: the baselines a two-phase fleet deploy (issue 12) is
-# compared with: one release deployed to 1, 3 and 5 hosts
+# bench/fleet.sh: a two-phase fleet deploy (issue 12) next to its
+# baselines: one release deployed to 1, 3 and 5 hosts
 #
 #   ssh      by a sequential loop,
 #            for h in hosts; do ssh h sudo cutover deploy APP --from ARTIFACT; done
 #   ansible  by ansible-playbook running that same command on every host
 #            at once (integration/fleet/deploy-only.yml; one phase)
+#   2phase   by the cutover.fleet collection's deploy.yml: stage with the
+#            same --id everywhere, migrations once, then every host told
+#            one moment to switch at (cutover_switch_delay, 1.5 s ahead)
+#   2phase-nosync  the same with cutover_switch_delay=0: each host
+#            switches as soon as Ansible reaches it
 #
 # on the hosts of integration/lib/fleet.sh (mount namespaces on this
 # machine, each with its own sshd, nginx and php-fpm; ssh as the CI user
@@ -33,8 +38,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 runs=${BENCH_RUNS:-5}
 sizes=(1 3 5)
 # BENCH_METHODS: "ssh" (the baseline) and "ansible"; see method_* below.
-read -r -a methods <<<"${BENCH_METHODS:-ssh ansible}"
-declare -A label=([ssh]="sequential ssh loop" [ansible]="ansible command, all hosts at once")
+read -r -a methods <<<"${BENCH_METHODS:-ssh ansible 2phase 2phase-nosync}"
+declare -A label=([ssh]="sequential ssh loop" [ansible]="ansible command, all hosts at once"
+	[2phase]="two-phase deploy.yml, switch at one moment" [2phase-nosync]="two-phase deploy.yml, switch when reached")
 # The test library: the fleet, and cleanup at exit whatever happens.
 # shellcheck source=integration/lib.sh
 . "$top/integration/lib.sh"
@@ -100,6 +106,34 @@ method_ansible()
 	fleet_ansible -i "$S/inventory-$n" "$IT_DIR/fleet/deploy-only.yml" -e "artifact_name=$name.tar.gz" \
 		>"$S/ansible.out" 2>&1 || fatal "$name: ansible-playbook failed" "$(tail -n 20 "$S/ansible.out")"
 }
+
+# 2phase: the collection's deploy.yml (ansible/collections/.../cutover/
+# fleet/playbooks); the artifact is already in each CI home under the name
+# deploy.yml gives it (ID.tar.gz): its copy task compares, sends nothing.
+# Migrations only if the sudo rule allows the migrate verb (the app has
+# no [migrate] here: one more round trip to the first host).
+playbooks=$top/ansible/collections/ansible_collections/cutover/fleet/playbooks
+migrate=false
+fleet__rule_allows migrate && migrate=true
+method_2phase()
+{
+	local n=$1 name=$2
+
+	fleet_ansible -i "$S/inventory-$n" "$playbooks/deploy.yml" -e "cutover_artifact=$S/$name.tar.gz" \
+		-e "cutover_release_id=$name" -e "cutover_artifact_dir=$FLEET_HOME" -e "cutover_migrate=$migrate" \
+		"${@:3}" >"$S/ansible.out" 2>&1 || fatal "$name: deploy.yml failed" "$(tail -n 30 "$S/ansible.out")"
+}
+
+method_2phase-nosync()
+{
+	method_2phase "$@" -e cutover_switch_delay=0
+}
+
+for m in "${methods[@]}"; do
+	[[ $m == 2phase* ]] || continue
+	fleet__rule_allows stage switch status list ||
+		fatal "the sudo rule $FLEET_RULE_SRC does not allow stage, switch, status and list: the two-phase playbook cannot run (set BENCH_METHODS or FLEET_RULE_SRC)"
+done
 
 # Every host gets a first release: the runs measure updates.
 artifact_put warmup

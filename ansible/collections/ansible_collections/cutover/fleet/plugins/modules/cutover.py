@@ -197,6 +197,8 @@ def legacy_code(rc, err, message):
         return "usage"
     if rc == 3:
         return "unhealthy_rolled_back"
+    if "pass --allow-destructive" in message:
+        return "migration_refused"
     if "health check failed" in message:
         return "unhealthy"
     if "lock" in message and "held" in message:
@@ -235,6 +237,8 @@ def normalize(verb, app, rc, doc, err):
     out.setdefault("current_after", None)
     if rc != 0 or verb not in CHANGING:
         changed = False
+    elif isinstance(doc, dict) and isinstance(doc.get("changed"), bool):
+        changed = doc["changed"]
     elif verb == "prune":
         changed = bool(out.get("removed"))
     elif verb == "migrate":
