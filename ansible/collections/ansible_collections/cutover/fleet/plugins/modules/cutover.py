@@ -69,6 +69,7 @@ options:
         the module sleeps until then. Given the same value on every host, the
         hosts switch together however late Ansible reached each of them.
         A time in the past runs at once; more than 600 s ahead is refused.
+        If the controller's connection is gone by then, nothing runs.
     type: float
   extra:
     description: More arguments after the verb's own (the sudo rule must allow them).
@@ -135,6 +136,8 @@ rc:
 
 import json
 import re
+import select
+import sys
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -366,12 +369,29 @@ def check_mode(module, runner, params, verb):
     module.exit_json(**result_of(doc, cmd, rc, err, changed))
 
 
+def controller_gone():
+    """Whether nobody reads our result any more: the write end of a pipe
+    whose reader has gone polls POLLERR (the ssh session that ran us was
+    cut while we waited)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
 def wait_until(module, at):
+    """Sleeps until the wall-clock time AT. A host cut off from the
+    controller meanwhile does not switch: the playbook counts it as
+    unreachable and rolls the others back, so it must stay where it was."""
     now = time.time()
     if at - now > 600:
         module.fail_json(msg="at=%.3f is more than 600 s from now (%.3f)" % (at, now), code="usage")
     if at > now:
         time.sleep(at - now)
+    if controller_gone():
+        sys.exit(1)
     return max(0.0, at - now)
 
 
