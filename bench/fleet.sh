@@ -10,7 +10,7 @@
 #            at once (integration/fleet/deploy-only.yml; one phase)
 #   2phase   by the cutover.fleet collection's deploy.yml: stage with the
 #            same --id everywhere, migrations once, then every host told
-#            one moment to switch at (cutover_switch_delay, 1.5 s ahead)
+#            one moment to switch at (cutover_switch_delay, 1 s ahead)
 #   2phase-nosync  the same with cutover_switch_delay=0: each host
 #            switches as soon as Ansible reaches it
 #
