@@ -645,7 +645,7 @@ fleet__rule_allows()
 	local verb
 
 	for verb in "$@"; do
-		grep -v '^[[:space:]]*#' "$FLEET_RULE_SRC" | grep -qE "cutover .*[^a-z-]$verb[^a-z-]" || return 1
+		grep -v '^[[:space:]]*#' "$FLEET_RULE_SRC" | grep -qE "cutover .*[^a-z-]${verb}[^a-z-]" || return 1
 	done
 }
 
@@ -670,6 +670,7 @@ fleet_collection_start()
 	done
 	step "started in $(($(now_ms) - t0)) ms (per host: ${FLEET_START_MS[*]} ms)"
 	scratch_new FLEET_ART
+	# shellcheck disable=SC2153 # scratch_new sets FLEET_ART
 	INV=$FLEET_ART/inventory
 	SUMMARY=$FLEET_ART/summary.json
 	fleet_inventory "$INV"
