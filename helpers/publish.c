@@ -609,7 +609,7 @@ static int abort_rebuild(struct helper *h)
 		return 0;
 	h->phase = PH_DONE;
 	if (building)
-		r = fs_remove_tree(h->l.staging_fd, h->id);
+		r = staging_discard(&h->l, h->id);
 	if (h->record_abort)
 		(void)history_event(h, h->abort_refused && !h->fail_reason[0] ? "refused" : "failed", h->id,
 				    h->fail_reason[0] ? h->fail_reason : h->abort_reason[0] ? h->abort_reason :
