@@ -680,10 +680,6 @@ int freeze_tree(const struct freeze_spec *spec, struct freeze_stats *ret, char *
 		r = out_flush(&w.sha);
 	if (r == 0)
 		r = out_flush(&w.ent);
-	/* The objects and the new tree are on one filesystem: one syncfs
-	 * makes both durable before the release can be published. */
-	if (r == 0 && syncfs(spec->dst_fd) < 0)
-		r = -errno;
 	w.st.objects_new = w.store.copied;
 	*ret = w.st;
 	if (r < 0 && r != -EFBIG && !err[0])

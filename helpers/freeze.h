@@ -43,8 +43,8 @@ struct freeze_spec {
  * shared with something outside the release. Each regular file's SHA-256
  * is written to sha_fd in sha256sum(1) format, names sorted, so
  * `sha256sum -c` run in the release verifies it, and every entry to
- * manifest_fd. Ends with syncfs so the frozen data is on disk before it
- * can be published.
+ * manifest_fd. Nothing is synced: the caller makes the tree and its
+ * objects durable (one syncfs) before it publishes them.
  * A symlink must stay inside the release or point below shared_prefix
  * ("ROOT/shared/", the links cutover made itself): a build step could
  * otherwise publish, say, another app's .env through the web server,

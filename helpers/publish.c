@@ -354,8 +354,6 @@ static void freeze_undo(struct helper *h, const char *pub, const char *sha_tmp, 
  * goes to trash/, removed at the end of the run (off the switch's path). */
 static int freeze_publish(struct helper *h, const char *pub, const struct freeze_stats *st)
 {
-	char build[RELEASE_ID_MAX + 8];
-
 	if (renameat(h->l.staging_fd, pub, h->l.releases_fd, h->id) < 0)
 		return -errno;
 	if (fsync(h->l.releases_fd) < 0)
@@ -363,11 +361,28 @@ static int freeze_publish(struct helper *h, const char *pub, const struct freeze
 	h->info.state = RELEASE_FROZEN;
 	h->info.bytes = st->bytes;
 	h->info.files = st->files;
+	return state_write(&h->l, &h->info);
+}
+
+/*
+ * The build's tree, once the release is made anew: moved to the trash and
+ * removed at once, before the syncfs that makes the release durable. Its
+ * files were written moments ago and are mostly still only in the page
+ * cache: removed now, they never reach the disk, where after a syncfs
+ * freeing their blocks would cost more than the rest of a stage of one
+ * changed file. What cannot be removed now goes at the end of the run.
+ */
+static void freeze_discard_build(struct helper *h)
+{
+	char build[RELEASE_ID_MAX + 8];
+
 	snprintf(build, sizeof(build), "%s.build", h->id);
 	(void)fs_remove_tree(h->l.trash_fd, build);
-	if (renameat(h->l.staging_fd, h->id, h->l.trash_fd, build) == 0)
-		h->build_in_trash = true;
-	return state_write(&h->l, &h->info);
+	if (renameat(h->l.staging_fd, h->id, h->l.trash_fd, build) < 0)
+		return;
+	h->build_in_trash = true;
+	if (fs_remove_tree(h->l.trash_fd, build) == 0)
+		h->build_in_trash = false;
 }
 
 void freeze_drop_build(struct helper *h)
@@ -525,6 +540,11 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	}
 	if (h->rebuild)
 		return freeze_compare(h, pub, sha_tmp, ent_tmp, rep);
+	freeze_discard_build(h);
+	/* The objects and the new tree are on one filesystem: one syncfs
+	 * makes both durable before the release can be published. */
+	if (syncfs(dfd) < 0)
+		return -errno;
 	r = freeze_commit_tmp(h->l.manifest_fd, sfd, sha_tmp, h->id, "sha256");
 	if (r == 0)
 		r = freeze_commit_tmp(h->l.entries_fd, efd, ent_tmp, h->id, "manifest");
@@ -589,7 +609,7 @@ static int abort_rebuild(struct helper *h)
 		return 0;
 	h->phase = PH_DONE;
 	if (building)
-		r = fs_remove_tree(h->l.staging_fd, h->id);
+		r = staging_discard(&h->l, h->id);
 	if (h->record_abort)
 		(void)history_event(h, h->abort_refused && !h->fail_reason[0] ? "refused" : "failed", h->id,
 				    h->fail_reason[0] ? h->fail_reason : h->abort_reason[0] ? h->abort_reason :

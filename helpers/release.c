@@ -348,7 +348,7 @@ int release_remove(const struct layout *l, const char *id)
 		return -errno;
 	r = fs_remove_tree(l->trash_fd, id);
 	if (r == 0)
-		r = fs_remove_tree(l->staging_fd, id);
+		r = staging_discard(l, id);
 	if (r == 0)
 		r = fs_remove_tree(l->failed_fd, id);
 	snprintf(log, sizeof(log), "%s.log", id);
@@ -396,6 +396,21 @@ int release_drop_tree(const struct layout *l, const char *id, struct release_inf
 
 /* Removes entries of dirfd that are not a release with one of the states
  * in keep_mask (bits of 1 << state), never touching keep_id. */
+int staging_discard(const struct layout *l, const char *name)
+{
+	char t[NAME_MAX + 1];
+	int r;
+
+	r = fs_remove_tree(l->staging_fd, name);
+	if (r == 0)
+		return 0;
+	if (snprintf(t, sizeof(t), "%.80s.%ld.%" PRIu64, name, (long)getpid(), now_ns()) >= (int)sizeof(t) ||
+	    renameat(l->staging_fd, name, l->trash_fd, t) < 0)
+		return r;
+	(void)fs_remove_tree(l->trash_fd, t);
+	return 0;
+}
+
 static int sweep(const struct layout *l, int dirfd, unsigned keep_mask,
 		 const char *keep_id, const char *cur, bool by_id, bool cautious)
 {
@@ -423,7 +438,11 @@ static int sweep(const struct layout *l, int dirfd, unsigned keep_mask,
 			(void)unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
 			continue;
 		}
-		if (by_id && release_id_valid(de->d_name))
+		/* A frozen release's name in staging/ is what an interrupted
+		 * rebuild of a caller's id (stage --id) left: only that goes. */
+		if (dirfd == l->staging_fd && known && ri.state == RELEASE_FROZEN)
+			r = staging_discard(l, de->d_name);
+		else if (by_id && release_id_valid(de->d_name))
 			r = release_remove(l, de->d_name);
 		else
 			r = fs_remove_tree(dirfd, de->d_name);
@@ -466,8 +485,10 @@ int release_recover(const struct layout *l, const char *keep_id)
 	r = sweep(l, l->releases_fd, 1u << RELEASE_FROZEN, keep_id, cur, true, true);
 	if (r == 0)
 		r = sweep(l, l->staging_fd, 0, keep_id, cur, true, false);
+	/* Not fatal: what resists removal in the trash is nobody's release
+	 * and must not block every later run. */
 	if (r == 0)
-		r = sweep(l, l->trash_fd, 0, keep_id, cur, false, false);
+		(void)sweep(l, l->trash_fd, 0, keep_id, cur, false, false);
 	if (r == 0)
 		r = sweep(l, l->state_fd, (1u << RELEASE_FROZEN) | (1u << RELEASE_FAILED),
 			  keep_id, cur, true, false);

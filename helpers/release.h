@@ -74,6 +74,10 @@ void layout_close(struct layout *l);
 
 int state_write(const struct layout *l, const struct release_info *ri);
 int state_read(const struct layout *l, const char *id, struct release_info *ret);
+/* Removes staging/name; a tree that resists (a process of the deploy user
+ * still creating entries through a descriptor it kept) is moved into the
+ * trash under a name of its own, so nothing stays under a release's name. */
+int staging_discard(const struct layout *l, const char *name);
 /* Records in id's state that prev ("" for none) was current before it. */
 int state_set_previous(const struct layout *l, const char *id, const char *prev);
 
