@@ -16,7 +16,9 @@
 #     switch, no history line);
 #   - a destructive migration (DROP TABLE): refused by cutover's guard
 #     before any switch: every host still on v2, the migration never ran,
-#     v3 stays staged (not live) on every host;
+#     v3 stays staged (not live) on every host; with
+#     cutover_allow_destructive=true sudo refuses it (the shipped rule
+#     keeps --allow-destructive to root);
 #   - v4, then prune on every host (prune.yml): v3 (staged, never live)
 #     and v1 go.
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +77,26 @@ for i in 1 2 3; do
 done
 assert_eq 0 "$(fleet_db_count migrated-v3)" "v3's migration never ran"
 assert_not_contains "$OUT" "PLAY [Phase 2: switch every host]" "phase 2 never started"
+
+# The project's rule keeps --allow-destructive to root (docs/FLEET.md):
+# then sudo refuses cutover_allow_destructive=true; a rule that allows it
+# runs the migration and switches.
+if grep -v '^[[:space:]]*#' "$FLEET_RULE_SRC" | grep -E 'cutover .*migrate' | grep -q -- '--allow-destructive'; then
+	step "cutover_allow_destructive=true: the sudo rule allows it"
+	fleet_deploy v3 -e cutover_allow_destructive=true
+	assert_eq 0 "$RC" "deploy.yml of v3 with --allow-destructive exits 0" || it_last_output
+	assert_eq v3 "$(current_id "${FLEET_HOST_DIR[1]}/root")" "host 1 is on v3"
+	fleet_deploy v2
+	assert_eq 0 "$RC" "back to v2" || it_last_output
+else
+	step "cutover_allow_destructive=true: the sudo rule keeps it to root"
+	fleet_deploy v3 -e cutover_allow_destructive=true
+	assert_eq 2 "$RC" "deploy.yml of v3 with --allow-destructive fails" || it_last_output
+	assert_match "$OUT" '"code": "not_permitted"' "sudo refused it: not_permitted"
+	for i in 1 2 3; do
+		assert_eq v2 "$(current_id "${FLEET_HOST_DIR[i]}/root")" "host $i is still on v2"
+	done
+fi
 
 step "prune on every host"
 fleet_deploy v4
