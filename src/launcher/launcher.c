@@ -219,6 +219,18 @@ static int launcher_clean_state(struct invoker *inv, int *ret_cwd_fd)
 		out_error("cannot set up a clean process state: cannot reset %s: %s", what, strerror(-r));
 		return EXIT_FAILED;
 	}
+	/* A cgroup delegated to the caller would let it kill or freeze the
+	 * helper at any moment (cgroup.kill checks no signal permission). */
+	{
+		char cg[PATH_MAX] = "";
+
+		r = privs_leave_caller_cgroups(cg, sizeof(cg));
+		if (r < 0) {
+			out_error("cannot set up a clean process state: cannot leave the cgroup %s, which is not root's alone: %s",
+				  cg, strerror(-r));
+			return EXIT_FAILED;
+		}
+	}
 	/* The dynamic loader ran before main(): a preloaded or audit library
 	 * has already run with our privileges. Nothing here can undo that;
 	 * refuse, so that such a sudoers rule is noticed. */
