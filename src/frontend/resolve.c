@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "resolve.h"
+#include "result.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -150,6 +151,7 @@ int frontend_resolve_release(struct frontend *fe)
 	}
 	free(k.ids);
 	if (r == -ENOTUNIQ) {
+		result_set_code(result_get(), "not_found");
 		out_error("%s %s: %s", fe->cli.verb_name, fe->cfg->app, err);
 		return EXIT_USAGE;
 	}
