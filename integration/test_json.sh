@@ -87,6 +87,8 @@ run deploy_version v1 --json
 V1=$(release_of v1)
 jdoc "first deploy" null null "$V1" true
 assert_eq "$V1 null false" "$(jq -r '"\(.release) \(.previous) \(.dry_run)"' <<<"$OUT")" "first deploy: release, previous, dry_run"
+assert_eq "true true" "$(jq -r '[.steps[].name] | "\(index("freeze") != null) \(index("switch") != null)"' <<<"$OUT")" \
+	"first deploy: its steps"
 run co deploy --from "$SRCS/v1" --label v2 -q --json
 V2=$(release_of v2)
 jdoc "second deploy (-q --json after the verb)" null "$V1" "$V2" true

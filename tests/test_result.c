@@ -421,6 +421,40 @@ static void test_escaping(void **state)
 	assert_non_null(strstr(top_get(&t, "error"), "quote \\\" backslash \\\\ tab \\u0009 bell \\u0007 del \\u007f"));
 }
 
+/* The steps out_step showed, in order, as "steps" after the verb's keys;
+ * a document without them has no "steps" at all. */
+static void test_steps(void **state)
+{
+	struct result r = { .json = true };
+	struct output o;
+	struct top t;
+	char buf[4096];
+
+	result_set_verb(&r, "deploy");
+	assert_true(result_format(&r, 0, true, NULL, buf, sizeof(buf)) > 0);
+	parse_one_document(buf, &t);
+	assert_null(top_get(&t, "steps"));
+	result_add_step(&r, "lock", 1000000);
+	result_add_step(&r, "build step 1", 2500000000ull);
+	r.body = strdup("\"release\":\"x\"");
+	assert_true(result_format(&r, 0, true, NULL, buf, sizeof(buf)) > 0);
+	parse_one_document(buf, &t);
+	assert_string_equal(t.keys[t.n - 1], "steps");
+	assert_string_equal(top_get(&t, "steps"),
+			    "[{\"name\":\"lock\",\"seconds\":0.001000},{\"name\":\"build step 1\",\"seconds\":2.500000}]");
+	/* formatting twice gives the same document: the array is not closed in place */
+	assert_true(result_format(&r, 0, true, NULL, buf, sizeof(buf)) > 0);
+	parse_one_document(buf, &t);
+	result_reset(&r);
+
+	/* out_step records into the process's result, even with -q */
+	result_get()->json = true;
+	out_init(&o, true, true);
+	out_step(&o, "freeze", 3000000, NULL);
+	assert_non_null(strstr(result_get()->steps.buf, "\"freeze\""));
+	result_reset(result_get());
+}
+
 /* Too small a buffer is an error, never a cut document. */
 static void test_format_too_small(void **state)
 {
@@ -645,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_code_precedence),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_format_too_small),
+		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_take_body),
 		cmocka_unit_test(test_argv_json),
 		cmocka_unit_test(test_usage_error_names),

@@ -128,6 +128,7 @@ int frontend_resolve_release(struct frontend *fe)
 	r = client_list(&fe->client, resolve_entry, &k, &e);
 	if (client_lost(&fe->client)) {
 		free(k.ids);
+		result_force_code(result_get(), "helper_lost");
 		out_error("the privileged helper stopped unexpectedly; nothing was published (see the system log)");
 		return EXIT_FAILED;
 	}

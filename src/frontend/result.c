@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@ struct result *result_get(void)
 void result_reset(struct result *r)
 {
 	free(r->body);
+	json_free(&r->steps);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -71,6 +73,18 @@ void result_take_body(struct result *r, const struct json *obj)
 	body[len] = '\0';
 	free(r->body);
 	r->body = body;
+}
+
+void result_add_step(struct result *r, const char *name, uint64_t ns)
+{
+	if (!r->json)
+		return;
+	if (!r->steps.buf)
+		json_begin(&r->steps, '[');
+	json_begin(&r->steps, '{');
+	json_kv_string(&r->steps, "name", name);
+	json_kv_double(&r->steps, "seconds", (double)ns / 1e9);
+	json_end(&r->steps, '}');
 }
 
 /* ---- without allocation or stdio (the signal handler) ----------------- */
@@ -208,6 +222,12 @@ long result_format(const struct result *r, int ex, bool with_body, const char *l
 		sb_str(&b, ",");
 		sb_str(&b, r->body);
 	}
+	/* the steps are kept open: closed here, in the copy only */
+	if (with_body && r->steps.buf && !r->steps.failed) {
+		sb_str(&b, ",\"steps\":");
+		sb_str(&b, r->steps.buf);
+		sb_str(&b, "]");
+	}
 	sb_str(&b, "}\n");
 	return b.full ? -ENOBUFS : (long)b.len;
 }
@@ -221,7 +241,7 @@ int result_finish(struct result *r, int ex)
 	if (!r->json || r->printed)
 		return ex;
 	r->printed = true;
-	n = (r->body ? strlen(r->body) : 0) + 4096;
+	n = (r->body ? strlen(r->body) : 0) + r->steps.len + 4096;
 	buf = malloc(n);
 	if (!buf)
 		return ex;
@@ -229,6 +249,9 @@ int result_finish(struct result *r, int ex)
 	if (len < 0)
 		len = result_format(r, ex, false, out_last_error(), buf, n);
 	if (len > 0) {
+		/* A reader that went away costs the document, not the exit
+		 * code: the launcher may still have SIGPIPE's default. */
+		signal(SIGPIPE, SIG_IGN);
 		fflush(stdout);
 		(void)write_all(STDOUT_FILENO, buf, (size_t)len);
 	}

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "names.h"
 #include "output.h"
@@ -28,6 +29,7 @@ struct result {
 	char before[RELEASE_ID_MAX + 1], after[RELEASE_ID_MAX + 1];   /* "": null */
 	bool changed;
 	char *body;                /* the verb's keys: "k":v,... without braces */
+	struct json steps;         /* [{name, seconds}] of the steps out_step showed */
 };
 
 /* The one result of this process. */
@@ -48,6 +50,9 @@ void result_set_message(struct result *r, const char *msg);
 /* Takes the inside of a JSON object built with json_begin('{') ...
  * json_end('}') as the verb's keys (replacing any earlier ones). */
 void result_take_body(struct result *r, const struct json *obj);
+
+/* A finished step (out_step): its name and duration, for "steps". */
+void result_add_step(struct result *r, const char *name, uint64_t ns);
 
 /* The release ROOT/current points to, read with readlink only (usable in
  * a signal handler). Returns true and the id, or false ("" : none or
