@@ -168,11 +168,17 @@ bool result_read_current(const char *root, char *id, size_t n)
 
 void result_set_before(struct result *r, const char *root)
 {
+	/* only --json needs it: without, a run does exactly what it did */
+	if (!r->json)
+		return;
 	r->before_known = result_read_current(root, r->before, sizeof(r->before));
 }
 
 void result_set_after(struct result *r, const char *root)
 {
+	/* only --json needs it: without, a run does exactly what it did */
+	if (!r->json)
+		return;
 	r->after_known = result_read_current(root, r->after, sizeof(r->after));
 }
 
