@@ -30,8 +30,8 @@ assert_exit 1 co deploy --from "$SRC"
 failed_id=$(sed -n "s/.*release \([^ ]*\) removed.*/\1/p" <<<"$ERR")
 assert_match "$failed_id" '^[0-9]{8}T' "the error names the failed release"
 run co --json list
-assert_eq "failed" "$(jq -r --arg id "$failed_id" '.[] | select(.id == $id) | .state' <<<"$OUT")" "list --json: state"
-assert_contains "$(jq -r --arg id "$failed_id" '.[] | select(.id == $id) | .reason' <<<"$OUT")" \
+assert_eq "failed" "$(jq -r --arg id "$failed_id" '.releases[] | select(.id == $id) | .state' <<<"$OUT")" "list --json: state"
+assert_contains "$(jq -r --arg id "$failed_id" '.releases[] | select(.id == $id) | .reason' <<<"$OUT")" \
 	"build step 2" "list --json: the reason names the step"
 run co list
 assert_match "$(grep "^$failed_id " <<<"$OUT")" "failed" "list shows the failed build"
@@ -75,15 +75,15 @@ assert_match "$(sed -n 4p <<<"$OUT")" "deploy +\(none\) -> $OLD" "then the first
 run co history -n 2
 assert_eq 2 "$(grep -c '' <<<"$OUT")" "-n 2 shows two"
 run co --json history
-assert_eq "deploy refused failed deploy" "$(jq -r '.[].event' <<<"$OUT" | paste -sd' ' -)" "--json events"
-assert_eq "true" "$(jq -r '.[] | select(.event == "failed") | .reported' <<<"$OUT")" "the failure's reason was reported by the front end"
-assert_eq "root" "$(jq -r '.[0].who' <<<"$OUT")" "who"
+assert_eq "deploy refused failed deploy" "$(jq -r '.events[].event' <<<"$OUT" | paste -sd' ' -)" "--json events"
+assert_eq "true" "$(jq -r '.events[] | select(.event == "failed") | .reported' <<<"$OUT")" "the failure's reason was reported by the front end"
+assert_eq "root" "$(jq -r '.events[0].who' <<<"$OUT")" "who"
 # Lines that are not well-formed are skipped, not shown, not fatal.
 cp "$hist" "$S/hist.bak"
 printf '%s\n' 'garbage' '{"time":"x","verb":"deploy","event":"failed","from":null,"to":"../etc"}' \
 	'{"time":"x","verb":"deploy","event":"bogus","from":null,"to":null}' '{"time":"x"' >>"$hist"
 run co --json history
-assert_eq 4 "$(jq length <<<"$OUT")" "malformed lines are skipped"
+assert_eq 4 "$(jq '.events | length' <<<"$OUT")" "malformed lines are skipped"
 run co rollback
 assert_eq 0 "$RC" "rollback reads past malformed lines" || printf '%s\n' "$ERR"
 assert_eq "$OLD" "$(current_id)" "rollback went to the previous release"

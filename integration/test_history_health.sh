@@ -35,9 +35,9 @@ assert_exit 3 deploy_version v3 -q
 V3=$(release_of v3)
 assert_eq "$V2" "$(current_id)" "rolled back to v2"
 run co --json list
-assert_eq "unhealthy" "$(jq -r --arg id "$V3" '.[] | select(.id == $id) | .state' <<<"$OUT")" "list --json: v3 unhealthy"
-assert_contains "$(jq -r --arg id "$V3" '.[] | select(.id == $id) | .reason' <<<"$OUT")" "health check failed" "list --json: the reason"
-assert_eq "frozen" "$(jq -r --arg id "$V2" '.[] | select(.id == $id) | .state' <<<"$OUT")" "list --json: v2 frozen"
+assert_eq "unhealthy" "$(jq -r --arg id "$V3" '.releases[] | select(.id == $id) | .state' <<<"$OUT")" "list --json: v3 unhealthy"
+assert_contains "$(jq -r --arg id "$V3" '.releases[] | select(.id == $id) | .reason' <<<"$OUT")" "health check failed" "list --json: the reason"
+assert_eq "frozen" "$(jq -r --arg id "$V2" '.releases[] | select(.id == $id) | .state' <<<"$OUT")" "list --json: v2 frozen"
 run co list
 assert_match "$(grep "^$V3 " <<<"$OUT")" " unhealthy " "list: v3 unhealthy"
 assert_match "$(grep -F "health=failed" "$ROOT/.cutover/state/$V3")" "health=failed" "the state file records it"
@@ -73,4 +73,4 @@ assert_eq "$V2" "$(current_id)" "rollback to a named release"
 run co --json history
 assert_eq 0 "$RC" "history"
 assert_eq "rollback unhealthy switch rollback deploy unhealthy deploy auto-rollback deploy deploy deploy" \
-	"$(jq -r '.[].event' <<<"$OUT" | paste -sd' ' -)" "history --json: every attempt, newest first"
+	"$(jq -r '.events[].event' <<<"$OUT" | paste -sd' ' -)" "history --json: every attempt, newest first"

@@ -272,7 +272,7 @@ assert_eq 0 "$RC" "list through sudo"
 assert_contains "$OUT" "$V1" "list shows v1"
 assert_contains "$OUT" "$V2" "list shows v2"
 ci_cutover list --json shop
-assert_eq "$(sorted "$V1" "$V2")" "$(jq -r '.[] | select(.state == "frozen") | .id' <<<"$OUT" 2>&1 | LC_ALL=C sort | paste -sd' ' -)" \
+assert_eq "$(sorted "$V1" "$V2")" "$(jq -r '.releases[] | select(.state == "frozen") | .id' <<<"$OUT" 2>&1 | LC_ALL=C sort | paste -sd' ' -)" \
 	"list --json: the frozen releases"
 ci_cutover verify shop
 assert_eq 0 "$RC" "verify through sudo"

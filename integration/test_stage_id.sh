@@ -88,7 +88,7 @@ assert_ok co deploy --from "$SRC" --id 0003 || fatal "deploy --id 0003 failed"
 assert_eq 0003 "$(current_id)" "current after deploy --id 0003"
 set_index "$SRC" v5
 assert_ok co stage --from "$SRC" --id 0004
-assert_eq "0004 0003 b43 b42 $G1" "$(co --json list | jq -r '[.[].id] | join(" ")')" "list: newest first by creation time"
+assert_eq "0004 0003 b43 b42 $G1" "$(co --json list | jq -r '[.releases[].id] | join(" ")')" "list: newest first by creation time"
 assert_eq "0004 0003 b42 $G1" "$(co list | awk 'NR > 1 && $2 == "frozen" && $1 != "b43" { print $1 }' | paste -sd' ' -)" \
 	"the table of list in the same order"
 assert_ok co prune --keep 2

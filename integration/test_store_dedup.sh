@@ -51,10 +51,10 @@ assert_ok awk -v a="$all" -v o="$one" 'BEGIN { exit !(a <= 1.4 * o) }'
 step "list: own and shared bytes"
 run co --json list
 idx=$(stat -c %s "$ROOT/releases/${ids[9]}/public/index.php")
-assert_eq "$idx" "$(jq -r --arg id "${ids[9]}" '.[] | select(.id == $id) | .own_bytes' <<<"$OUT")" \
+assert_eq "$idx" "$(jq -r --arg id "${ids[9]}" '.releases[] | select(.id == $id) | .own_bytes' <<<"$OUT")" \
 	"the newest release owns only its index.php"
-assert_eq "$(jq -r --arg id "${ids[9]}" '.[] | select(.id == $id) | .bytes - .own_bytes' <<<"$OUT")" \
-	"$(jq -r --arg id "${ids[9]}" '.[] | select(.id == $id) | .shared_bytes' <<<"$OUT")" "the rest it shares"
+assert_eq "$(jq -r --arg id "${ids[9]}" '.releases[] | select(.id == $id) | .bytes - .own_bytes' <<<"$OUT")" \
+	"$(jq -r --arg id "${ids[9]}" '.releases[] | select(.id == $id) | .shared_bytes' <<<"$OUT")" "the rest it shares"
 run co list
 assert_match "$(head -n 1 <<<"$OUT")" 'RELEASE +STATE +CREATED +SIZE +OWN +SHARED' "list's columns"
 

@@ -155,7 +155,7 @@ tree_snapshot()
 # array sorted by id.
 list_json()
 {
-	co --json list | jq -c 'sort_by(.id)'
+	co --json list | jq -c '.releases | sort_by(.id)'
 }
 
 # new_release_id BEFORE: the single entry of releases/ not in the

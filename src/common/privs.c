@@ -129,6 +129,135 @@ int privs_reset_signals(void)
 #define IOPRIO_WHO_PROCESS 1
 #define IOPRIO_CLASS_NONE 0
 
+/* A cgroup directory only root controls: root's, not group/other-writable,
+ * and so are the files that move, kill or freeze what is in it. */
+static bool cgroup_dir_safe(int dfd)
+{
+	static const char *const files[] = { "cgroup.procs", "cgroup.kill", "cgroup.freeze", "tasks" };
+	struct stat st;
+
+	if (fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 0022))
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(files); i++)
+		if (fstatat(dfd, files[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (st.st_uid != 0 || (st.st_mode & 0022)))
+			return false;
+	return true;
+}
+
+/* Writes our pid into the cgroup at depth `depth` of path below mnt_fd,
+ * or the nearest one above it that accepts it (v2 refuses a process in a
+ * cgroup whose children have controllers: the root always accepts). */
+static int cgroup_move_up(int mnt_fd, char *path, size_t depth)
+{
+	for (;;) {
+		_cleanup_close_ int fd = -EBADF;
+		char *cut = path;
+		int r;
+
+		for (size_t d = 0; d < depth && cut; d++)
+			cut = strchr(cut + 1, '/');
+		if (cut)
+			*cut = '\0';
+		fd = openat(mnt_fd, *path == '/' && path[1] ? path + 1 : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		{
+			_cleanup_close_ int procs = openat(fd, "cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+			r = procs < 0 ? -errno : write_all(procs, "0\n", 2);
+		}
+		if (r == 0 || depth == 0)
+			return r;
+		depth--;
+	}
+}
+
+/* One hierarchy: path is our cgroup in it (from /proc/self/cgroup). */
+static int cgroup_leave_unsafe(const char *mnt, char *path)
+{
+	_cleanup_close_ int mnt_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd = -EBADF;
+	size_t depth = 0;
+	char *save = NULL, copy[PATH_MAX];
+
+	if (mnt_fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	fd = fcntl(mnt_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	if (!cgroup_dir_safe(fd))
+		return -EPERM;   /* a hierarchy root we do not trust: refuse */
+	str_copy(copy, sizeof(copy), path);
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (next < 0)
+			return 0;   /* gone meanwhile: the kernel moved us up */
+		if (!cgroup_dir_safe(next)) {
+			close(next);
+			return cgroup_move_up(mnt_fd, path, depth);
+		}
+		closep(&fd);
+		fd = next;
+		depth++;
+	}
+	return 0;
+}
+
+int privs_leave_caller_cgroups(char *ret_failed, size_t n)
+{
+	_cleanup_(fclosep) FILE *mi = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int r = 0;
+
+	if (!mi)
+		return -errno;
+	while (r == 0 && fgets(line, sizeof(line), mi)) {
+		char mnt[PATH_MAX], fstype[32], opts[512], want[600], cg[4096], path[PATH_MAX] = "";
+		_cleanup_(fclosep) FILE *self = NULL;
+		const char *dash = strstr(line, " - ");
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE SUPEROPTS */
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(dash, " - %31s %*s %511s", fstype, opts) != 2 || strchr(mnt, '\\'))
+			continue;
+		if (strcmp(fstype, "cgroup2") == 0)
+			str_copy(want, sizeof(want), "0::");
+		else if (strcmp(fstype, "cgroup") == 0) {
+			/* the controllers (or name=) among the super options */
+			char *o = strstr(opts, "name="), *end;
+
+			if (!o) {
+				o = strchr(opts, ',');
+				o = o ? o + 1 : opts;
+			}
+			snprintf(want, sizeof(want), ":%s", o);
+			if ((end = strchr(want + 1, ' ')))
+				*end = '\0';
+		} else
+			continue;
+		self = fopen("/proc/self/cgroup", "re");
+		if (!self)
+			return -errno;
+		while (fgets(cg, sizeof(cg), self)) {
+			char *p = strstr(cg, want);
+
+			cg[strcspn(cg, "\n")] = '\0';
+			if (p && (want[0] == '0' ? p == cg : p[strlen(want)] == ':')) {
+				str_copy(path, sizeof(path), p + strlen(want) + (want[0] == '0' ? 0 : 1));
+				break;
+			}
+		}
+		if (!path[0] || strcmp(path, "/") == 0)
+			continue;
+		r = cgroup_leave_unsafe(mnt, path);
+		if (r < 0)
+			snprintf(ret_failed, n, "%s%s", mnt, path);
+	}
+	return r;
+}
+
 int privs_reset_scheduling(const char **ret_failed)
 {
 	struct sched_param sp = { .sched_priority = 0 };

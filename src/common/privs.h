@@ -38,6 +38,17 @@ int privs_reset_signals(void);
 int privs_reset_scheduling(const char **ret_failed);
 
 /*
+ * Leaves any cgroup the caller may control: for each hierarchy, when a
+ * directory on the path of our cgroup (or its cgroup.procs, cgroup.kill,
+ * cgroup.freeze) belongs to another user, or is writable by group or
+ * others, the process moves up to the deepest cgroup above that root
+ * alone controls (a delegated subtree, as systemd gives user@UID.service,
+ * lets its owner kill or freeze everything in it, uid 0 included). 0, or
+ * -errno with *ret_failed naming the cgroup it could not leave.
+ */
+int privs_leave_caller_cgroups(char *ret_failed, size_t n);
+
+/*
  * Makes fds 0-2 valid (reopened on /dev/null when closed), closes every
  * other fd except those in keep, resets every signal's disposition and the
  * signal mask, sets umask 022, chdir("/"), every

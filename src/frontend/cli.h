@@ -81,6 +81,8 @@ const char *cli_verb_help(const char *verb);
 /* What `cutover --help`, `cutover help` and `cutover help VERB` print on
  * stdout; 0, or -EINVAL for an unknown verb. */
 int cli_print_help(const struct cli *c);
+/* The text cli_print_help prints, or NULL for an unknown verb. */
+const char *cli_help_text(const struct cli *c);
 
 enum verb verb_from_name(const char *name);
 

@@ -21,6 +21,7 @@
 #include "messages.h"
 #include "names.h"
 #include "resolve.h"
+#include "result.h"
 #include "source_client.h"
 #include "util.h"
 
@@ -32,6 +33,16 @@ static volatile sig_atomic_t sig_published = 0;
 static volatile sig_atomic_t sig_shared_touched = 0;
 /* This run holds the app's lock: a failed deploy may still prune. */
 static bool fe_locked;
+/* The app's root, for the --json document the signal handler prints. */
+static char sig_root[sizeof(((struct config *)0)->root)];
+
+/* The signal handler's last words: the line on stderr, and with --json
+ * the document (code "interrupted"), both with write(2) only. */
+static void on_signal_say(const char *line, size_t len)
+{
+	(void)!write(2, line, len);
+	result_finish_signal(result_get(), EXIT_FAILED, line + strlen("cutover: "), sig_root[0] ? sig_root : NULL);
+}
 
 static void on_signal(int sig)
 {
@@ -53,13 +64,13 @@ static void on_signal(int sig)
 		while (waitpid(sig_helper, &status, 0) < 0 && errno == EINTR)
 			;
 	if (sig_published)
-		(void)!write(2, after, sizeof(after) - 1);
+		on_signal_say(after, sizeof(after) - 1);
 	else if (sig_helper > 0 && !WIFEXITED(status))
-		(void)!write(2, unclean, sizeof(unclean) - 1);
+		on_signal_say(unclean, sizeof(unclean) - 1);
 	else if (sig_shared_touched)
-		(void)!write(2, touched, sizeof(touched) - 1);
+		on_signal_say(touched, sizeof(touched) - 1);
 	else
-		(void)!write(2, before, sizeof(before) - 1);
+		on_signal_say(before, sizeof(before) - 1);
 	_exit(EXIT_FAILED);
 }
 
@@ -69,6 +80,8 @@ void frontend_install_signals(struct frontend *fe)
 
 	sig_sock = fe->sock;
 	sig_helper = fe->helper_pid;
+	if (fe->cfg)
+		str_copy(sig_root, sizeof(sig_root), fe->cfg->root);
 	sigfillset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -104,11 +117,13 @@ static void print_output(void *ctx, const char *buf, size_t len)
 void fe_why(const struct frontend *fe, const struct helper_error *e, char *buf, size_t n)
 {
 	messages_format(e, fe->cfg, buf, n);
+	result_set_code(result_get(), messages_code(e));
 }
 
 /* Prints the "helper stopped" error; returns EXIT_FAILED. */
 int fe_helper_lost(struct frontend *fe)
 {
+	result_force_code(result_get(), "helper_lost");
 	if (sig_published)
 		out_error("the privileged helper stopped unexpectedly after the switch: the new release is live, "
 			  "but the run did not finish (php-fpm reload, health check or prune); run 'cutover status %s'",
@@ -152,13 +167,17 @@ static int do_lock(struct frontend *fe)
 		return fe_helper_lost(fe);
 	if (r < 0) {
 		fe_why(fe, &e, why, sizeof(why));
-		if (r == -EBUSY)
+		if (r == -EBUSY) {
+			result_set_code(result_get(), "locked");
 			out_error("%s; try again later or pass --wait SECONDS", why);
+		}
 		else
 			out_error("%s", why);
 		return EXIT_FAILED;
 	}
 	fe_locked = true;
+	/* Where the live site stands now that no one else can move it. */
+	result_set_before(result_get(), fe->cfg->root);
 	/* mode = bind: what the repair of live at the start of the run found */
 	messages_format_note(&res.note, fe->cfg, note, sizeof(note));
 	out_step(&fe->out, "lock", now_ns() - t0, note[0] ? note : NULL);
@@ -280,6 +299,7 @@ static const char *abort_release_as(struct frontend *fe, const char *id, const c
 		return "left behind (the next run removes it)";
 	if (!fe->cli.keep_failed || !was_kept)
 		return "removed";
+	result_get()->changed = true;   /* a failed release stays */
 	snprintf(kept, sizeof(kept), "kept as failed in %s/.cutover/failed/%s", fe->cfg->root, id);
 	return kept;
 }
@@ -317,6 +337,7 @@ static int run_steps(struct frontend *fe, const char *id)
 			char reason[1300];
 
 			snprintf(reason, sizeof(reason), "build step %zu '%s' %s", i + 1, shown, why);
+			result_set_code(result_get(), "build_failed");
 			out_error("%s; release %s %s, the live site is unchanged",
 				  reason, id, abort_release(fe, id, reason));
 			return EXIT_FAILED;
@@ -353,6 +374,7 @@ static int stage_exists(struct frontend *fe, const struct helper_error *e)
 	(void)client_abort_why(&fe->client, false, why, (now_ns() - fe->start_ns) / 1000000, ABORT_REFUSED,
 			       NULL, NULL);
 	fe->error_code = "exists";
+	result_set_code(result_get(), "exists");
 	out_error("%s", why);
 	return EXIT_FAILED;
 }
@@ -391,6 +413,7 @@ static int stage(struct frontend *fe, struct stage_result *res)
 		char reason[1400];
 
 		snprintf(reason, sizeof(reason), "importing %s failed: %s", fe->from_shown, err[0] ? err : strerror(-r));
+		result_set_code(result_get(), r == -EFBIG ? "too_big" : "source");
 		out_error("%s; release %s %s, the live site is unchanged",
 			  reason, res->id, abort_release(fe, res->id, reason));
 		return EXIT_FAILED;
@@ -411,8 +434,12 @@ static int stage(struct frontend *fe, struct stage_result *res)
 
 	t0 = now_ns();
 	r = client_freeze(&fe->client, &fr, &e);
-	if (r < 0 && !client_lost(&fe->client) && e.code == ERR_EXISTS)
+	if (r < 0 && !client_lost(&fe->client) && e.code == ERR_EXISTS) {
+		result_set_code(result_get(), "exists");
 		return stage_exists(fe, &e);
+	}
+	if (r < 0 && !client_lost(&fe->client))
+		result_set_code(result_get(), e.code == ERR_TOO_BIG ? "too_big" : "freeze_failed");
 	r = stage_result(fe, r, &e, res->id);
 	if (r != EXIT_OK)
 		return r;
@@ -450,14 +477,18 @@ static int do_switch_request(struct frontend *fe, bool rollback, const char *id,
 	if (r == -EXDEV) {
 		/* mode = bind: recorded and live here, not (yet) everywhere */
 		sig_published = 1;
+		result_get()->changed = true;
+		result_set_code(result_get(), "partly_live");
 		out_error("%s", why);
 		return EXIT_FAILED;
 	}
 	if (r < 0) {
+		result_set_code(result_get(), "switch_failed");
 		out_error("%s; the live site is unchanged", why);
 		return EXIT_FAILED;
 	}
 	sig_published = 1;
+	result_get()->changed = true;
 	return EXIT_OK;
 }
 
@@ -502,6 +533,8 @@ static int run_remote(struct frontend *fe, const struct remote_cmd *rc, const ch
 		saved = client_set_output(&fe->client, client_capture_sink(&fe->capture));
 	if (rc->hook || rc->mode == CLIENT_MIGRATE_RUN)
 		sig_shared_touched = 1;
+	if (!rc->hook && rc->mode == CLIENT_MIGRATE_RUN)
+		result_get()->changed = true;   /* the database may have changed */
 	r = rc->hook ? client_hook_kind(&fe->client, rc->kind, rc->index, rc->reason, &code, &e)
 		     : client_migrate(&fe->client, rc->mode, &code, &e);
 	client_set_output(&fe->client, saved);
@@ -542,8 +575,10 @@ static int run_hooks_of(struct frontend *fe, enum hook_kind kind, const char *re
 		snprintf(title, sizeof(title), "%s hook %zu", config_hook_name(kind), i + 1);
 		const struct remote_cmd rc = { .hook = true, .kind = kind, .index = i, .reason = reason };
 
-		if (run_remote(fe, &rc, title, v[i], false, err, errlen) < 0)
+		if (run_remote(fe, &rc, title, v[i], false, err, errlen) < 0) {
+			result_set_code(result_get(), "hook_failed");
 			return -EIO;
+		}
 	}
 	return 0;
 }
@@ -758,6 +793,7 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
 	if (r < 0) {
+		result_set_code(result_get(), "unhealthy");
 		fe_why(fe, &e, msg, sizeof(msg));
 		out_error("health check failed: %s; rolling back failed too: %s", why, msg);
 		return EXIT_FAILED;
@@ -766,6 +802,7 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 	r = do_reload(fe, facts, NULL);
 	run_hooks_after_outcome(fe, HOOK_AFTER_ROLLBACK, NULL);
 	if (r < 0) {
+		result_set_code(result_get(), "reload_failed");
 		out_error("health check failed: %s; rolled back to %s, but the php-fpm reload failed", why, sw.to);
 		return EXIT_FAILED;
 	}
@@ -800,15 +837,14 @@ static int stage_reused(struct frontend *fe, const struct stage_result *res)
 			printf("%s\n", res->id);
 		return EXIT_OK;
 	}
+	result_get()->changed = false;
 	json_init(&j);
 	json_begin(&j, '{');
-	json_kv_string(&j, "app", fe->cfg->app);
 	json_kv_string(&j, "release", res->id);
-	json_kv_bool(&j, "changed", false);
 	json_kv_uint(&j, "bytes", res->bytes);
 	json_kv_uint(&j, "files", res->files);
 	json_end(&j, '}');
-	json_print(&j);
+	result_take_body(result_get(), &j);
 	json_free(&j);
 	return EXIT_OK;
 }
@@ -839,29 +875,33 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 			return r;
 	}
 	if (fe->cli.verb == VERB_STAGE) {
-		if (fe->cli.json) {
-			json_init(&j);
-			json_begin(&j, '{');
-			json_kv_string(&j, "app", fe->cfg->app);
-			json_kv_string(&j, "release", res.id);
-			json_kv_uint(&j, "bytes", res.bytes);
-			json_kv_uint(&j, "files", res.files);
-			json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
-			json_end(&j, '}');
-			json_print(&j);
-			json_free(&j);
-		} else
+		result_get()->changed = true;   /* a new frozen release */
+		json_init(&j);
+		json_begin(&j, '{');
+		json_kv_string(&j, "release", res.id);
+		json_kv_bool(&j, "dry_run", false);
+		json_kv_uint(&j, "bytes", res.bytes);
+		json_kv_uint(&j, "files", res.files);
+		json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
+		json_end(&j, '}');
+		result_take_body(result_get(), &j);
+		json_free(&j);
+		if (!fe->cli.json)
 			printf("%s\n", res.id);
 		return EXIT_OK;
 	}
 
 	r = before_publish(fe, &facts, err, sizeof(err));
 	if (r < 0) {
+		result_set_code(result_get(), r == -EIO ? "precheck_failed" : "config");
 		out_error("%s; release %s was not published and was %s, the live site is unchanged", err,
 			  res.id, abort_release(fe, res.id, err));
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
-	if (run_migrations(fe, err, sizeof(err)) < 0 || run_hooks(fe, false, err, sizeof(err)) < 0) {
+	r = run_migrations(fe, err, sizeof(err));
+	if (r < 0)
+		result_set_code(result_get(), fe->refused ? "migration_refused" : "migration_failed");
+	if (r < 0 || run_hooks(fe, false, err, sizeof(err)) < 0) {
 		out_error("%s; release %s was not published and was %s, the old release keeps serving", err,
 			  res.id, abort_release(fe, res.id, err));
 		return EXIT_FAILED;
@@ -878,6 +918,7 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 			char reason[1700];
 
 			snprintf(reason, sizeof(reason), "pre-switch check through php-fpm %s", err);
+			result_set_code(result_get(), "precheck_failed");
 			out_error("pre-switch check of release %s through php-fpm %s; it was never published and was %s, the live site is unchanged",
 				  res.id, err, abort_release(fe, res.id, reason));
 			return EXIT_FAILED;
@@ -898,15 +939,16 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 
 	json_init(&j);
 	json_begin(&j, '{');
-	json_kv_string(&j, "app", fe->cfg->app);
 	json_kv_string(&j, "release", res.id);
 	json_kv_string(&j, "previous", from[0] ? from : NULL);
+	json_kv_bool(&j, "dry_run", false);
 	json_kv_uint(&j, "bytes", res.bytes);
 	json_kv_uint(&j, "files", res.files);
 	json_publish_fields(fe, &j, &sw);
 
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
+		result_set_code(result_get(), "reload_failed");
 		fe_report(fe, REPORT_FAILED, "php-fpm was not reloaded after the switch%s", "");
 		out_error("release %s is live, but php-fpm was not reloaded (see above)", res.id);
 		return EXIT_FAILED;
@@ -916,6 +958,7 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 		json_free(&j);
 		if (fe->cfg->health.rollback && from[0])
 			return auto_rollback(fe, &facts, err);
+		result_set_code(result_get(), "unhealthy");
 		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
 		out_error("health check failed: %s; release %s stays live (%s)", err, res.id,
 			  from[0] ? "rollback = no" : "there is no previous release");
@@ -948,17 +991,36 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 			 (unsigned long long)pr.removed, size);
 		out_step(&fe->out, "prune", now_ns() - t0, detail);
 		json_kv_uint(&j, "freed", pr.freed);
+		if (pr.removed)
+			result_get()->changed = true;
 	}
 	json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
 	json_end(&j, '}');
-	if (fe->cli.json)
-		json_print(&j);
-	else if (!fe->cli.quiet)
+	result_take_body(result_get(), &j);
+	if (!fe->cli.json && !fe->cli.quiet)
 		fprintf(stderr, "deployed %s %s in %.1fs%s%s%s\n", fe->cfg->app, res.id,
 			(double)(now_ns() - start) / 1e9, from[0] ? " (previous: " : "",
 			from, from[0] ? ")" : "");
 	json_free(&j);
 	return EXIT_OK;
+}
+
+/* --json of a deploy or stage that did not succeed: the release it made
+ * (removed or kept), and for a rolled back one where it went. */
+static void deploy_failure_body(struct frontend *fe, const struct notify_event *ev)
+{
+	struct json j;
+
+	if (!ev->release[0])
+		return;
+	json_init(&j);
+	json_begin(&j, '{');
+	json_kv_string(&j, "release", ev->release);
+	json_kv_bool(&j, "dry_run", fe->cli.dry_run);
+	json_kv_double(&j, "seconds", (double)(now_ns() - fe->start_ns) / 1e9);
+	json_end(&j, '}');
+	result_take_body(result_get(), &j);
+	json_free(&j);
 }
 
 /* After a deploy: on_failure hooks if it failed once it had a release,
@@ -970,6 +1032,8 @@ static int verb_deploy(struct frontend *fe)
 
 	notify_event_init(&ev, fe->cfg->app, "deploy");
 	r = deploy_run(fe, &ev);
+	if (r != EXIT_OK)
+		deploy_failure_body(fe, &ev);
 	/* A dry run changes nothing anyone must hear about. */
 	if (fe->cli.verb == VERB_STAGE || fe->cli.dry_run || fe->unchanged)
 		return r;
@@ -998,6 +1062,7 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 		return r;
 	r = before_publish(fe, &facts, err, sizeof(err));
 	if (r < 0) {
+		result_set_code(result_get(), r == -EIO ? "precheck_failed" : "config");
 		out_error("%s; nothing was switched, the live site is unchanged", err);
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
@@ -1009,13 +1074,15 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
 	json_init(&j);
 	json_begin(&j, '{');
-	json_kv_string(&j, "app", fe->cfg->app);
-	json_kv_string(&j, "verb", fe->cli.verb_name);
+	json_kv_string(&j, "release", sw.to);
+	json_kv_string(&j, "previous", sw.from[0] ? sw.from : NULL);
+	json_kv_string(&j, "mode", fe->cfg->mode == PUBLISH_BIND ? "bind" : "symlink");
 	json_kv_string(&j, "from", sw.from[0] ? sw.from : NULL);
 	json_kv_string(&j, "to", sw.to);
 	json_publish_fields(fe, &j, &sw);
 	if (do_reload(fe, &facts, &j) < 0) {
 		json_free(&j);
+		result_set_code(result_get(), "reload_failed");
 		out_error("release %s is live, but php-fpm was not reloaded (see above)", sw.to);
 		return EXIT_FAILED;
 	}
@@ -1025,6 +1092,7 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 		 * a rollback's target: that one is reported as a failure. */
 		fe_report(fe, fe->cli.verb == VERB_SWITCH ? REPORT_UNHEALTHY : REPORT_FAILED,
 			  "health check failed: %s", err);
+		result_set_code(result_get(), "unhealthy");
 		out_error("release %s is live, but its health check failed: %s", sw.to, err);
 		return EXIT_FAILED;
 	}
@@ -1035,9 +1103,8 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	}
 	json_kv_double(&j, "seconds", (double)(now_ns() - start) / 1e9);
 	json_end(&j, '}');
-	if (fe->cli.json)
-		json_print(&j);
-	else if (!fe->cli.quiet)
+	result_take_body(result_get(), &j);
+	if (!fe->cli.json && !fe->cli.quiet)
 		fprintf(stderr, "%s %s: now serving %s%s%s%s in %.0f ms\n",
 			fe->cli.verb == VERB_SWITCH ? "switched" : "rolled back",
 			fe->cfg->app, sw.to, sw.from[0] ? " (was " : "", sw.from,
@@ -1078,7 +1145,6 @@ static int verb_prune(struct frontend *fe)
 		return r;
 	json_init(&j);
 	json_begin(&j, '{');
-	json_kv_string(&j, "app", fe->cfg->app);
 	json_key(&j, "removed");
 	json_begin(&j, '[');
 	r = client_prune(&fe->client, fe->cli.keep ? fe->cli.keep : fe->cfg->keep, prune_entry, &j, &pr, &e);
@@ -1096,13 +1162,36 @@ static int verb_prune(struct frontend *fe)
 	json_kv_uint(&j, "freed", pr.freed);
 	json_end(&j, '}');
 	format_size(size, sizeof(size), pr.freed);
-	if (fe->cli.json)
-		json_print(&j);
-	else if (!fe->cli.quiet)
+	result_take_body(result_get(), &j);
+	if (pr.removed)
+		result_get()->changed = true;
+	if (!fe->cli.json && !fe->cli.quiet)
 		fprintf(stderr, "pruned %s: %llu release(s) removed, %s freed\n", fe->cfg->app,
 			(unsigned long long)pr.removed, size);
 	json_free(&j);
 	return EXIT_OK;
+}
+
+/* The label of an id the helper made (TIMESTAMP[-N][-LABEL]), or NULL. */
+static const char *release_label(const char *id, char *buf, size_t n)
+{
+	const char *p = id;
+	size_t i;
+
+	for (i = 0; i < 16 && p[i]; i++)
+		if (i == 8 ? p[i] != 'T' : i == 15 ? p[i] != 'Z' : (p[i] < '0' || p[i] > '9'))
+			return NULL;
+	if (i < 16 || p[16] != '-')
+		return NULL;
+	p += 17;
+	/* "-N" of a second id in the same second */
+	for (i = 0; p[i] >= '0' && p[i] <= '9'; i++)
+		;
+	if (i > 0 && (p[i] == '-' || p[i] == '\0'))
+		p += p[i] ? i + 1 : i;
+	if (!*p || str_copy(buf, n, p) < 0)
+		return NULL;
+	return buf;
 }
 
 static const char *state_name(enum release_state s)
@@ -1124,7 +1213,7 @@ static void list_entry(void *ctx, const struct client_release *rel)
 {
 	struct list_ctx *l = ctx;
 	struct json *j = l->j;
-	char when[32], size[32], own[32], shared[32];
+	char when[32], size[32], own[32], shared[32], label[RELEASE_ID_MAX + 1];
 	const char *state = rel->unhealthy && rel->state == RELEASE_FROZEN ? "unhealthy" : state_name(rel->state);
 
 	format_time(when, sizeof(when), rel->created_ns);
@@ -1138,6 +1227,7 @@ static void list_entry(void *ctx, const struct client_release *rel)
 		json_kv_uint(j, "files", rel->files);
 		json_kv_bool(j, "current", rel->current);
 		json_kv_bool(j, "previous", rel->previous);
+		json_kv_string(j, "label", release_label(rel->id, label, sizeof(label)));
 		json_key(j, "own_bytes");
 		rel->has_usage ? json_uint(j, rel->own) : json_string(j, NULL);
 		json_key(j, "shared_bytes");
@@ -1163,11 +1253,14 @@ static int verb_list(struct frontend *fe)
 	int r;
 
 	json_init(&j);
+	json_begin(&j, '{');
+	json_key(&j, "releases");
 	json_begin(&j, '[');
 	if (!fe->cli.json)
 		printf("%-40s %-9s %-21s %10s %10s %10s\n", "RELEASE", "STATE", "CREATED", "SIZE", "OWN", "SHARED");
 	r = client_list(&fe->client, list_entry, &l, &e);
 	json_end(&j, ']');
+	json_end(&j, '}');
 	if (client_lost(&fe->client)) {
 		json_free(&j);
 		return fe_helper_lost(fe);
@@ -1180,8 +1273,7 @@ static int verb_list(struct frontend *fe)
 		out_error("%s", why);
 		return EXIT_FAILED;
 	}
-	if (fe->cli.json)
-		json_print(&j);
+	result_take_body(result_get(), &j);
 	json_free(&j);
 	return EXIT_OK;
 }
@@ -1233,7 +1325,6 @@ static int verb_status(struct frontend *fe)
 	if (fe->cli.json) {
 		json_init(&j);
 		json_begin(&j, '{');
-		json_kv_string(&j, "app", fe->cfg->app);
 		json_kv_string(&j, "root", fe->cfg->root);
 		json_kv_bool(&j, "deployed", cs.set_up);
 		json_kv_string(&j, "mode", bind ? "bind" : "symlink");
@@ -1278,7 +1369,7 @@ static int verb_status(struct frontend *fe)
 		json_kv_uint(&j, "bytes", cs.store_bytes);
 		json_end(&j, '}');
 		json_end(&j, '}');
-		json_print(&j);
+		result_take_body(result_get(), &j);
 		json_free(&j);
 	} else {
 		printf("app:         %s\n", fe->cfg->app);
@@ -1311,7 +1402,20 @@ static int verb_status(struct frontend *fe)
 		printf("store:       %llu objects, %s (every release's files, each counted once)\n",
 		       (unsigned long long)cs.store_objects, size);
 	}
+	if (cs.current_broken)
+		result_set_message(result_get(), "ROOT/current is not a cutover symlink");
+	else if (!live_ok)
+		result_set_message(result_get(), "live does not show the current release; run 'cutover mount APP'");
 	return cs.current_broken || !live_ok ? EXIT_FAILED : EXIT_OK;
+}
+
+/* One problem of check --json: {code, message}. */
+static void check_problem(struct json *j, const char *code, const char *message)
+{
+	json_begin(j, '{');
+	json_kv_string(j, "code", code);
+	json_kv_string(j, "message", message);
+	json_end(j, '}');
 }
 
 struct check_ctx {
@@ -1327,7 +1431,7 @@ static void check_entry(void *ctx, const struct helper_error *e)
 	messages_format_note(e, k->fe->cfg, problem, sizeof(problem));
 
 	if (k->fe->cli.json)
-		json_string(k->j, problem);
+		check_problem(k->j, messages_code_name(e->code), problem);
 	else
 		fprintf(stderr, "cutover: check: %s\n", problem);
 }
@@ -1343,7 +1447,6 @@ static int verb_check(struct frontend *fe)
 
 	json_init(&j);
 	json_begin(&j, '{');
-	json_kv_string(&j, "app", fe->cfg->app);
 	json_key(&j, "problems");
 	json_begin(&j, '[');
 	/* Problems found come as entries; the reply only says there were some. */
@@ -1357,11 +1460,11 @@ static int verb_check(struct frontend *fe)
 		static const char warn[] = "mode = bind without [fpm] pid_file: cutover cannot reload php-fpm nor find its "
 					   "mount namespace, and OPcache keeps serving the old code at the same path";
 		out_warn(&fe->out, "%s", warn);
-		json_string(&j, warn);
+		check_problem(&j, "bind_without_pid_file", warn);
 	}
 	if (fpm_unset(fe)) {
 		out_warn(&fe->out, "%s", fpm_unset_warning);
-		json_string(&j, fpm_unset_warning);
+		check_problem(&j, "fpm_unset", fpm_unset_warning);
 	}
 	/* The pool: its master genuine, its configuration valid, and a
 	 * warning if a reload would cut requests. */
@@ -1370,13 +1473,13 @@ static int verb_check(struct frontend *fe)
 
 		if (reload_inspect(&env, &facts, why, sizeof(why)) < 0) {
 			out_error("check: %s", why);
-			json_string(&j, why);
+			check_problem(&j, "fpm_config", why);
 			ok = false;
 		} else {
 			char warn[600];
 			fpm_facts_warning(&facts, warn, sizeof(warn));
 			if (warn[0])
-				json_string(&j, warn);
+				check_problem(&j, "fpm_reload_cuts", warn);
 		}
 	}
 	if (fe->cfg->fpm.enabled && fe->cfg->fpm.socket[0]) {
@@ -1385,17 +1488,19 @@ static int verb_check(struct frontend *fe)
 
 		if (fpm_fetch(&env, FPM_REQ_PROBE, NULL, &resp, err, sizeof(err)) < 0) {
 			out_error("check: php-fpm at %s does not answer: %s", fe->cfg->fpm.socket, err);
-			json_string(&j, "php-fpm does not answer on [fpm] socket");
+			check_problem(&j, "fpm_unreachable", "php-fpm does not answer on [fpm] socket");
 			ok = false;
 		}
 		fcgi_response_free(&resp);
 	}
 	json_end(&j, ']');
-	json_kv_bool(&j, "ok", ok);
 	json_end(&j, '}');
-	if (fe->cli.json)
-		json_print(&j);
-	else if (ok && !fe->cli.quiet)
+	result_take_body(result_get(), &j);
+	if (!ok) {
+		result_set_code(result_get(), "config");
+		result_set_message(result_get(), "check found problems (see problems)");
+	}
+	if (!fe->cli.json && ok && !fe->cli.quiet)
 		printf("%s: configuration and environment are fine\n", fe->cfg->app);
 	json_free(&j);
 	return ok ? EXIT_OK : EXIT_USAGE;
@@ -1412,6 +1517,7 @@ static int verb_mount(struct frontend *fe)
 	int r;
 
 	if (fe->cfg->mode != PUBLISH_BIND) {
+		result_set_code(result_get(), "usage");
 		out_error("mount is for mode = bind; %s uses mode = symlink, where ROOT/current is all there is to publish",
 			  fe->cfg->app);
 		return EXIT_USAGE;
@@ -1429,10 +1535,11 @@ static int verb_mount(struct frontend *fe)
 	}
 	messages_format_note(&mr.note, fe->cfg, note, sizeof(note));
 	out_step(&fe->out, "mount", now_ns() - t0, note);
-	if (fe->cli.json) {
+	if (mr.mounted || mr.unstacked)
+		result_get()->changed = true;
+	{
 		json_init(&j);
 		json_begin(&j, '{');
-		json_kv_string(&j, "app", fe->cfg->app);
 		json_kv_string(&j, "live", fe->cfg->live);
 		json_kv_string(&j, "release", mr.release[0] ? mr.release : NULL);
 		json_kv_uint(&j, "unstacked", mr.unstacked);
@@ -1440,9 +1547,10 @@ static int verb_mount(struct frontend *fe)
 		json_kv_bool(&j, "fpm_namespace", mr.fpm_namespace);
 		json_kv_string(&j, "note", note);
 		json_end(&j, '}');
-		json_print(&j);
+		result_take_body(result_get(), &j);
 		json_free(&j);
-	} else if (!fe->cli.quiet)
+	}
+	if (!fe->cli.json && !fe->cli.quiet)
 		fprintf(stderr, "mounted %s: %s\n", fe->cfg->app, note);
 	return EXIT_OK;
 }
@@ -1545,7 +1653,6 @@ static int verb_verify(struct frontend *fe)
 
 	json_init(&j);
 	json_begin(&j, '{');
-	json_kv_string(&j, "app", fe->cfg->app);
 	json_key(&j, "differences");
 	json_begin(&j, '[');
 	r = client_verify(&fe->client, fe->cli.release, verify_diff, &v, &vr, &e);
@@ -1561,17 +1668,23 @@ static int verb_verify(struct frontend *fe)
 	}
 	json_end(&j, ']');
 	json_kv_string(&j, "release", vr.release);
-	json_kv_bool(&j, "ok", vr.differences == 0);
 	json_kv_uint(&j, "entries", vr.entries);
 	json_kv_uint(&j, "files", vr.files);
 	json_end(&j, '}');
-	if (fe->cli.json)
-		json_print(&j);
-	else if (vr.differences)
+	result_take_body(result_get(), &j);
+	if (vr.differences) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "release %s: %llu difference%s from its manifest", vr.release,
+			 (unsigned long long)vr.differences, vr.differences == 1 ? "" : "s");
+		result_set_code(result_get(), "verify_failed");
+		result_set_message(result_get(), msg);
+	}
+	if (!fe->cli.json && vr.differences)
 		printf("release %s: %llu difference%s from its manifest (%llu entries, %llu files hashed)\n",
 		       vr.release, (unsigned long long)vr.differences, vr.differences == 1 ? "" : "s",
 		       (unsigned long long)vr.entries, (unsigned long long)vr.files);
-	else if (!fe->cli.quiet)
+	else if (!fe->cli.json && !fe->cli.quiet)
 		printf("release %s matches its manifest (%llu entries, %llu files hashed)\n", vr.release,
 		       (unsigned long long)vr.entries, (unsigned long long)vr.files);
 	json_free(&j);
@@ -1601,20 +1714,22 @@ static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t byte
 	double secs = (double)(now_ns() - start) / 1e9;
 	struct json j;
 
-	if (fe->cli.json) {
-		json_init(&j);
-		json_begin(&j, '{');
-		json_kv_string(&j, "app", fe->cfg->app);
-		json_kv_string(&j, "release", id);
-		json_kv_bool(&j, "dry_run", true);
-		json_kv_bool(&j, "removed", strcmp(fate, "removed") == 0);
-		json_kv_uint(&j, "bytes", bytes);
-		json_kv_uint(&j, "files", files);
-		json_kv_double(&j, "seconds", secs);
-		json_end(&j, '}');
-		json_print(&j);
-		json_free(&j);
-	} else if (!fe->cli.quiet)
+	json_init(&j);
+	json_begin(&j, '{');
+	json_kv_string(&j, "release", id);
+	json_kv_string(&j, "previous", NULL);
+	json_kv_bool(&j, "dry_run", true);
+	json_kv_bool(&j, "removed", strcmp(fate, "removed") == 0);
+	json_kv_uint(&j, "bytes", bytes);
+	json_kv_uint(&j, "files", files);
+	json_key(&j, "pruned");
+	json_begin(&j, '[');
+	json_end(&j, ']');
+	json_kv_double(&j, "seconds", secs);
+	json_end(&j, '}');
+	result_take_body(result_get(), &j);
+	json_free(&j);
+	if (!fe->cli.json && !fe->cli.quiet)
 		fprintf(stderr, "dry run of %s: release %s built and checked in %.1fs, then %s; nothing was switched, "
 			"the live site is unchanged%s\n", fe->cfg->app, id, secs, fate,
 			fe->cfg->migrate.run[0] ? " (migrations: pretend only)" : "");
@@ -1656,6 +1771,8 @@ static int deploy_prune_after_failure(struct frontend *fe, int code)
 	format_size(size, sizeof(size), pr.freed);
 	snprintf(detail, sizeof(detail), "%llu removed, %s freed", (unsigned long long)pr.removed, size);
 	out_step(&fe->out, "prune", now_ns() - t0, detail);
+	if (pr.removed)
+		result_get()->changed = true;
 	return code;
 }
 
@@ -1678,6 +1795,7 @@ int frontend_run(struct frontend *fe)
 		return fe_helper_lost(fe);
 	if (r < 0) {
 		fe_why(fe, &e, why, sizeof(why));
+		result_set_code(result_get(), "config");
 		out_error("%s", why);
 		return EXIT_USAGE;
 	}

@@ -113,9 +113,14 @@ const char *cli_verb_help(const char *verb)
 	return NULL;
 }
 
+const char *cli_help_text(const struct cli *c)
+{
+	return c->help_verb ? cli_verb_help(c->help_verb) : cli_usage;
+}
+
 int cli_print_help(const struct cli *c)
 {
-	const char *text = c->help_verb ? cli_verb_help(c->help_verb) : cli_usage;
+	const char *text = cli_help_text(c);
 
 	if (!text)
 		return -EINVAL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "history_view.h"
+#include "result.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -166,6 +167,8 @@ int history_view(struct frontend *fe)
 
 	r = client_history(&fe->client, &fd, &e);
 	if (client_lost(&fe->client) || r < 0) {
+		if (client_lost(&fe->client))
+			result_force_code(result_get(), "helper_lost");
 		out_error("cannot read the history of %s (helper stopped)", fe->cfg->app);
 		return EXIT_FAILED;
 	}
@@ -176,17 +179,41 @@ int history_view(struct frontend *fe)
 	json_init(&j);
 	if (fe->cli.json) {
 		v.j = &j;
+		json_begin(&j, '{');
+		json_key(&j, "events");
 		json_begin(&j, '[');
 	}
 	if (buf)
 		view_walk(buf, len, print_one, &v);
 	if (fe->cli.json) {
 		json_end(&j, ']');
-		json_print(&j);
+		json_end(&j, '}');
+		result_take_body(result_get(), &j);
 	} else if (!buf || !len)
 		printf("(no history: nothing attempted yet)\n");
 	json_free(&j);
 	return EXIT_OK;
+}
+
+/* Appends len bytes to a growing NUL-terminated text; on a failed
+ * allocation the text is dropped (NULL). */
+static void str_append(char **text, size_t *text_len, const char *p, size_t len)
+{
+	char *t;
+
+	if (*text_len == SIZE_MAX)
+		return;
+	t = realloc(*text, *text_len + len + 1);
+	if (!t) {
+		free(*text);
+		*text = NULL;
+		*text_len = SIZE_MAX;
+		return;
+	}
+	memcpy(t + *text_len, p, len);
+	*text_len += len;
+	t[*text_len] = '\0';
+	*text = t;
 }
 
 /* Copies the log to stdout; control characters but newline and tab are
@@ -195,17 +222,22 @@ int log_view(struct frontend *fe)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct helper_error e;
+	_cleanup_free_ char *text = NULL;
+	size_t text_len = 0;
 	uint64_t size = 0;
 	char buf[65536];
+	struct json j;
 	ssize_t n;
 	int r;
 
 	r = client_log(&fe->client, fe->cli.release, &fd, &size, &e);
 	if (client_lost(&fe->client)) {
+		result_force_code(result_get(), "helper_lost");
 		out_error("cannot read the log (helper stopped)");
 		return EXIT_FAILED;
 	}
 	if (r < 0 || fd < 0) {
+		result_set_code(result_get(), "not_found");
 		out_error("release %s of %s has no build log; run 'cutover list %s' to see the releases",
 			  fe->cli.release, fe->cfg->app, fe->cfg->app);
 		return EXIT_FAILED;
@@ -215,7 +247,8 @@ int log_view(struct frontend *fe)
 	 * first byte of such a pair may end one read: it is held back. */
 	size_t held = 0;
 
-	while ((n = read(fd, buf + held, sizeof(buf) - held)) > 0) {
+	json_init(&j);
+	while ((n = read(fd, buf + held, sizeof(buf) - 1 - held)) > 0) {
 		size_t len = held + (size_t)n;
 
 		held = 0;
@@ -229,12 +262,28 @@ int log_view(struct frontend *fe)
 			else if (c == 0xc2 && (unsigned char)buf[i + 1] >= 0x80 && (unsigned char)buf[i + 1] <= 0x9f)
 				buf[i] = buf[i + 1] = '?';
 		}
-		if (fwrite(buf, 1, len - held, stdout) != len - held)
+		if (fe->cli.json) {
+			buf[len - held] = '\0';
+			str_append(&text, &text_len, buf, len - held);
+		} else if (fwrite(buf, 1, len - held, stdout) != len - held)
 			return EXIT_FAILED;
 		if (held)
 			buf[0] = (char)0xc2;
 	}
-	if (held && fputc('?', stdout) == EOF)
+	if (held) {
+		if (fe->cli.json)
+			str_append(&text, &text_len, "?", 1);
+		else if (fputc('?', stdout) == EOF)
+			return EXIT_FAILED;
+	}
+	if (n < 0 || (fe->cli.json && text_len == SIZE_MAX))
 		return EXIT_FAILED;
-	return n < 0 ? EXIT_FAILED : EXIT_OK;
+	/* --json: the log inside the one document, not beside it */
+	json_begin(&j, '{');
+	json_kv_string(&j, "release", fe->cli.release);
+	json_kv_string(&j, "log", text ? text : "");
+	json_end(&j, '}');
+	result_take_body(result_get(), &j);
+	json_free(&j);
+	return EXIT_OK;
 }

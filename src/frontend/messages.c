@@ -296,3 +296,51 @@ void messages_format_note(const struct helper_error *note, const struct config *
 	}
 	messages_format(note, cfg, buf, n);
 }
+
+const char *messages_code(const struct helper_error *e)
+{
+	switch (e->code) {
+	case ERR_LOCKED:
+		return "locked";
+	case ERR_NOT_FROZEN: case ERR_NO_CURRENT: case ERR_NO_PREVIOUS: case ERR_NO_MANIFEST:
+		return "not_found";
+	case ERR_TOO_BIG:
+		return "too_big";
+	case ERR_PARTIAL:
+		return "partly_live";
+	case ERR_GIT_SOURCE:
+		return "source";
+	case ERR_SETUP: case ERR_LAYOUT: case ERR_FPM_PID_FILE: case ERR_FPM_SOCKET:
+	case ERR_FPM_ADDRESS: case ERR_FPM_STATUS_PATH:
+		return "config";
+	case ERR_STEP_TIMEOUT: case ERR_STEP_DISK: case ERR_STEP_DISK_FULL:
+		return "build_failed";
+	case ERR_FREEZE: case ERR_MOUNT_POINTS:
+		return "freeze_failed";
+	case ERR_PUBLISH:
+		return "switch_failed";
+	case ERR_FPM_RELOAD: case ERR_FPM_GONE:
+		return "reload_failed";
+	default:
+		return NULL;
+	}
+}
+
+const char *messages_code_name(enum proto_error code)
+{
+	static const char *const names[] = {
+#define PROTO_X(u) [ERR_##u] = #u,
+		PROTO_ERRORS(PROTO_X)
+#undef PROTO_X
+	};
+	static char buf[64];
+	const char *n = (unsigned)code < ERR_MAX ? names[code] : "UNKNOWN";
+	size_t i = 0;
+
+	if (strncmp(n, "CHECK_", 6) == 0)
+		n += 6;
+	for (; n[i] && i + 1 < sizeof(buf); i++)
+		buf[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] - 'A' + 'a' : n[i]);
+	buf[i] = '\0';
+	return buf;
+}

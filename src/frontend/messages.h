@@ -35,4 +35,12 @@ void messages_format(const struct helper_error *e, const struct config *cfg, cha
 /* The same for a note; "" when there is none (ERR_NONE). */
 void messages_format_note(const struct helper_error *note, const struct config *cfg, char *buf, size_t n);
 
+/* The --json error code (docs/cutover.8, JSON OUTPUT) a failure of the
+ * helper's implies, or NULL when the caller's context decides. */
+const char *messages_code(const struct helper_error *e);
+
+/* A code's name for --json, lowercase and without CHECK_: "current_bad".
+ * Points to a static buffer. */
+const char *messages_code_name(enum proto_error code);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "frontend.h"
 #include "messages.h"
+#include "result.h"
 #include "util.h"
 
 /* The pretend output as it was captured: what --pretend is for. */
@@ -30,12 +31,11 @@ static void migrate_json(const struct frontend *fe, const char *id)
 {
 	struct json j;
 
+	result_get()->changed = fe->migrated;
 	json_init(&j);
 	json_begin(&j, '{');
-	json_kv_string(&j, "app", fe->cfg->app);
 	json_kv_string(&j, "release", id);
 	json_kv_bool(&j, "pretend", fe->cli.pretend);
-	json_kv_bool(&j, "changed", fe->migrated);
 	json_kv_string(&j, "output", fe->cli.pretend && fe->capture.buf ? fe->capture.buf : NULL);
 	json_key(&j, "destructive");
 	json_begin(&j, '[');
@@ -48,7 +48,7 @@ static void migrate_json(const struct frontend *fe, const char *id)
 	}
 	json_end(&j, ']');
 	json_end(&j, '}');
-	json_print(&j);
+	result_take_body(result_get(), &j);
 	json_free(&j);
 }
 
@@ -72,6 +72,8 @@ int verb_migrate(struct frontend *fe)
 	if (r < 0) {
 		fe_why(fe, &e, why, sizeof(why));
 		fe->error_code = e.code == ERR_NOT_FROZEN ? "not_found" : NULL;
+		if (fe->error_code)
+			result_set_code(result_get(), fe->error_code);
 		out_error("migrate: %s; nothing was migrated", why);
 		return EXIT_FAILED;
 	}
@@ -89,6 +91,7 @@ int verb_migrate(struct frontend *fe)
 		return EXIT_FAILED;   /* said already */
 	if (r < 0) {
 		fe->error_code = r == -EPERM ? "migration_refused" : "migration_failed";
+		result_set_code(result_get(), fe->error_code);
 		out_error("%s%s", err, r == -EPERM ? "" : "; nothing was switched");
 		return EXIT_FAILED;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "result.h"
 #include "util.h"
 
 void out_init(struct output *o, bool quiet, bool json)
@@ -18,6 +19,7 @@ void out_init(struct output *o, bool quiet, bool json)
 
 void out_step(struct output *o, const char *name, uint64_t ns, const char *detail)
 {
+	result_add_step(result_get(), name, ns);
 	if (o->quiet)
 		return;
 	fprintf(stderr, "  %-34s %8.3fs%s%s\n", name, (double)ns / 1e9,

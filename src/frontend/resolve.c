@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "resolve.h"
+#include "result.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -128,6 +129,7 @@ int frontend_resolve_release(struct frontend *fe)
 	r = client_list(&fe->client, resolve_entry, &k, &e);
 	if (client_lost(&fe->client)) {
 		free(k.ids);
+		result_force_code(result_get(), "helper_lost");
 		out_error("the privileged helper stopped unexpectedly; nothing was published (see the system log)");
 		return EXIT_FAILED;
 	}
@@ -151,6 +153,7 @@ int frontend_resolve_release(struct frontend *fe)
 	}
 	free(k.ids);
 	if (r == -ENOTUNIQ) {
+		result_set_code(result_get(), "not_found");
 		out_error("%s %s: %s", fe->cli.verb_name, fe->cfg->app, err);
 		return EXIT_USAGE;
 	}

@@ -28,6 +28,7 @@
 #include "output.h"
 #include "privs.h"
 #include "reader.h"
+#include "result.h"
 #include "util.h"
 
 #ifndef CUTOVER_VERSION
@@ -219,6 +220,18 @@ static int launcher_clean_state(struct invoker *inv, int *ret_cwd_fd)
 		out_error("cannot set up a clean process state: cannot reset %s: %s", what, strerror(-r));
 		return EXIT_FAILED;
 	}
+	/* A cgroup delegated to the caller would let it kill or freeze the
+	 * helper at any moment (cgroup.kill checks no signal permission). */
+	{
+		char cg[PATH_MAX] = "";
+
+		r = privs_leave_caller_cgroups(cg, sizeof(cg));
+		if (r < 0) {
+			out_error("cannot set up a clean process state: cannot leave the cgroup %s, which is not root's alone: %s",
+				  cg, strerror(-r));
+			return EXIT_FAILED;
+		}
+	}
 	/* The dynamic loader ran before main(): a preloaded or audit library
 	 * has already run with our privileges. Nothing here can undo that;
 	 * refuse, so that such a sudoers rule is noticed. */
@@ -226,6 +239,9 @@ static int launcher_clean_state(struct invoker *inv, int *ret_cwd_fd)
 		static const char msg[] = "cutover: refusing to run with LD_PRELOAD, LD_AUDIT or LD_LIBRARY_PATH set "
 			"(does a sudoers rule keep them? see dist/sudoers.example)\n";
 		(void)!write(2, msg, sizeof(msg) - 1);
+		result_set_code(result_get(), "config");
+		result_set_message(result_get(), "refusing to run with LD_PRELOAD, LD_AUDIT or LD_LIBRARY_PATH set "
+				   "(does a sudoers rule keep them? see dist/sudoers.example)");
 		return EXIT_USAGE;
 	}
 	*ret_cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -239,9 +255,41 @@ static int launcher_clean_state(struct invoker *inv, int *ret_cwd_fd)
 	}
 	if (r < 0) {
 		out_error("SUDO_UID, SUDO_GID or SUDO_USER is malformed; run cutover through sudo or as root");
+		result_set_code(result_get(), "not_permitted");
 		return EXIT_USAGE;
 	}
 	return GO_ON;
+}
+
+/* help and --version: the text on stdout, or with --json inside the one
+ * document. */
+static int launcher_help(const struct cli *pick)
+{
+	struct result *res = result_get();
+	const char *text;
+	struct json j;
+
+	result_set_verb(res, pick->help ? "help" : "version");
+	result_set_app(res, NULL);
+	if (!res->json) {
+		if (pick->help)
+			return cli_print_help(pick) < 0 ? EXIT_FAILED : EXIT_OK;
+		printf("cutover %s\n", CUTOVER_VERSION);
+		return EXIT_OK;
+	}
+	text = pick->help ? cli_help_text(pick) : NULL;
+	if (pick->help && !text)
+		return EXIT_FAILED;
+	json_init(&j);
+	json_begin(&j, '{');
+	if (pick->help)
+		json_kv_string(&j, "text", text);
+	else
+		json_kv_string(&j, "version", CUTOVER_VERSION);
+	json_end(&j, '}');
+	result_take_body(res, &j);
+	json_free(&j);
+	return EXIT_OK;
 }
 
 /* The whole command line first (cli_parse is pure), so that a typo is
@@ -250,26 +298,29 @@ static int launcher_clean_state(struct invoker *inv, int *ret_cwd_fd)
 static int launcher_load_config(int argc, char **argv, const struct invoker *inv, struct cli *pick,
 				struct config *cfg)
 {
+	struct result *res = result_get();
 	char err[1024] = "", cfgpath[PATH_MAX];
 	int r;
 
 	r = cli_parse(argc, argv, pick, err, sizeof(err));
+	/* What could be parsed names the document, even of a typo. */
+	result_set_verb(res, pick->verb != VERB_NONE ? pick->verb_name : NULL);
+	result_set_app(res, pick->app);
 	if (r < 0) {
 		out_error("%s", err);
+		result_set_code(res, "usage");
 		return EXIT_USAGE;
 	}
-	if (pick->help)
-		return cli_print_help(pick) < 0 ? EXIT_FAILED : EXIT_OK;
-	if (pick->version) {
-		printf("cutover %s\n", CUTOVER_VERSION);
-		return EXIT_OK;
-	}
+	if (pick->help || pick->version)
+		return launcher_help(pick);
 	if (getuid() != 0 || geteuid() != 0) {
 		out_error("must be run as root, directly or through sudo (see dist/sudoers.example)");
+		result_set_code(res, "not_permitted");
 		return EXIT_USAGE;
 	}
 	if (pick->config && inv->via_sudo) {
 		out_error("-c is accepted only when root runs cutover directly, not through sudo");
+		result_set_code(res, "usage");
 		return EXIT_USAGE;
 	}
 	if (pick->config)
@@ -278,18 +329,24 @@ static int launcher_load_config(int argc, char **argv, const struct invoker *inv
 		r = config_default_path(cfgpath, sizeof(cfgpath), pick->app);
 	if (r < 0) {
 		out_error("config path is too long");
+		result_set_code(res, "config");
 		return EXIT_USAGE;
 	}
 	r = config_load(cfg, cfgpath, pick->app, err, sizeof(err));
 	if (r < 0) {
 		out_error("%s", err);
+		result_set_code(res, "config");
 		return EXIT_USAGE;
 	}
 	if (!user_allowed(cfg, inv)) {
 		out_error("user %s may not run cutover for %s (allow_users in %s)", inv->name, cfg->app, cfgpath);
+		result_set_code(res, "not_permitted");
 		config_free(cfg);
 		return EXIT_USAGE;
 	}
+	/* Where the live site stands before the run; the front end reads it
+	 * again once it holds the lock. */
+	result_set_before(res, cfg->root);
 	return GO_ON;
 }
 
@@ -303,6 +360,7 @@ static int launcher_spawn(int argc, char **argv, const struct invoker *inv, cons
 	fe->sock = helper_spawn(pick, inv, &fe->helper_pid, err, sizeof(err));
 	if (fe->sock < 0) {
 		out_error("cannot start the privileged helper: %s", err[0] ? err : strerror(-fe->sock));
+		result_set_code(result_get(), "internal");
 		return EXIT_FAILED;
 	}
 	if ((pick->verb == VERB_DEPLOY || pick->verb == VERB_STAGE) && (from = reader_source(argc, argv))) {
@@ -333,6 +391,7 @@ static int frontend_start(int argc, char **argv, struct frontend *fe, struct con
 	r = cli_parse(argc, argv, &fe->cli, err, sizeof(err));
 	if (r < 0) {
 		out_error("%s", err);
+		result_set_code(result_get(), "usage");
 		frontend_finish(fe);
 		return EXIT_USAGE;
 	}
@@ -354,22 +413,27 @@ static int frontend_start(int argc, char **argv, struct frontend *fe, struct con
 int main(int argc, char **argv)
 {
 	struct frontend fe = { .sock = -1, .helper_pid = -1, .reader_sock = -1 };
+	struct result *res = result_get();
 	struct config cfg;
 	struct invoker inv;
 	struct cli pick;
 	int cwd_fd = -1, r;
 
+	/* --json anywhere: every way out of here prints the one document,
+	 * even a typo on the command line (the scan is pure). */
+	res->json = result_argv_json(argc, argv);
 	r = launcher_clean_state(&inv, &cwd_fd);
 	if (r == GO_ON)
 		r = launcher_load_config(argc, argv, &inv, &pick, &cfg);
 	if (r != GO_ON)
-		return r;
+		return result_finish(res, r);
 	r = launcher_spawn(argc, argv, &inv, &pick, cwd_fd, &fe);
 	close(cwd_fd);
 	if (r == GO_ON)
 		r = frontend_start(argc, argv, &fe, &cfg);
+	result_set_after(res, cfg.root);
 	config_free(&cfg);
-	return r;
+	return result_finish(res, r);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
