@@ -230,7 +230,7 @@ assert_eq 1 "$RC" "a failed build's exit status through sudo"
 assert_eq "$V2" "$(current_id "$R/srv/shop")" "current after the failed build"
 set_index "$SRC" v2
 ci_cutover --json list shop
-F=$(jq -r '.[] | select(.state == "failed") | .id' <<<"$OUT" 2>&1)
+F=$(jq -r '.releases[] | select(.state == "failed") | .id' <<<"$OUT" 2>&1)
 assert_match "$F" '^[0-9]{8}T[0-9]{6}Z-broken$' "list --json: the failed build"
 
 step "log and history: sudo cutover log shop F, sudo cutover history shop"
@@ -240,7 +240,7 @@ assert_contains "$OUT" "BUILD-LOG: no public/index.php" "the failed build's log 
 ci_cutover history shop --json
 assert_eq 0 "$RC" "history --json through sudo"
 assert_eq "failed $F ci|deploy $V2 ci|deploy $V1 ci" \
-	"$(jq -r '.[] | "\(.event) \(.release) \(.who)"' <<<"$OUT" 2>&1 | paste -sd'|' -)" \
+	"$(jq -r '.events[] | "\(.event) \(.release) \(.who)"' <<<"$OUT" 2>&1 | paste -sd'|' -)" \
 	"history --json: every attempt, newest first, by ci (no line for the dry run)"
 ci_cutover -q history shop -n 1
 assert_eq 0 "$RC" "history -n 1 through sudo"
