@@ -471,16 +471,13 @@ static int freeze_compare(struct helper *h, const char *pub, const char *sha_tmp
 	return 0;
 }
 
-int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+/* What must hold before a freeze starts: 1 to go on, 0 when refused
+ * (the reply says why), or -errno. */
+static int freeze_preflight(struct helper *h, struct proto_msg *rep)
 {
-	char sha_tmp[RELEASE_ID_MAX + 24], ent_tmp[RELEASE_ID_MAX + 24], pub[RELEASE_ID_MAX + 8];
-	char shared_prefix[PATH_MAX], err[1100];
-	_cleanup_close_ int sfd = -EBADF, efd = -EBADF, dfd = -EBADF;
-	struct freeze_stats st = { 0 };
+	char err[1100];
 	int r;
 
-	if (h->next_step != h->cfg.n_build_run)
-		return -EPROTO;
 	if (h->cfg.mode == PUBLISH_BIND) {
 		r = bind_check_mount_points(h->tree_fd, &h->cfg, err, sizeof(err));
 		if (r < 0) {
@@ -498,6 +495,22 @@ int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 		reply_fail(rep, -EXDEV, ERR_FREEZE, err);
 		return 0;
 	}
+	return 1;
+}
+
+int op_freeze(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	char sha_tmp[RELEASE_ID_MAX + 24], ent_tmp[RELEASE_ID_MAX + 24], pub[RELEASE_ID_MAX + 8];
+	char shared_prefix[PATH_MAX], err[1100];
+	_cleanup_close_ int sfd = -EBADF, efd = -EBADF, dfd = -EBADF;
+	struct freeze_stats st = { 0 };
+	int r;
+
+	if (h->next_step != h->cfg.n_build_run)
+		return -EPROTO;
+	r = freeze_preflight(h, rep);
+	if (r <= 0)
+		return r;
 	r = str_printf(shared_prefix, sizeof(shared_prefix), "%s/shared/", h->cfg.root);
 	if (r < 0)
 		return r;
