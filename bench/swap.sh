@@ -574,7 +574,10 @@ run_mode()
 	printf '%-14s %s\n' "$TAG" "$line"
 	# Tear down every master of this mode, then the pools' directories.
 	for d in "$POOLS"/*/; do stop_master "$(basename "$d")" TERM; done
-	rm -rf "${POOLS:?}"/*
+	mkdir -p "$DIR/pools"
+	for d in "$POOLS"/*/; do
+		[[ -d $d ]] && mv "$d" "$DIR/pools/"   # the logs, for OUT=
+	done
 }
 
 # Waits for this shell's background jobs except the watchdog and loadgen.
