@@ -42,30 +42,19 @@ int history_event(struct helper *h, const char *event, const char *release,
 	return history_record(&h->l, &e);
 }
 
-/* Marks a frozen release as having failed its health check, with why. */
-static int release_mark_unhealthy(struct helper *h, const char *id, const char *why)
+/* Marks a frozen release as having failed its health check, with why, or
+ * (why NULL) clears that mark; a release without the mark is left as is. */
+static int release_set_unhealthy(struct helper *h, const char *id, const char *why)
 {
 	struct release_info ri;
 	int r = state_read(&h->l, id, &ri);
 
-	if (r < 0)
+	if (r < 0 || (!why && !ri.unhealthy))
 		return r;
-	if (ri.state != RELEASE_FROZEN)
+	if (why && ri.state != RELEASE_FROZEN)
 		return -ESTALE;
-	ri.unhealthy = true;
-	str_copy(ri.reason, sizeof(ri.reason), why);
-	return state_write(&h->l, &ri);
-}
-
-static int release_clear_unhealthy(struct helper *h, const char *id)
-{
-	struct release_info ri;
-	int r = state_read(&h->l, id, &ri);
-
-	if (r < 0 || !ri.unhealthy)
-		return r;
-	ri.unhealthy = false;
-	ri.reason[0] = '\0';
+	ri.unhealthy = why != NULL;
+	str_copy(ri.reason, sizeof(ri.reason), why ? why : "");
 	return state_write(&h->l, &ri);
 }
 
@@ -793,7 +782,7 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 	 * past failed health check no longer speaks for it; a new one marks
 	 * it again. */
 	if (!auto_reason)
-		(void)release_clear_unhealthy(h, id);
+		(void)release_set_unhealthy(h, id, NULL);
 	if (auto_reason) {
 		struct history_entry ev = { .duration_ms = ms, .reported = true };
 
@@ -857,7 +846,7 @@ int op_rollback(struct helper *h, const struct proto_msg *req, struct proto_msg 
 	if (req->arg[1] == 1) {
 		h->failed = true;
 		auto_reason = req->text[0] ? req->text : "health check failed";
-		r = release_mark_unhealthy(h, h->own_published, auto_reason);
+		r = release_set_unhealthy(h, h->own_published, auto_reason);
 		if (r < 0)
 			return r;
 	}
@@ -1160,7 +1149,7 @@ int op_report(struct helper *h, const struct proto_msg *req, struct proto_msg *r
 	if (req->arg[0] == REPORT_UNHEALTHY) {
 		if (!h->own_published[0])
 			return -EPROTO;
-		r = release_mark_unhealthy(h, h->own_published, req->text[0] ? req->text : "health check failed");
+		r = release_set_unhealthy(h, h->own_published, req->text[0] ? req->text : "health check failed");
 		if (r < 0)
 			return r;
 	}

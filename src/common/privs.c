@@ -214,12 +214,14 @@ int privs_leave_caller_cgroups(char *ret_failed, size_t n)
 	if (!mi)
 		return -errno;
 	while (r == 0 && fgets(line, sizeof(line), mi)) {
-		char mnt[PATH_MAX], fstype[32], opts[512], want[600], cg[4096], path[PATH_MAX] = "";
+		char root[8], mnt[PATH_MAX], fstype[32], opts[512], want[600], cg[4096], path[PATH_MAX] = "";
 		_cleanup_(fclosep) FILE *self = NULL;
 		const char *dash = strstr(line, " - ");
 
 		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE SUPEROPTS */
-		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		/* Only a mount of a hierarchy's root: our path in
+		 * /proc/self/cgroup is relative to it, not to a bound subtree. */
+		if (!dash || sscanf(line, "%*s %*s %*s %7s %4095s", root, mnt) != 2 || strcmp(root, "/") != 0 ||
 		    sscanf(dash, " - %31s %*s %511s", fstype, opts) != 2 || strchr(mnt, '\\'))
 			continue;
 		if (strcmp(fstype, "cgroup2") == 0)
