@@ -354,6 +354,68 @@ static void append_run_line(char *text, size_t n, size_t len)
 	text[o + len + 1] = '\0';
 }
 
+#define SWAP_OK "[fpm]\nreload = swap\nconfig = /etc/cutover/fpm/shop.conf\n"
+
+/* reload = swap: its keys, their defaults, and what it refuses. */
+static void test_parse_fpm_swap(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "swap without config", APP_OK "[fpm]\nreload = swap\n", 0, "reload = swap needs config" },
+		{ "swap with bind", "[app]\nroot = /srv/shop\nuser = nobody\ngroup = nogroup\nweb_group = www-data\n"
+		  "mode = bind\nlive = /srv/shop/live\n" SWAP_OK, 0, "cannot be used with mode = bind" },
+		{ "pool user root", APP_OK SWAP_OK "user = root\n", 0, "must not be root" },
+		{ "pool group root", APP_OK SWAP_OK "group = root\n", 0, "must not be root" },
+		{ "live_socket relative", APP_OK SWAP_OK "live_socket = shop.sock\n", 9, "must be an absolute path" },
+		{ "live_socket too long for sun_path", APP_OK SWAP_OK "live_socket = /run/"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+		  9, "shorter than 108 bytes" },
+		{ "keep_warm too long", APP_OK SWAP_OK "keep_warm = 86401\n", 9, "keep_warm = '86401' must be" },
+		{ "max_memory too small", APP_OK SWAP_OK "max_memory = 1M\n", 9, "at least 16M" },
+		{ "warm url without slash", APP_OK SWAP_OK "warm_urls = index.php\n", 9, "'index.php' is not a valid entry" },
+		{ "preload absolute", APP_OK SWAP_OK "preload = /etc/passwd\n", 9, "must be a path inside the release" },
+		{ "preload escaping", APP_OK SWAP_OK "preload = ../x.php\n", 9, "must be a path inside the release" },
+		{ "bad reload", APP_OK "[fpm]\nreload = swapp\n", 7, "must be graceful, swap, opcache-reset or none" },
+	};
+	struct config c;
+	char err[512];
+
+	(void)state;
+	run_bad_cases(cases, ELEMENTSOF(cases));
+	/* Defaults. */
+	assert_int_equal(parse(&c, APP_OK SWAP_OK, err, sizeof(err)), 0);
+	assert_int_equal(c.fpm.reload, FPM_RELOAD_SWAP);
+	assert_string_equal(c.fpm.user, "www-data");
+	assert_string_equal(c.fpm.group, "");
+	assert_int_equal(c.fpm.keep_warm, 300);
+	assert_int_equal(c.fpm.warm_requests, 4);
+	assert_int_equal(c.fpm.n_warm_urls, 0);
+	config_free(&c);
+	/* Everything given. */
+	assert_int_equal(parse(&c, APP_OK SWAP_OK "live_socket = /run/cutover/fpm/shop.sock\nbinary = /usr/sbin/php-fpm8.2\n"
+			       "user = web\ngroup = web\nkeep_warm = 0\nmax_memory = 512M\n"
+			       "warm_urls = / /health?x=1\nwarm_requests = 8\npreload = config/preload.php\n",
+			       err, sizeof(err)), 0);
+	assert_string_equal(c.fpm.live_socket, "/run/cutover/fpm/shop.sock");
+	assert_string_equal(c.fpm.binary, "/usr/sbin/php-fpm8.2");
+	assert_string_equal(c.fpm.user, "web");
+	assert_string_equal(c.fpm.group, "web");
+	assert_int_equal(c.fpm.keep_warm, 0);
+	assert_int_equal(c.fpm.max_memory, 512ULL << 20);
+	assert_int_equal(c.fpm.n_warm_urls, 2);
+	assert_string_equal(c.fpm.warm_urls[1], "/health?x=1");
+	assert_int_equal(c.fpm.warm_requests, 8);
+	assert_string_equal(c.fpm.preload, "config/preload.php");
+	config_free(&c);
+	/* The deploy user as the pool's user only when said explicitly. */
+	assert_int_equal(parse(&c, "[app]\nroot = /srv/shop\nuser = www-data\ngroup = www-data\nweb_group = www-data\n"
+			       SWAP_OK, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "set [fpm] user = www-data explicitly"));
+	config_free(&c);
+	assert_int_equal(parse(&c, "[app]\nroot = /srv/shop\nuser = www-data\ngroup = www-data\nweb_group = www-data\n"
+			       SWAP_OK "user = www-data\n", err, sizeof(err)), 0);
+	config_free(&c);
+}
+
 /* [fpm] config: the master's php-fpm.conf, kept as given. */
 static void test_parse_fpm_config(void **state)
 {
@@ -1103,6 +1165,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bad_shared_values),
 		cmocka_unit_test(test_parse_bad_build_values),
 		cmocka_unit_test(test_parse_fpm_config),
+		cmocka_unit_test(test_parse_fpm_swap),
 		cmocka_unit_test(test_parse_long_line),
 		cmocka_unit_test(test_parse_line_number_after_199_char_line),
 		cmocka_unit_test(test_parse_syntax_error_then_bad_value),

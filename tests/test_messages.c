@@ -82,6 +82,7 @@ static bool passes_subject_on(enum proto_error code)
 	case ERR_PUBLISH:
 	case ERR_REPAIR:
 	case ERR_FPM_MASTER:
+	case ERR_FPM_SLOT:
 	case ERR_CHECK_BIND:
 		return true;
 	default:

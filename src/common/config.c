@@ -48,6 +48,9 @@ void config_init(struct config *c)
 	c->fpm.reload = FPM_RELOAD_GRACEFUL;
 	c->fpm.max_inflight_ms = 500;
 	c->fpm.timeout = 60;
+	str_copy(c->fpm.user, sizeof(c->fpm.user), "www-data");
+	c->fpm.keep_warm = 300;
+	c->fpm.warm_requests = 4;
 	c->health.expect_status = 200;
 	c->health.timeout = 10;
 	c->health.retries = 3;
@@ -72,6 +75,7 @@ void config_free(struct config *c)
 	strv_free(c->on_failure, &c->n_on_failure);
 	strv_free(c->after_rollback, &c->n_after_rollback);
 	strv_free(c->notify.urls, &c->notify.n_urls);
+	strv_free(c->fpm.warm_urls, &c->fpm.n_warm_urls);
 	strv_free(c->allow_users, &c->n_allow_users);
 	strv_free(c->shared_dirs, &c->n_shared_dirs);
 	strv_free(c->shared_files, &c->n_shared_files);
@@ -379,6 +383,61 @@ static bool printable(const char *s)
 	return true;
 }
 
+/* A warm-up request: a path and query, no scheme or host (the pool is
+ * asked directly, not through the web server). */
+static bool warm_url_valid(const char *s)
+{
+	return s[0] == '/' && strlen(s) < 256 && printable(s) && !strpbrk(s, " #");
+}
+
+/* The keys of reload = swap (docs/POOLSWAP.md). */
+static int handle_fpm_swap(struct parse_state *st, struct fpm_config *f, const char *name, const char *value)
+{
+	unsigned long long v;
+
+	if (strcmp(name, "live_socket") == 0) {
+		if (!abspath_valid(value) || strlen(value) >= 108)
+			return fail(st, "live_socket = '%s' must be an absolute path shorter than 108 bytes", value);
+		return set_string(st, f->live_socket, sizeof(f->live_socket), name, value);
+	}
+	if (strcmp(name, "binary") == 0) {
+		if (!abspath_valid(value))
+			return fail(st, "binary = '%s' must be an absolute path such as /usr/sbin/php-fpm8.2", value);
+		return set_string(st, f->binary, sizeof(f->binary), name, value);
+	}
+	if (strcmp(name, "user") == 0 || strcmp(name, "group") == 0) {
+		bool user = name[0] == 'u';
+
+		if (!user_name_valid(value))
+			return fail(st, "%s = '%s' is not a valid %s name", name, value, name);
+		if (user)
+			f->user_given = true;
+		return set_string(st, user ? f->user : f->group, user ? sizeof(f->user) : sizeof(f->group),
+				  name, value);
+	}
+	if (strcmp(name, "keep_warm") == 0)
+		return parse_num(st, name, value, 0, 86400, &f->keep_warm);
+	if (strcmp(name, "max_memory") == 0) {
+		if (parse_size(value, &v) < 0 || (v != 0 && v < (16ULL << 20)))
+			return fail(st, "max_memory = '%s' must be 0 or a size of at least 16M (e.g. 2G)", value);
+		f->max_memory = v;
+		return 1;
+	}
+	if (strcmp(name, "warm_urls") == 0) {
+		if (f->n_warm_urls + 1 > FPM_WARM_URLS_MAX)
+			return fail(st, "too many warm_urls (at most %d)", FPM_WARM_URLS_MAX);
+		return list_add_words(st, f->warm_urls, &f->n_warm_urls, name, value, warm_url_valid);
+	}
+	if (strcmp(name, "warm_requests") == 0)
+		return parse_num(st, name, value, 1, 64, &f->warm_requests);
+	if (strcmp(name, "preload") == 0) {
+		if (!config_relpath_valid(value))
+			return fail(st, "preload = '%s' must be a path inside the release, such as config/preload.php", value);
+		return set_string(st, f->preload, sizeof(f->preload), name, value);
+	}
+	return fail(st, "unknown key '%s' in [fpm]", name);
+}
+
 static int handle_fpm(struct parse_state *st, const char *name, const char *value)
 {
 	struct fpm_config *f = &st->c->fpm;
@@ -401,8 +460,10 @@ static int handle_fpm(struct parse_state *st, const char *name, const char *valu
 			f->reload = FPM_RELOAD_OPCACHE_RESET;
 		else if (strcmp(value, "none") == 0)
 			f->reload = FPM_RELOAD_NONE;
+		else if (strcmp(value, "swap") == 0)
+			f->reload = FPM_RELOAD_SWAP;
 		else
-			return fail(st, "reload = '%s' must be graceful, opcache-reset or none", value);
+			return fail(st, "reload = '%s' must be graceful, swap, opcache-reset or none", value);
 		return 1;
 	}
 	if (strcmp(name, "socket") == 0) {
@@ -423,7 +484,7 @@ static int handle_fpm(struct parse_state *st, const char *name, const char *valu
 		return parse_num(st, name, value, 0, 600000, &f->max_inflight_ms);
 	if (strcmp(name, "timeout") == 0)
 		return parse_num(st, name, value, 1, 3600, &f->timeout);
-	return fail(st, "unknown key '%s' in [fpm]", name);
+	return handle_fpm_swap(st, f, name, value);
 }
 
 static int handle_health(struct parse_state *st, const char *name, const char *value)
@@ -795,6 +856,39 @@ int config_check_kernel(const struct config *c, const char *release, char *err, 
 	return -EOPNOTSUPP;
 }
 
+/* reload = swap: cutover runs the masters from the app's pool file, and
+ * the web server connects to live_socket (docs/POOLSWAP.md). */
+static int check_swap(struct config *c, const char *name, char *err, size_t errlen)
+{
+	struct fpm_config *f = &c->fpm;
+
+	if (!f->enabled || f->reload != FPM_RELOAD_SWAP)
+		return 0;
+	if (!f->config[0]) {
+		snprintf(err, errlen, "%s: [fpm] reload = swap needs config = the app's php-fpm pool file "
+			 "(for example /etc/cutover/fpm/%s.conf)", name, c->app[0] ? c->app : "APP");
+		return -EINVAL;
+	}
+	if (c->mode == PUBLISH_BIND) {
+		snprintf(err, errlen, "%s: [fpm] reload = swap cannot be used with mode = bind yet (docs/POOLSWAP.md); "
+			 "use reload = graceful", name);
+		return -EINVAL;
+	}
+	if (strcmp(f->user, "root") == 0 || strcmp(f->group, "root") == 0) {
+		snprintf(err, errlen, "%s: [fpm] user and group must not be root: PHP code would run as root", name);
+		return -EINVAL;
+	}
+	if (strcmp(f->user, c->user) == 0 && !f->user_given) {
+		snprintf(err, errlen, "%s: [fpm] user defaults to www-data, which is the deploy user here; "
+			 "set [fpm] user = %s explicitly to run PHP as the deploy user", name, c->user);
+		return -EINVAL;
+	}
+	if (!f->live_socket[0] && c->app[0] &&
+	    snprintf(f->live_socket, sizeof(f->live_socket), FPM_SWAP_DIR "/%s.sock", c->app) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_text(struct config *c, const char *text, const char *name,
 		      char *err, size_t errlen)
 {
@@ -829,6 +923,9 @@ static int parse_text(struct config *c, const char *text, const char *name,
 		snprintf(err, errlen, "%s: [fpm] reload = graceful needs pid_file (or set reload = none)", name);
 		return -EINVAL;
 	}
+	r = check_swap(c, name, err, errlen);
+	if (r < 0)
+		return r;
 	if (c->fpm.enabled && c->fpm.reload == FPM_RELOAD_OPCACHE_RESET && !c->fpm.socket[0]) {
 		snprintf(err, errlen, "%s: [fpm] reload = opcache-reset needs socket", name);
 		return -EINVAL;

@@ -33,7 +33,11 @@ enum fpm_reload {
 	FPM_RELOAD_GRACEFUL = 0,     /* SIGUSR2 through the master, confirmed */
 	FPM_RELOAD_OPCACHE_RESET,    /* opcache_reset() run inside the pool */
 	FPM_RELOAD_NONE,
+	FPM_RELOAD_SWAP,             /* a new master per release, one rename (docs/POOLSWAP.md) */
 };
+
+#define FPM_SWAP_DIR "/run/cutover/fpm"   /* slots and the default live socket */
+#define FPM_WARM_URLS_MAX 8
 
 /* [fpm]: the PHP-FPM pool that serves the app. */
 struct fpm_config {
@@ -45,6 +49,18 @@ struct fpm_config {
 	char status_path[128];               /* pm.status_path, "" if none */
 	unsigned max_inflight_ms;
 	unsigned timeout;                    /* seconds */
+	/* reload = swap (docs/POOLSWAP.md) */
+	char live_socket[256];               /* the path the web server connects to; a symlink */
+	char binary[256];                    /* php-fpm executable, "" = found in /usr/sbin */
+	char user[CONFIG_USER_MAX + 1];      /* the pool's workers run as */
+	char group[CONFIG_USER_MAX + 1];     /* "" = the user's primary group */
+	bool user_given;                     /* user was set explicitly */
+	unsigned keep_warm;                  /* seconds the previous pool stays up */
+	unsigned long long max_memory;       /* both pools together, bytes; 0 = no bound */
+	char *warm_urls[FPM_WARM_URLS_MAX];  /* request paths sent to a new pool */
+	size_t n_warm_urls;
+	unsigned warm_requests;              /* each warm URL this many times */
+	char preload[256];                   /* opcache.preload, relative to a release; "" none */
 };
 
 /* [health]: checks of a new release. */

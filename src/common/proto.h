@@ -40,7 +40,8 @@
 	X(VERIFY, "verify") \
 	X(HISTORY, "history") \
 	X(LOG, "log") \
-	X(MIGRATE, "migrate")
+	X(MIGRATE, "migrate") \
+	X(FPM_START, "fpm-start")
 
 enum proto_verb {
 	PV_NONE = 0,
@@ -93,7 +94,7 @@ enum proto_phase {
 	X(LOCK, "lock", op_lock, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(START)), PERMIT(STAGE, PH(START)), PERMIT(SWITCH, PH(START)), \
 	  PERMIT(ROLLBACK, PH(START)), PERMIT(PRUNE, PH(START)), PERMIT(MOUNT, PH(START)), \
-	  PERMIT(MIGRATE, PH(START))) \
+	  PERMIT(MIGRATE, PH(START)), PERMIT(FPM_START, PH(START))) \
 	/* text label, or id: the caller's (--id, release_id_given_valid) -> \
 	   REPLY id, arg[0] 1 if id is a frozen release already (the build is \
 	   compared with it at freeze and never replaces it), fd: staging dir \
@@ -184,7 +185,40 @@ enum proto_phase {
 	  PERMIT(DEPLOY, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED)), \
 	  PERMIT(SWITCH, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED)), \
 	  PERMIT(ROLLBACK, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED)), \
-	  PERMIT(CHECK, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED))) \
+	  PERMIT(CHECK, PH(START) | PH(LOCKED) | PH(FROZEN) | PH(SWITCHED)), \
+	  PERMIT(FPM_START, PH(LOCKED))) \
+	/* reload = swap (docs/POOLSWAP.md). -> ENTRY per slot: text the slot \
+	   ("a" or "b"), id the release it runs ("" none), arg[0] its master's \
+	   pid (0 none), arg[1] enum fpm_slot_state, arg[2] Pss kB of master \
+	   and workers, arg[3] seconds since it stopped being live (warm); \
+	   REPLY text the live slot ("" none), id its release */ \
+	X(FPM_SLOTS, "fpm-slots", op_fpm_slots, 0, \
+	  PERMIT(STATUS, PH(START)), PERMIT(CHECK, PH(START)), PERMIT(DEPLOY, PH(FROZEN)), \
+	  PERMIT(SWITCH, PH(LOCKED)), PERMIT(ROLLBACK, PH(LOCKED)), PERMIT(FPM_START, PH(LOCKED))) \
+	/* id: DEPLOY this run's frozen release; SWITCH the target (checked \
+	   as switch checks it); ROLLBACK the target, or "" for the one \
+	   rollback picks; FPM_START "" for the current release -> OUTPUT* \
+	   (php-fpm -tt when it failed), REPLY text slot, id release, arg[0] \
+	   master pid, arg[1] ms until it answered, arg[2] 1 if that slot \
+	   already ran the release (nothing started), arg[3] kB both pools \
+	   were expected to need; errors FPM_MEMORY (arg[0] kB needed, arg[1] \
+	   kB available), FPM_TEST, FPM_SLOT (text why) */ \
+	X(FPM_SLOT_START, "fpm-slot-start", op_fpm_slot_start, OPF_ONCE, \
+	  PERMIT(DEPLOY, PH(FROZEN)), PERMIT(SWITCH, PH(LOCKED)), PERMIT(ROLLBACK, PH(LOCKED)), \
+	  PERMIT(FPM_START, PH(LOCKED))) \
+	/* text slot, arg[0] 1 = stop it now, 0 = keep it warm for [fpm] \
+	   keep_warm (stopped now when that is 0) -> REPLY arg[0] us until its \
+	   accept queue was empty, arg[1] 1 if it was stopped, arg[2] \
+	   connections still queued when it gave up waiting; error FPM_SLOT: \
+	   the live slot is never retired */ \
+	X(FPM_SLOT_RETIRE, "fpm-slot-retire", op_fpm_slot_retire, 0, \
+	  PERMIT(DEPLOY, PH(FROZEN) | PH(SWITCHED) | PH(DONE)), \
+	  PERMIT(SWITCH, PH(LOCKED) | PH(SWITCHED) | PH(DONE)), \
+	  PERMIT(ROLLBACK, PH(LOCKED) | PH(SWITCHED) | PH(DONE)), \
+	  PERMIT(FPM_START, PH(LOCKED) | PH(SWITCHED))) \
+	/* fpm-start: the live socket names the slot this run started for the \
+	   current release -> REPLY text slot, arg[0] ns of the rename */ \
+	X(FPM_LIVE, "fpm-live", op_fpm_live, OPF_ONCE, PERMIT(FPM_START, PH(LOCKED))) \
 	/* text "URL#REF" -> OUTPUT*, REPLY arg[0] git's exit code */ \
 	X(FETCH_GIT, "fetch-git", op_fetch_git, OPF_ONCE, \
 	  PERMIT(DEPLOY, PH(STAGING)), PERMIT(STAGE, PH(STAGING))) \
@@ -260,7 +294,7 @@ enum proto_op {
  * codes are not failures: they say what a successful REPLY or an ENTRY
  * reports. The helper builds no English as root, except in the subjects
  * of the pass-through codes (MESSAGE, SETUP, LAYOUT, MOUNT_POINTS, FREEZE,
- * PUBLISH, REPAIR, FPM_MASTER, BIND_LOCK, PARTIAL, CHECK_BIND), which are
+ * PUBLISH, REPAIR, FPM_MASTER, FPM_SLOT, BIND_LOCK, PARTIAL, CHECK_BIND), which are
  * the deeper modules' own words.
  */
 #define PROTO_ERRORS(X) \
@@ -315,6 +349,10 @@ enum proto_op {
 	X(FCGI_BUILD)    /* (status) */ \
 	X(FCGI_CONNECT)  /* (status) */ \
 	X(FCGI_SEND)     /* (status) */ \
+	X(FPM_SLOT)      /* reload = swap: text why the slot could not be \
+	                    started, used or retired */ \
+	X(FPM_MEMORY)    /* arg[0] kB a second pool needs, arg[1] kB available \
+	                    (arg[2] 1: [fpm] max_memory was the bound) */ \
 	X(FPM_TEST)      /* php-fpm -t failed: text the master's config, \
 	                    arg[0] errno of the test or 0 (config invalid), \
 	                    arg[1] 1 from FPM_RELOAD (reload refused); an \
@@ -404,6 +442,17 @@ enum fpm_request_kind {
 	FPM_REQ_OPCACHE_RESET,  /* opcache_reset() in the pool */
 	FPM_REQ_PROBE,          /* a script that does not exist: any answer proves the
 	                           pool accepts and runs requests */
+	FPM_REQ_SLOT_PRECHECK,  /* reload = swap: [health] url's path, sent to the slot
+	                           this run started, run by its release */
+	FPM_REQ_SLOT_WARM,      /* reload = swap: [fpm] warm_urls[arg[1]] to that slot */
+};
+
+/* reload = swap: a slot's state in FPM_SLOTS. */
+enum fpm_slot_state {
+	FPM_SLOT_STOPPED = 0,   /* no master */
+	FPM_SLOT_LIVE,          /* the live socket names it */
+	FPM_SLOT_WARM,          /* running, not live */
+	FPM_SLOT_FAILED,        /* its unit failed, or a master cutover cannot trust */
 };
 
 struct proto_msg {

@@ -110,6 +110,12 @@ static bool format_general(const struct helper_error *e, char *buf, size_t n)
 			 e->arg[0] ? strerror((int)e->arg[0]) : "configuration invalid", e->detail,
 			 e->arg[1] == 1 ? "; reload refused, the pool keeps serving" : "");
 		return true;
+	case ERR_FPM_MEMORY:
+		snprintf(buf, n, "a second php-fpm pool needs about %llu MB, %llu MB %s; nothing was started, "
+			 "the live site is unchanged (raise [fpm] max_memory or free memory)",
+			 (unsigned long long)(e->arg[0] / 1024), (unsigned long long)(e->arg[1] / 1024),
+			 e->arg[2] ? "allowed by [fpm] max_memory" : "available");
+		return true;
 	case ERR_NOTE_NOTHING_DEPLOYED:
 		snprintf(buf, n, "nothing deployed yet");
 		return true;
@@ -135,6 +141,7 @@ static bool format_general(const struct helper_error *e, char *buf, size_t n)
 	case ERR_PUBLISH:
 	case ERR_REPAIR:
 	case ERR_FPM_MASTER:
+	case ERR_FPM_SLOT:
 	case ERR_CHECK_BIND:
 	case ERR_MESSAGE:
 		/* The deeper module's own words (a path, what is wrong); with

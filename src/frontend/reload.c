@@ -277,6 +277,7 @@ int reload_run(const struct reload_env *env, const struct fpm_facts *facts, stru
 	ret->helper_lost = false;
 	switch (env->cfg->fpm.reload) {
 	case FPM_RELOAD_NONE:
+	case FPM_RELOAD_SWAP:   /* the pools are swapped at the switch itself */
 		*ret = rep;
 		return 0;
 	case FPM_RELOAD_OPCACHE_RESET: {
