@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#include "fpm_slot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+
+#include "util.h"
+
+bool fpm_slot_valid(char slot)
+{
+	return slot == 'a' || slot == 'b';
+}
+
+char fpm_slot_other(char slot)
+{
+	return slot == 'a' ? 'b' : 'a';
+}
+
+int fpm_slot_parse_instance(const char *instance, char app[APP_NAME_MAX + 1], char *ret_slot)
+{
+	const char *colon = instance ? strrchr(instance, ':') : NULL;
+	size_t len;
+
+	if (!colon || !fpm_slot_valid(colon[1]) || colon[2] != '\0')
+		return -EINVAL;
+	len = (size_t)(colon - instance);
+	if (len == 0 || len > APP_NAME_MAX)
+		return -EINVAL;
+	memcpy(app, instance, len);
+	app[len] = '\0';
+	if (!app_name_valid(app))
+		return -EINVAL;
+	*ret_slot = colon[1];
+	return 0;
+}
+
+int fpm_slot_name(char *buf, size_t n, const char *app, char slot)
+{
+	if (!app_name_valid(app) || !fpm_slot_valid(slot))
+		return -EINVAL;
+	return str_printf(buf, n, "%s:%c", app, slot);
+}
+
+int fpm_slot_path(char *buf, size_t n, const char *app, char slot, const char *file)
+{
+	if (!app_name_valid(app) || !fpm_slot_valid(slot))
+		return -EINVAL;
+	if (!file)
+		return str_printf(buf, n, FPM_SWAP_DIR "/%s:%c", app, slot);
+	return str_printf(buf, n, FPM_SWAP_DIR "/%s:%c/%s", app, slot, file);
+}
+
+int fpm_slot_unit(char *buf, size_t n, const char *app, char slot)
+{
+	if (!app_name_valid(app) || !fpm_slot_valid(slot))
+		return -EINVAL;
+	return str_printf(buf, n, "cutover-fpm@%s:%c.service", app, slot);
+}
+
+/* php-fpm, or php-fpm followed by a version: digits and dots only. */
+static bool binary_name(const char *s)
+{
+	if (strncmp(s, "php-fpm", 7) != 0)
+		return false;
+	s += 7;
+	if (!*s)
+		return true;
+	if (*s < '0' || *s > '9')
+		return false;
+	return strspn(s, "0123456789.") == strlen(s);
+}
+
+int fpm_slot_binary(const struct fpm_config *f, char *buf, size_t n)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	char found[64] = "";
+	struct dirent *e;
+
+	if (f->binary[0])
+		return str_copy(buf, n, f->binary);
+	d = opendir("/usr/sbin");
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (!binary_name(e->d_name))
+			continue;
+		if (found[0])
+			return -ENOTUNIQ;
+		if (str_copy(found, sizeof(found), e->d_name) < 0)
+			return -ENAMETOOLONG;
+	}
+	if (!found[0])
+		return -ENOENT;
+	return str_printf(buf, n, "/usr/sbin/%s", found);
+}
