@@ -9,6 +9,7 @@
 # config.c has no key table: each section has a handler,
 # handle_SECTION(), that compares the key's name with strcmp(name, "KEY").
 # Those are the keys; the sections are the handlers named in handler().
+# A section's handler may hand some keys on to handle_SECTION_PART().
 # In the man page a key is the first word of the line after a .TP inside
 # ".SH [SECTION]"; in the example it is "KEY =" or ";KEY =" at the start
 # of a line under "[SECTION]" (or ";[SECTION]", a section left out).
@@ -24,8 +25,8 @@ config_c=$1 man=$2 example=$3
 keys_config()
 {
 	awk '
-		/^static int handle_[a-z]+\(/ {
-			sec = $3; sub(/^handle_/, "", sec); sub(/\(.*/, "", sec); next
+		/^static int handle_[a-z_]+\(/ {
+			sec = $3; sub(/^handle_/, "", sec); sub(/\(.*/, "", sec); sub(/_.*/, "", sec); next
 		}
 		/^}/ { sec = "" }
 		sec != "" {
