@@ -12,6 +12,10 @@
 #   web_fpm_reload DIR [--wait [SECONDS]]  raw SIGUSR2 to the master
 #   web_status DIR                         /fpm-status?full through nginx
 #
+# With fpm_socket=PATH only nginx is started, passing PHP requests to PATH
+# (a php-fpm that someone else runs: cutover's reload = swap pools); the
+# start then waits for nginx alone.
+#
 # Everything a stack owns lives in DIR (a directory the caller made, which
 # www-data must be able to traverse): nginx.conf, php-fpm.conf, php.ini,
 # the pid files, the logs, nginx's temporary directories and fpm.sock. The
@@ -30,7 +34,7 @@ WEB__OPTIONS=(root_var process_control_timeout pm children start_servers
 	min_spare_servers max_spare_servers process_idle_timeout
 	request_terminate_timeout opcache opcache_memory opcache_max_files
 	opcache_validate_timestamps opcache_file_update_protection port port_from
-	nginx_workers access_log user group start_timeout stop_timeout)
+	nginx_workers access_log user group start_timeout stop_timeout fpm_socket)
 declare -gA WEB__DEFAULTS=(
 	[root_var]=realpath_root
 	[process_control_timeout]=10s
@@ -54,6 +58,7 @@ declare -gA WEB__DEFAULTS=(
 	[group]=www-data
 	[start_timeout]=10
 	[stop_timeout]=5
+	[fpm_socket]=""
 )
 
 web__err()
@@ -264,9 +269,10 @@ web__fastcgi_params()
 
 web__write_nginx_conf()
 {
-	local dir=$1 docroot=$2 port=$3 root access params
+	local dir=$1 docroot=$2 port=$3 root access params pass
 
 	root=\$${WEB__OPT[root_var]}
+	pass=${WEB__OPT[fpm_socket]:-$dir/fpm.sock}
 	access="access_log off;"
 	[[ ${WEB__OPT[access_log]} == on ]] && access="access_log $dir/nginx-access.log;"
 	params=$(web__fastcgi_params "$root" | sed 's/^/            /')
@@ -309,7 +315,7 @@ web__write_nginx_conf()
 	        location ~ \.php(/|\$) {
 	$params
 	            try_files \$fastcgi_script_name =404;
-	            fastcgi_pass unix:$dir/fpm.sock;
+	            fastcgi_pass unix:$pass;
 	        }
 	        location ~ ^/fpm-(status|ping)\$ {
 	            allow 127.0.0.1;
@@ -319,7 +325,7 @@ web__write_nginx_conf()
 	            fastcgi_param QUERY_STRING \$query_string;
 	            fastcgi_param REQUEST_METHOD \$request_method;
 	            fastcgi_param REQUEST_URI \$request_uri;
-	            fastcgi_pass unix:$dir/fpm.sock;
+	            fastcgi_pass unix:$pass;
 	        }
 	    }
 	}
@@ -356,6 +362,7 @@ web__parse_options()
 		user | group) [[ $value =~ ^[a-z_][a-z0-9_-]*$ ]] ;;
 		*timeout) [[ $value =~ ^[0-9]+[smh]?$ ]] ;;
 		port) [[ -z $value || $value =~ ^[0-9]+$ ]] ;;
+		fpm_socket) [[ -z $value || $value == /* ]] ;;
 		start_servers | min_spare_servers | max_spare_servers) [[ -z $value || $value =~ ^[0-9]+$ ]] ;;
 		*) [[ $value =~ ^[0-9]+$ ]] ;;
 		esac || { web__err "web_start: bad value '$value' for $name"; return 1; }
@@ -391,7 +398,10 @@ web__wait_ready()
 		out=$(curl -s --max-time 1 -w ' %{http_code}' "http://127.0.0.1:$port/fpm-ping" 2> /dev/null)
 		[[ $out == "pong 200" ]] && return 0
 		WEB__LAST_ANSWER="HTTP status ${out##* }"
-		if ! web__pid "$dir" nginx > /dev/null || ! web__pid "$dir" fpm > /dev/null; then
+		# An external pool may not run yet: nginx answering at all (502) is enough.
+		[[ -n ${WEB__OPT[fpm_socket]} && ${out##* } =~ ^[1-5][0-9][0-9]$ ]] && return 0
+		if ! web__pid "$dir" nginx > /dev/null ||
+			{ [[ -z ${WEB__OPT[fpm_socket]} ]] && ! web__pid "$dir" fpm > /dev/null; }; then
 			WEB__LAST_ANSWER="a daemon exited"
 			return 1
 		fi
@@ -475,7 +485,9 @@ web_start()
 	mkdir -p "$dir/tmp"
 	web__write_php_ini "$dir"
 	web__write_fpm_conf "$dir"
-	web__start_fpm "$dir" || { web_stop "$dir"; return 1; }
+	if [[ -z ${WEB__OPT[fpm_socket]} ]]; then
+		web__start_fpm "$dir" || { web_stop "$dir"; return 1; }
+	fi
 	web__start_nginx "$dir" "$docroot" || { web_stop "$dir"; return 1; }
 	if ! web__wait_ready "$dir" "$WEB_PORT" "${WEB__OPT[start_timeout]}"; then
 		web__err "web_start: http://127.0.0.1:$WEB_PORT/fpm-ping did not answer pong within ${WEB__OPT[start_timeout]}s ($WEB__LAST_ANSWER); see $dir/nginx-error.log and $dir/fpm.log"
