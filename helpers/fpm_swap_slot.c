@@ -63,7 +63,7 @@ static int link_target(const struct helper *h, char slot, char *buf, size_t n)
 		return r;
 	if (strcmp(dir, FPM_SWAP_DIR) != 0)
 		return fpm_slot_path(buf, n, h->cfg.app, slot, FPM_SLOT_SOCK);
-	r = fpm_slot_name(name, sizeof(name), h->cfg.app, slot);
+	r = fpm_slot_dir_name(name, sizeof(name), h->cfg.app, slot);
 	return r < 0 ? r : str_printf(buf, n, "%s/" FPM_SLOT_SOCK, name);
 }
 
@@ -144,7 +144,7 @@ int swap_live_set(struct helper *h, char slot, uint64_t *ret_ns)
 	*ret_ns = now_ns() - t0;
 	(void)fsync(h->swap.link_dir_fd);
 	/* Live again: no longer counted as warm. */
-	if (fpm_slot_name(name, sizeof(name), h->cfg.app, slot) == 0 &&
+	if (fpm_slot_dir_name(name, sizeof(name), h->cfg.app, slot) == 0 &&
 	    str_printf(name + strlen(name), sizeof(name) - strlen(name), "/warm-since") == 0)
 		(void)unlinkat(h->swap.dir_fd, name, 0);
 	return 0;
@@ -155,7 +155,7 @@ int swap_slot_dir(struct helper *h, char slot, bool create, char *why, size_t n)
 	_cleanup_close_ int fd = -EBADF;
 	char name[APP_NAME_MAX + 4];
 	struct stat st;
-	int r = fpm_slot_name(name, sizeof(name), h->cfg.app, slot);
+	int r = fpm_slot_dir_name(name, sizeof(name), h->cfg.app, slot);
 
 	if (r < 0)
 		return r;
