@@ -770,17 +770,22 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 		r = bind_publish(h, id, cur, &visible_ns, &durable_ns, partial, sizeof(partial), rep);
 		if (r <= 0)
 			return r;   /* nothing published; the error is in rep */
+	} else if (swap_enabled(h)) {
+		/* current, then at once the live link, then the fsyncs: the
+		 * window between the two renames stays microseconds. visible
+		 * is both renames. A failed link rename puts current back:
+		 * nothing was published. */
+		r = current_rename(&h->l, id);
+		if (r < 0)
+			return r;
+		if (swap_switch_link(h, cur, back, rep) != 0)
+			return 0;
+		visible_ns = now_ns() - t0;
+		durable_ns = fsync(h->l.root_fd) == 0 ? now_ns() - t0 : 0;
 	} else {
 		r = current_publish(&h->l, id, &visible_ns, &durable_ns);
 		if (r < 0)
 			return r;
-	}
-	/* Then the live link; visible is both renames. Its failure puts
-	 * current back: nothing was published. */
-	if (swap_enabled(h)) {
-		if (swap_switch_link(h, cur, back, rep) != 0)
-			return 0;
-		visible_ns = now_ns() - t0;
 	}
 	h->phase = PH_SWITCHED;
 	str_copy(h->published, sizeof(h->published), id);
