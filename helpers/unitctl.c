@@ -219,7 +219,9 @@ static void unitctl_main(int sock, const char *app, unsigned timeout_s, pid_t pa
 		char unit[APP_NAME_MAX + 32];
 		ssize_t n = recv(UNITCTL_SOCK_FD, &req, sizeof(req), 0);
 
-		if (n == 0 || (n < 0 && errno != EINTR))
+		if (n < 0 && errno == EINTR)
+			continue;   /* a signal to the caller's group: caught, ignored */
+		if (n <= 0)
 			_exit(0);
 		if (n != (ssize_t)sizeof(req) || fpm_slot_unit(unit, sizeof(unit), app, req.slot) < 0 ||
 		    unitctl_argv((enum unitctl_action)req.action, unit, argv, ELEMENTSOF(argv)) < 0)
