@@ -54,7 +54,8 @@ endif
 # rules below refuse anything else.
 COMMON_SRC := $(sort $(wildcard src/common/*.c))
 FRONT_SRC := $(sort $(wildcard src/frontend/*.c src/reader/*.c))
-LAUNCHER_SRC := src/launcher/launcher.c
+LAUNCHER_SRC := $(sort $(wildcard src/launcher/*.c))
+LAUNCHER_MAIN := src/launcher/launcher.c
 HELPER_SRC := $(sort $(wildcard helpers/*.c))
 HELPER_MAIN := helpers/helper.c
 
@@ -69,7 +70,7 @@ $(BUILD)/src/frontend/%.o: ROLE_INC := -Isrc/common -Isrc/frontend
 $(BUILD)/src/reader/%.o: ROLE_INC := -Isrc/common -Isrc/reader -Isrc/frontend
 $(BUILD)/src/launcher/%.o: ROLE_INC := -Isrc/common -Isrc/frontend -Isrc/reader -I$(BUILD)
 $(BUILD)/helpers/%.o: ROLE_INC := -Isrc/common -Ihelpers
-TEST_INC := -Isrc/common -Isrc/frontend -Isrc/reader -Ihelpers
+TEST_INC := -Isrc/common -Isrc/frontend -Isrc/reader -Isrc/launcher -Ihelpers
 
 # $(call only_from,TARGET,PREREQUISITES,ALLOWED-PATTERNS): fails the build
 # when a binary would link an object from another role's directory.
@@ -112,7 +113,8 @@ $(BUILD)/cutover-helper: $(HELPER_OBJ) $(COMMON_OBJ)
 
 # Unit tests link every object but the two mains; cmocka wraps come from
 # an optional tests/test_X.wrap file listing symbols to --wrap.
-$(BUILD)/tests/%: tests/%.c $(FRONT_OBJ) $(COMMON_OBJ) $(filter-out $(HELPER_MAIN:%.c=$(BUILD)/%.o),$(HELPER_OBJ))
+$(BUILD)/tests/%: tests/%.c $(FRONT_OBJ) $(COMMON_OBJ) $(filter-out $(HELPER_MAIN:%.c=$(BUILD)/%.o),$(HELPER_OBJ)) \
+		$(filter-out $(LAUNCHER_MAIN:%.c=$(BUILD)/%.o),$(LAUNCHER_OBJ))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-LD $@")
 	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka) \
