@@ -165,6 +165,11 @@ demo: all $(BUILD)/loadgen
 # the binaries, both manual pages, the boot unit, bash completion, the
 # docs, and examples that are not active (no app config, no sudoers
 # rule): the paths in them follow BINDIR.
+# The systemd units (dist/): installed with ExecStart pointing at BINDIR;
+# none is enabled or started by installing (debian/rules).
+UNITS := cutover-mount@.service cutover-fpm@.service cutover-fpm-boot@.service \
+	cutover-fpm-trim@.service cutover-fpm-trim@.timer
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
@@ -174,11 +179,13 @@ install: all
 	install -m 0644 helpers/opcache-reset.php $(DESTDIR)$(LIBEXECDIR)/opcache-reset.php
 	install -m 0644 docs/cutover.8 $(DESTDIR)$(MANDIR)/man8/cutover.8
 	install -m 0644 docs/cutover.conf.5 $(DESTDIR)$(MANDIR)/man5/cutover.conf.5
-	sed 's|/usr/sbin/cutover|$(BINDIR)/cutover|' dist/cutover-mount@.service \
-		>$(DESTDIR)$(UNITDIR)/cutover-mount@.service
+	for u in $(UNITS); do \
+		sed 's|/usr/sbin/cutover|$(BINDIR)/cutover|' dist/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	sed 's|/usr/sbin/cutover|$(BINDIR)/cutover|g' dist/sudoers.example \
 		>$(DESTDIR)$(DOCDIR)/examples/sudoers.example
-	chmod 0644 $(DESTDIR)$(UNITDIR)/cutover-mount@.service $(DESTDIR)$(DOCDIR)/examples/sudoers.example
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/sudoers.example
 	install -m 0644 dist/app.conf.example $(DESTDIR)$(DOCDIR)/examples/app.conf.example
 	install -m 0644 dist/cutover.bash-completion $(DESTDIR)$(BASHCOMPDIR)/cutover
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
