@@ -148,6 +148,18 @@ assert_eq deactivating "$(swap_unit_prop shop b ActiveState)" "deactivating righ
 swap_wait_state shop b inactive 10
 rm -f "$W/mode"
 
+step "start right after stop --no-block waits for the stop, then starts (a queued job)"
+echo stubborn >"$W/mode"
+assert_ok swap_systemctl "${Q[@]}" start cutover-fpm@shop:b.service
+rm -f "$W/mode"
+PID=$(swap_master_pid shop b)
+assert_ok swap_systemctl "${Q[@]}" --no-block stop cutover-fpm@shop:b.service
+assert_ok swap_systemctl "${Q[@]}" start cutover-fpm@shop:b.service
+((ELAPSED_MS >= 1500)) || fail "start returned after $ELAPSED_MS ms, before the stop (2 s timeout) ended"
+assert_eq active "$(swap_unit_prop shop b ActiveState)" "active after the queued start"
+assert_ne "$PID" "$(swap_master_pid shop b)" "a new main pid"
+assert_ok swap_systemctl "${Q[@]}" stop cutover-fpm@shop:b.service
+
 step "a start whose process exits before READY=1: exit 1, failed"
 echo fail >"$W/mode"
 assert_exit 1 swap_systemctl "${Q[@]}" start "$U"

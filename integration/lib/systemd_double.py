@@ -95,6 +95,7 @@ class Unit:
         self.stopping = False       # a stop was asked for (not a crash)
         self.killed = False         # SIGKILL sent after the stop timeout
         self.exit_code = None       # the main pid's, until the unit drained
+        self.queued_starts = []     # start calls waiting for a stop to end
 
 
 class Double:
@@ -286,9 +287,25 @@ class Double:
         u.main_host = 0
         u.deadline = None
         u.exit_code = code
+        if u.state == "active":
+            # A crash: what is left of the unit is being killed.
+            self.set_state(u, "deactivating", "stop-sigterm")
 
     def drained(self, u):
         """The main process is gone, and with it the rest of the unit."""
+        self.unit_down(u)
+        if u.queued_starts and u.state in ("inactive", "failed") and u.result != "start-limit-hit":
+            # systemd runs a start job queued behind the stop now.
+            waiters, u.queued_starts = u.queued_starts, []
+            u.restart_at = None
+            if self.start(u, auto=False):
+                self.answer_all(waiters, 1, "", "Job for %s failed.\nStart request repeated too quickly.\n" % u.name)
+            else:
+                u.start_waiters += waiters
+        elif u.queued_starts:
+            self.answer_all(u.queued_starts, 1, "", self.failed_text(u, "the unit failed"))
+
+    def unit_down(self, u):
         code = u.exit_code
         u.exit_code = None
         u.sid = 0
@@ -434,13 +451,17 @@ class Double:
                 return None
             return self.answer(conn, 0)
         # start
+        if self.shutting_down:
+            return self.answer(conn, 1, "", "systemd_double: shutting down\n")
         if u.state == "active" or (u.state == "activating" and u.sub == "start"):
             if u.state == "active":
                 return self.answer(conn, 0)
             u.start_waiters.append(conn)
             return None
         if u.state == "deactivating":
-            return self.answer(conn, 1, "", self.failed_text(u, "the unit is stopping (the double queues no jobs)"))
+            # Queued behind the stop, as systemd queues the start job.
+            u.queued_starts.append(conn)
+            return None
         if u.restart_at is not None:
             # systemd turns an auto-restart into this start at once.
             u.restart_at = None
@@ -459,6 +480,7 @@ class Double:
             self.shutdown_waiters.append(conn)
             for u in self.units.values():
                 u.restart_at = None
+                self.answer_all(u.queued_starts, 1, "", "systemd_double: shutting down\n")
                 self.stop(u)
             return None
         if len(argv) == 2 and argv[0] == "show":
