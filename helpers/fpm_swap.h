@@ -15,6 +15,7 @@
 
 #include "names.h"
 #include "proto.h"
+#include "unitctl.h"
 
 /* A slot's master as the helper checked it: the process is pinned by
  * its pidfd, and the listening socket it holds by inode. */
@@ -42,7 +43,6 @@ struct fpm_swap {
 	.target = FPM_SWAP_PIN_INIT, .prev = FPM_SWAP_PIN_INIT }
 
 struct helper;
-struct unit_show;
 
 /* reload = swap configured? */
 bool swap_enabled(const struct helper *h);
@@ -90,7 +90,6 @@ void swap_end_run(struct helper *h);
 
 /* fpm_swap.c, shared with fpm_swap_start.c: what FPM_SLOTS reports of
  * one slot. */
-#include "unitctl.h"
 #define FPM_SLOT_VIEWS 2
 struct slot_view {
 	char slot;
