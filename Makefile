@@ -54,7 +54,8 @@ endif
 # rules below refuse anything else.
 COMMON_SRC := $(sort $(wildcard src/common/*.c))
 FRONT_SRC := $(sort $(wildcard src/frontend/*.c src/reader/*.c))
-LAUNCHER_SRC := src/launcher/launcher.c
+LAUNCHER_SRC := $(sort $(wildcard src/launcher/*.c))
+LAUNCHER_MAIN := src/launcher/launcher.c
 HELPER_SRC := $(sort $(wildcard helpers/*.c))
 HELPER_MAIN := helpers/helper.c
 
@@ -69,7 +70,7 @@ $(BUILD)/src/frontend/%.o: ROLE_INC := -Isrc/common -Isrc/frontend
 $(BUILD)/src/reader/%.o: ROLE_INC := -Isrc/common -Isrc/reader -Isrc/frontend
 $(BUILD)/src/launcher/%.o: ROLE_INC := -Isrc/common -Isrc/frontend -Isrc/reader -I$(BUILD)
 $(BUILD)/helpers/%.o: ROLE_INC := -Isrc/common -Ihelpers
-TEST_INC := -Isrc/common -Isrc/frontend -Isrc/reader -Ihelpers
+TEST_INC := -Isrc/common -Isrc/frontend -Isrc/reader -Isrc/launcher -Ihelpers
 
 # $(call only_from,TARGET,PREREQUISITES,ALLOWED-PATTERNS): fails the build
 # when a binary would link an object from another role's directory.
@@ -112,7 +113,8 @@ $(BUILD)/cutover-helper: $(HELPER_OBJ) $(COMMON_OBJ)
 
 # Unit tests link every object but the two mains; cmocka wraps come from
 # an optional tests/test_X.wrap file listing symbols to --wrap.
-$(BUILD)/tests/%: tests/%.c $(FRONT_OBJ) $(COMMON_OBJ) $(filter-out $(HELPER_MAIN:%.c=$(BUILD)/%.o),$(HELPER_OBJ))
+$(BUILD)/tests/%: tests/%.c $(FRONT_OBJ) $(COMMON_OBJ) $(filter-out $(HELPER_MAIN:%.c=$(BUILD)/%.o),$(HELPER_OBJ)) \
+		$(filter-out $(LAUNCHER_MAIN:%.c=$(BUILD)/%.o),$(LAUNCHER_OBJ))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-LD $@")
 	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka) \
@@ -163,6 +165,11 @@ demo: all $(BUILD)/loadgen
 # the binaries, both manual pages, the boot unit, bash completion, the
 # docs, and examples that are not active (no app config, no sudoers
 # rule): the paths in them follow BINDIR.
+# The systemd units (dist/): installed with ExecStart pointing at BINDIR;
+# none is enabled or started by installing (debian/rules).
+UNITS := cutover-mount@.service cutover-fpm@.service cutover-fpm-boot@.service \
+	cutover-fpm-trim@.service cutover-fpm-trim@.timer
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
@@ -172,11 +179,13 @@ install: all
 	install -m 0644 helpers/opcache-reset.php $(DESTDIR)$(LIBEXECDIR)/opcache-reset.php
 	install -m 0644 docs/cutover.8 $(DESTDIR)$(MANDIR)/man8/cutover.8
 	install -m 0644 docs/cutover.conf.5 $(DESTDIR)$(MANDIR)/man5/cutover.conf.5
-	sed 's|/usr/sbin/cutover|$(BINDIR)/cutover|' dist/cutover-mount@.service \
-		>$(DESTDIR)$(UNITDIR)/cutover-mount@.service
+	for u in $(UNITS); do \
+		sed 's|/usr/sbin/cutover|$(BINDIR)/cutover|' dist/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	sed 's|/usr/sbin/cutover|$(BINDIR)/cutover|g' dist/sudoers.example \
 		>$(DESTDIR)$(DOCDIR)/examples/sudoers.example
-	chmod 0644 $(DESTDIR)$(UNITDIR)/cutover-mount@.service $(DESTDIR)$(DOCDIR)/examples/sudoers.example
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/sudoers.example
 	install -m 0644 dist/app.conf.example $(DESTDIR)$(DOCDIR)/examples/app.conf.example
 	install -m 0644 dist/cutover.bash-completion $(DESTDIR)$(BASHCOMPDIR)/cutover
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/

@@ -27,6 +27,9 @@ packages=(
 	debhelper dpkg-dev lintian mmdebstrap
 	# the fleet tests and bench/fleet.sh (issue 12): Ansible over ssh
 	ansible-core
+	# systemctl and systemd-analyze: test_units.sh verifies dist/'s units;
+	# the reload = swap tests bind-mount their double over systemctl
+	systemd
 	# make fuzz (libFuzzer)
 	clang libclang-rt-14-dev
 )

@@ -23,7 +23,7 @@
 /* ---- PHP-FPM ------------------------------------------------------- */
 
 /* Sends the contents of a memfd to the front end as OUTPUT messages. */
-static int forward_memfd(struct helper *h, int fd)
+int helper_forward_memfd(struct helper *h, int fd)
 {
 	struct proto_msg out;
 	off_t off = 0;
@@ -64,6 +64,24 @@ static void memfd_error_line(int fd, char *buf, size_t n)
 	str_escape(buf, n, line, strlen(line));
 }
 
+int fpm_test_failed(struct helper *h, int memfd, const char *config, int r, struct proto_msg *rep)
+{
+	struct proto_msg line;
+
+	/* -EIO: the pool is genuine but its configuration is broken
+	 * (exit 1); the other errors mean we could not trust the pid
+	 * file at all (exit 2). Two subjects, the master's config and
+	 * php-fpm's own line: the line goes first, in an ENTRY. */
+	proto_init(&line, OP_ENTRY);
+	line.error = ERR_FPM_TEST;
+	memfd_error_line(memfd, line.text, 300);
+	if (helper_send(h, &line, -1) < 0)
+		return -EPIPE;
+	reply_fail(rep, -EIO, ERR_FPM_TEST, config);
+	rep->arg[0] = r < 0 ? (uint64_t)-r : 0;
+	return -EIO;
+}
+
 /* Opens and verifies the master, and tests its configuration; output of
  * the test goes to a memfd the caller may forward. */
 static int fpm_prepare(struct helper *h, struct fpm_master *m, int *ret_memfd, struct proto_msg *rep)
@@ -85,23 +103,7 @@ static int fpm_prepare(struct helper *h, struct fpm_master *m, int *ret_memfd, s
 		return -errno;
 	r = fpm_master_test(m, memfd, 20);
 	*ret_memfd = memfd;
-	if (r != 0) {
-		struct proto_msg line;
-
-		/* -EIO: the pool is genuine but its configuration is broken
-		 * (exit 1); the other errors mean we could not trust the pid
-		 * file at all (exit 2). Two subjects, the master's config and
-		 * php-fpm's own line: the line goes first, in an ENTRY. */
-		proto_init(&line, OP_ENTRY);
-		line.error = ERR_FPM_TEST;
-		memfd_error_line(memfd, line.text, 300);
-		if (helper_send(h, &line, -1) < 0)
-			return -EPIPE;
-		reply_fail(rep, -EIO, ERR_FPM_TEST, m->config);
-		rep->arg[0] = r < 0 ? (uint64_t)-r : 0;
-		return -EIO;
-	}
-	return 0;
+	return r != 0 ? fpm_test_failed(h, memfd, m->config, r, rep) : 0;
 }
 
 int op_fpm_inspect(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
@@ -112,7 +114,7 @@ int op_fpm_inspect(struct helper *h, const struct proto_msg *req, struct proto_m
 
 	proto_init(rep, OP_NONE);
 	r = fpm_prepare(h, &m, &memfd, rep);
-	if (memfd >= 0 && forward_memfd(h, memfd) < 0)
+	if (memfd >= 0 && helper_forward_memfd(h, memfd) < 0)
 		return -EPIPE;
 	if (r < 0 && rep->op != OP_REPLY)
 		return r;   /* no reply yet: the dispatcher words it */
@@ -266,6 +268,51 @@ static int fpm_send(struct helper *h, const struct fcgi_address *addr, const str
 	return TAKE_FD(fd);
 }
 
+/*
+ * reload = swap: SLOT_PRECHECK ([health] url's path) and SLOT_WARM
+ * ([fpm] warm_urls[arg[1]]), both to the front controller of the release
+ * the slot this run started or found runs, over that slot's socket. The
+ * URLs come from the config only.
+ */
+static int fpm_slot_request(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
+{
+	_cleanup_free_ struct fcgi_cgi_params *p = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct fcgi_address addr = { .kind = FCGI_ADDRESS_UNIX };
+	char id[RELEASE_ID_MAX + 1], docroot[PATH_MAX], uri[1024];
+	const char *path;
+	int r;
+
+	if (!swap_enabled(h) || (req->id[0] && !release_id_valid(req->id)))
+		return -EPROTO;
+	if (req->arg[0] == FPM_REQ_SLOT_PRECHECK && !h->cfg.health.url[0])
+		return -EPROTO;
+	if (req->arg[0] == FPM_REQ_SLOT_WARM && req->arg[1] >= h->cfg.fpm.n_warm_urls)
+		return -EPROTO;
+	r = swap_request_target(h, addr.path, sizeof(addr.path), id, sizeof(id));
+	if (r < 0) {
+		reply_fail(rep, r, ERR_FPM_SLOT, "no slot started by this run is running");
+		return 0;
+	}
+	if (req->id[0] && strcmp(req->id, id) != 0)
+		return -EPROTO;
+	if (req->arg[0] == FPM_REQ_SLOT_WARM)
+		path = h->cfg.fpm.warm_urls[req->arg[1]];
+	else if ((path = strstr(h->cfg.health.url, "://")))
+		path = strchr(path + 3, '/');
+	if (str_copy(uri, sizeof(uri), path ? path : "/") < 0 ||
+	    str_printf(docroot, sizeof(docroot), "%s/releases/%s/%s", h->cfg.root, id, h->cfg.docroot) < 0 ||
+	    (r = fpm_params_precheck(h, docroot, uri, &p)) < 0) {
+		reply_fail(rep, r < 0 ? r : -ENAMETOOLONG, ERR_FCGI_BUILD, NULL);
+		return 0;
+	}
+	fd = fpm_send(h, &addr, p, rep);
+	if (fd < 0)
+		return 0;
+	reply_init(rep, 0, NULL);
+	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
+}
+
 int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	_cleanup_free_ struct fcgi_cgi_params *p = NULL;
@@ -274,6 +321,8 @@ int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_m
 	char docroot[PATH_MAX], uri[1024], script[PATH_MAX];
 	int r;
 
+	if (req->arg[0] == FPM_REQ_SLOT_PRECHECK || req->arg[0] == FPM_REQ_SLOT_WARM)
+		return fpm_slot_request(h, req, rep);
 	if (!h->cfg.fpm.socket[0]) {
 		reply_fail(rep, -EINVAL, ERR_FPM_SOCKET, NULL);
 		return 0;

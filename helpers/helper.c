@@ -28,6 +28,7 @@
 #include "interrupt.h"
 #include "privs.h"
 #include "release.h"
+#include "unitctl.h"
 #include "util.h"
 
 #define SOCK_FD 3
@@ -56,10 +57,35 @@ static const int helper_dormant_caps[] = {
 	CAP_SYS_CHROOT,      /* setns into its mount namespace (mode = bind), in a child */
 };
 
+/*
+ * reload = swap: the process that runs systemctl (helpers/unitctl.c),
+ * forked before the helper limits its capabilities and installs its
+ * seccomp filter, which systemctl would inherit and could not run under
+ * (docs/SECURITY.md). Only for the verbs that start, stop or show slots.
+ */
+static int helper_start_unitctl(struct helper *h, char *err, size_t errlen)
+{
+	static const enum proto_verb verbs[] = { PV_DEPLOY, PV_SWITCH, PV_ROLLBACK, PV_FPM_START, PV_STATUS, PV_CHECK };
+	bool wanted = false;
+	int fd;
+
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		wanted |= h->verb == verbs[i];
+	if (!wanted || !swap_enabled(h))
+		return 0;
+	fd = unitctl_spawn(h->cfg.app, h->cfg.fpm.timeout, &h->swap.unitctl_pid);
+	if (fd < 0) {
+		snprintf(err, errlen, "helper: cannot start the process that runs systemctl: %s", strerror(-fd));
+		return fd;
+	}
+	h->swap.unitctl = fd;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const int keep[] = { SOCK_FD };
-	struct helper h = { .sock = SOCK_FD, .lock_fd = -EBADF, .tree_fd = -EBADF };
+	struct helper h = { .sock = SOCK_FD, .lock_fd = -EBADF, .tree_fd = -EBADF, .swap = FPM_SWAP_INIT };
 	struct proto_msg hello;
 	char err[600] = "", cfgpath[PATH_MAX];
 	int type = 0, r;
@@ -110,6 +136,8 @@ int main(int argc, char **argv)
 			r = 0;
 		}
 	}
+	if (r == 0)
+		r = helper_start_unitctl(&h, err, sizeof(err));
 	if (r == 0) {
 		r = privs_limit_caps_dormant(helper_caps, ELEMENTSOF(helper_caps),
 					     helper_dormant_caps, ELEMENTSOF(helper_dormant_caps));
@@ -128,6 +156,7 @@ int main(int argc, char **argv)
 	r = helper_serve(&h);
 	/* Whatever ended the conversation, a half-built release goes. */
 	(void)abort_staging(&h, false);
+	swap_end_run(&h);
 	freeze_drop_build(&h);
 	layout_close(&h.l);
 	config_free(&h.cfg);

@@ -15,6 +15,7 @@
 
 #include "bind.h"
 #include "config.h"
+#include "fpm_swap.h"
 #include "names.h"
 #include "proto.h"
 #include "release.h"
@@ -60,6 +61,7 @@ struct helper {
 	uint64_t abort_ms;
 	bool abort_refused;            /* the front end refused to go on */
 	unsigned reports;              /* REPORTs served */
+	struct fpm_swap swap;          /* reload = swap (helpers/fpm_swap.c) */
 };
 
 /*
@@ -111,6 +113,16 @@ void freeze_drop_build(struct helper *h);
 int run_sandboxed(struct helper *h, const char *id, int tree_fd, bool shared_rw,
 		  const char *title, const char *command,
 		  char *const *args, const char *const *extra_env, struct proto_msg *rep);
+
+/* fpm_ops.c: the contents of a memfd as OUTPUT messages (0 or -EPIPE);
+ * a failed php-fpm -tt (status r) of config: php-fpm's line in an ENTRY,
+ * the reply FPM_TEST in rep; -EIO, or -EPIPE. */
+int helper_forward_memfd(struct helper *h, int fd);
+int fpm_test_failed(struct helper *h, int memfd, const char *config, int r, struct proto_msg *rep);
+
+/* publish.c: what a release must be to be published (frozen, sealed): 0,
+ * 1 when refused (the reply is in rep), or -errno. */
+int release_check_frozen(struct helper *h, const char *id, struct release_info *ri, struct proto_msg *rep);
 
 /* bind_ops.c */
 int bind_repair(struct helper *h, struct proto_msg *note, char *err, size_t errlen);

@@ -712,8 +712,7 @@ static int switch_check_sealed(struct helper *h, const char *id, int fd, struct 
 /* What a release must be to be published or have its migrations run:
  * frozen, root-owned without write bits, sealed. 0 (its state in ri), 1
  * when refused (the reply is in rep), or -errno. */
-static int release_check_frozen(struct helper *h, const char *id, struct release_info *ri,
-				struct proto_msg *rep)
+int release_check_frozen(struct helper *h, const char *id, struct release_info *ri, struct proto_msg *rep)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct stat st;
@@ -741,7 +740,8 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 {
 	char cur[RELEASE_ID_MAX + 1], partial[900] = "";
 	struct release_info ri;
-	uint64_t visible_ns = 0, durable_ns = 0;
+	uint64_t visible_ns = 0, durable_ns = 0, t0;
+	bool back;
 	int r;
 
 	r = release_check_frozen(h, id, &ri, rep);
@@ -759,10 +759,29 @@ static int do_switch(struct helper *h, const char *verb, const char *id,
 		str_copy(rep->id, sizeof(rep->id), id);
 		return 0;
 	}
+	/* reload = swap: a rollback of this run's own switch goes back to
+	 * the slot that was live before it; anything else to the slot
+	 * fpm-slot-start started or found for id. */
+	back = strcmp(verb, "rollback") == 0 && h->published[0];
+	if (swap_enabled(h) && (r = swap_switch_check(h, id, back, rep)) != 0)
+		return r < 0 ? r : 0;
+	t0 = now_ns();
 	if (h->cfg.mode == PUBLISH_BIND) {
 		r = bind_publish(h, id, cur, &visible_ns, &durable_ns, partial, sizeof(partial), rep);
 		if (r <= 0)
 			return r;   /* nothing published; the error is in rep */
+	} else if (swap_enabled(h)) {
+		/* current, then at once the live link, then the fsyncs: the
+		 * window between the two renames stays microseconds. visible
+		 * is both renames. A failed link rename puts current back:
+		 * nothing was published. */
+		r = current_rename(&h->l, id);
+		if (r < 0)
+			return r;
+		if (swap_switch_link(h, cur, back, rep) != 0)
+			return 0;
+		visible_ns = now_ns() - t0;
+		durable_ns = fsync(h->l.root_fd) == 0 ? now_ns() - t0 : 0;
 	} else {
 		r = current_publish(&h->l, id, &visible_ns, &durable_ns);
 		if (r < 0)

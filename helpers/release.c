@@ -249,12 +249,10 @@ int current_read(const struct layout *l, char *ret_id, size_t n)
 	return str_copy(ret_id, n, target + 9);
 }
 
-int current_publish(const struct layout *l, const char *id, uint64_t *ret_visible_ns,
-		    uint64_t *ret_durable_ns)
+int current_rename(const struct layout *l, const char *id)
 {
 	char target[RELEASE_ID_MAX + 16];
 	static const char tmp[] = ".current.new";
-	uint64_t t0;
 	int r;
 
 	if (!release_id_valid(id))
@@ -262,7 +260,6 @@ int current_publish(const struct layout *l, const char *id, uint64_t *ret_visibl
 	r = str_printf(target, sizeof(target), "releases/%s", id);
 	if (r < 0)
 		return r;
-	t0 = now_ns();
 	if (unlinkat(l->root_fd, tmp, 0) < 0 && errno != ENOENT)
 		return -errno;
 	if (symlinkat(target, l->root_fd, tmp) < 0)
@@ -274,6 +271,17 @@ int current_publish(const struct layout *l, const char *id, uint64_t *ret_visibl
 		(void)unlinkat(l->root_fd, tmp, 0);
 		return r;
 	}
+	return 0;
+}
+
+int current_publish(const struct layout *l, const char *id, uint64_t *ret_visible_ns,
+		    uint64_t *ret_durable_ns)
+{
+	uint64_t t0 = now_ns();
+	int r = current_rename(l, id);
+
+	if (r < 0)
+		return r;
 	*ret_visible_ns = now_ns() - t0;
 	/* From here on the release is live whatever happens: a failed fsync
 	 * must not make the caller treat it as unpublished (and remove it).

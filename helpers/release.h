@@ -91,6 +91,10 @@ int current_read(const struct layout *l, char *ret_id, size_t n);
  * "" if none. */
 int previous_of(const struct layout *l, const char *id, char *ret, size_t n);
 
+/* The rename alone, without the fsync: reload = swap renames the live
+ * link right after it, and syncs both afterwards. 0 or -errno. */
+int current_rename(const struct layout *l, const char *id);
+
 /* Atomically points ROOT/current at releases/id (temporary symlink,
  * rename(2), fsync of ROOT). ret_visible_ns is the time until the rename
  * made the new release visible, ret_durable_ns until the fsync returned. */

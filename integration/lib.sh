@@ -24,6 +24,8 @@
 #   git.sh      git repositories outside /tmp
 #   fleet.sh    N hosts on this machine (mount namespaces with sshd,
 #               nginx, php-fpm), for the fleet tests and bench/fleet.sh
+#   swap.sh     reload = swap without systemd: a private /run and a
+#               systemctl test double (lib/systemd_double.py)
 
 # The library's frames, for it_where: this file as the test named it.
 # shellcheck disable=SC2034 # used by lib/core.sh
@@ -54,3 +56,5 @@ IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
 . "$IT_LIB_DIR/git.sh"
 # shellcheck source=lib/fleet.sh
 . "$IT_LIB_DIR/fleet.sh"
+# shellcheck source=lib/swap.sh
+. "$IT_LIB_DIR/swap.sh"

@@ -60,6 +60,8 @@ files=$(dpkg-deb -c "$DEB" | awk '{ print $6 }' | sed 's|^\./|/|')
 for f in /usr/sbin/cutover /usr/libexec/cutover/cutover-helper /usr/libexec/cutover/opcache-reset.php \
 	/usr/share/man/man8/cutover.8.gz /usr/share/man/man5/cutover.conf.5.gz \
 	/lib/systemd/system/cutover-mount@.service /usr/share/bash-completion/completions/cutover \
+	/lib/systemd/system/cutover-fpm@.service /lib/systemd/system/cutover-fpm-boot@.service \
+	/lib/systemd/system/cutover-fpm-trim@.service /lib/systemd/system/cutover-fpm-trim@.timer \
 	/usr/share/doc/cutover/README.md.gz /usr/share/doc/cutover/SECURITY.md.gz \
 	/usr/share/doc/cutover/examples/app.conf.example /usr/share/doc/cutover/examples/sudoers.example \
 	/usr/share/doc/cutover/copyright /etc/cutover/; do

@@ -42,9 +42,11 @@ static void test_paths(void **state)
 
 	(void)state;
 	assert_int_equal(fpm_slot_path(buf, sizeof(buf), "shop", 'b', FPM_SLOT_SOCK), 0);
-	assert_string_equal(buf, "/run/cutover/fpm/shop:b/fpm.sock");
+	assert_string_equal(buf, "/run/cutover/fpm/shop.b/fpm.sock");
 	assert_int_equal(fpm_slot_path(buf, sizeof(buf), "shop", 'a', NULL), 0);
-	assert_string_equal(buf, "/run/cutover/fpm/shop:a");
+	assert_string_equal(buf, "/run/cutover/fpm/shop.a");
+	assert_int_equal(fpm_slot_dir_name(buf, sizeof(buf), "shop", 'b'), 0);
+	assert_string_equal(buf, "shop.b");
 	assert_int_equal(fpm_slot_unit(buf, sizeof(buf), "shop", 'a'), 0);
 	assert_string_equal(buf, "cutover-fpm@shop:a.service");
 	assert_int_equal(fpm_slot_name(buf, sizeof(buf), "shop", 'b'), 0);

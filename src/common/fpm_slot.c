@@ -42,13 +42,20 @@ int fpm_slot_name(char *buf, size_t n, const char *app, char slot)
 	return str_printf(buf, n, "%s:%c", app, slot);
 }
 
+int fpm_slot_dir_name(char *buf, size_t n, const char *app, char slot)
+{
+	if (!app_name_valid(app) || !fpm_slot_valid(slot))
+		return -EINVAL;
+	return str_printf(buf, n, "%s.%c", app, slot);
+}
+
 int fpm_slot_path(char *buf, size_t n, const char *app, char slot, const char *file)
 {
 	if (!app_name_valid(app) || !fpm_slot_valid(slot))
 		return -EINVAL;
 	if (!file)
-		return str_printf(buf, n, FPM_SWAP_DIR "/%s:%c", app, slot);
-	return str_printf(buf, n, FPM_SWAP_DIR "/%s:%c/%s", app, slot, file);
+		return str_printf(buf, n, FPM_SWAP_DIR "/%s.%c", app, slot);
+	return str_printf(buf, n, FPM_SWAP_DIR "/%s.%c/%s", app, slot, file);
 }
 
 int fpm_slot_unit(char *buf, size_t n, const char *app, char slot)

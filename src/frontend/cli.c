@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fpm_slot.h"
 #include "names.h"
 #include "util.h"
 
@@ -116,6 +117,24 @@ static int parse_help_verb(int argc, char **argv, int i, struct cli *c, char *er
 	return 0;
 }
 
+/* fpm-exec APP:S, the ExecStart of cutover-fpm@APP:S.service: not in
+ * verb_names (no help, no helper); its one operand is a unit instance. */
+static int parse_fpm_exec(int argc, char **argv, int i, struct cli *c, int *next, char *err, size_t n)
+{
+	char app[APP_NAME_MAX + 1], slot;
+
+	c->verb = VERB_FPM_EXEC;
+	c->verb_name = argv[i];
+	for (i++; i < argc && anywhere_option(argv[i], c); i++)
+		;
+	if (i >= argc || fpm_slot_parse_instance(argv[i], app, &slot) < 0)
+		return bad(err, n, "fpm-exec needs APP:a or APP:b, the unit's instance, not '%s'",
+			   i < argc ? argv[i] : "");
+	c->app = argv[i];
+	*next = i + 1;
+	return 0;
+}
+
 /* Parses global options and VERB APP; *next is the index after APP. */
 static int parse_head(int argc, char **argv, struct cli *c, int *next, char *err, size_t n)
 {
@@ -149,6 +168,8 @@ static int parse_head(int argc, char **argv, struct cli *c, int *next, char *err
 		return bad(err, n, "no verb given; run 'cutover --help'%s", "");
 	if (strcmp(argv[i], "help") == 0)
 		return parse_help_verb(argc, argv, i, c, err, n);
+	if (strcmp(argv[i], "fpm-exec") == 0)
+		return parse_fpm_exec(argc, argv, i, c, next, err, n);
 	c->verb_name = argv[i];
 	c->verb = verb_from_name(argv[i]);
 	if (c->verb == VERB_NONE)

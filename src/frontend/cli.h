@@ -27,6 +27,9 @@ enum verb {
 	VERB_HISTORY,
 	VERB_LOG,
 	VERB_MIGRATE,
+	/* systemd's ExecStart of a reload = swap slot (src/launcher/fpm_exec.c):
+	 * app holds the unit instance "APP:S"; not a verb of the front end. */
+	VERB_FPM_EXEC,
 };
 
 struct cli {

@@ -24,6 +24,7 @@
 #include "artifact.h"
 #include "cli.h"
 #include "config.h"
+#include "fpm_exec.h"
 #include "frontend.h"
 #include "output.h"
 #include "privs.h"
@@ -417,8 +418,14 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct invoker inv;
 	struct cli pick;
+	char early_err[256];
 	int cwd_fd = -1, r;
 
+	/* systemd's ExecStart of a reload = swap slot: checks of its own,
+	 * and none of the clean-up below, which would undo the unit's limits
+	 * and environment (src/launcher/fpm_exec.c). cli_parse is pure. */
+	if (cli_parse(argc, argv, &pick, early_err, sizeof(early_err)) == 0 && pick.verb == VERB_FPM_EXEC)
+		return fpm_exec_main(argc, argv);
 	/* --json anywhere: every way out of here prints the one document,
 	 * even a typo on the command line (the scan is pure). */
 	res->json = result_argv_json(argc, argv);
