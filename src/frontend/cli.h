@@ -27,6 +27,7 @@ enum verb {
 	VERB_HISTORY,
 	VERB_LOG,
 	VERB_MIGRATE,
+	VERB_FPM_START,      /* reload = swap: root only, not through sudo */
 };
 
 struct cli {

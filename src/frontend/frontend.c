@@ -23,6 +23,7 @@
 #include "resolve.h"
 #include "result.h"
 #include "source_client.h"
+#include "swap.h"
 #include "util.h"
 
 /* For the signal handler: what to stop and what to say. */
@@ -730,7 +731,8 @@ static int do_reload(struct frontend *fe, const struct fpm_facts *facts, struct 
 	char detail[160];
 	int r;
 
-	if (!fe->cfg->fpm.enabled || fe->cfg->fpm.reload == FPM_RELOAD_NONE)
+	/* swap: the pools were swapped by the switch itself */
+	if (!fe->cfg->fpm.enabled || fe->cfg->fpm.reload == FPM_RELOAD_NONE || swap_enabled(fe->cfg))
 		return 0;
 	struct reload_env env = fe_reload_env(fe);
 
@@ -772,7 +774,7 @@ static int do_health(struct frontend *fe, char *err, size_t errlen)
 }
 
 static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t bytes, uint64_t files,
-			      uint64_t start);
+			      uint64_t start, const struct swap_report *swap);
 static bool fpm_unset(const struct frontend *fe);
 /* No [fpm] section: said by check and by every deploy. */
 static const char fpm_unset_warning[] =
@@ -780,7 +782,8 @@ static const char fpm_unset_warning[] =
 
 /* After a deploy's health check failed: back to the release it replaced,
  * reloaded again, both recorded in history by the helper. */
-static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, const char *why)
+static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, struct swap_report *swap,
+			 const char *why)
 {
 	struct client_switch_result sw;
 	struct helper_error e;
@@ -799,6 +802,12 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 		return EXIT_FAILED;
 	}
 	out_step(&fe->out, "rollback", now_ns() - t0, sw.to);
+	if (swap) {
+		struct reload_env env = fe_reload_env(fe);
+
+		/* the old pool serves again: the new one goes */
+		swap_stop_new(&env, swap, "stopped: rolled back to the old pool");
+	}
 	r = do_reload(fe, facts, NULL);
 	run_hooks_after_outcome(fe, HOOK_AFTER_ROLLBACK, NULL);
 	if (r < 0) {
@@ -849,9 +858,44 @@ static int stage_reused(struct frontend *fe, const struct stage_result *res)
 	return EXIT_OK;
 }
 
+/* reload = swap: the new release's pool, before the switch. EXIT_OK, or
+ * the exit code after the release was given up and the error printed. */
+static int deploy_swap_prepare(struct frontend *fe, const char *id, struct swap_report *swap)
+{
+	struct reload_env env = fe_reload_env(fe);
+	char err[1600];
+
+	if (swap_prepare(&env, id, swap, err, sizeof(err)) == 0)
+		return EXIT_OK;
+	if (client_lost(&fe->client))
+		return fe_helper_lost(fe);
+	result_set_code(result_get(), "precheck_failed");
+	out_error("%s; release %s was not published and was %s, the live site is unchanged", err, id,
+		  abort_release(fe, id, err));
+	return EXIT_FAILED;
+}
+
+/* reload = swap: a run that fails before its switch stops the pool it started. */
+static void fe_swap_stop_new(struct frontend *fe, struct swap_report *swap, const char *detail)
+{
+	struct reload_env env = fe_reload_env(fe);
+
+	if (swap_enabled(fe->cfg))
+		swap_stop_new(&env, swap, detail);
+}
+
+static void fe_swap_retire_old(struct frontend *fe, struct swap_report *swap)
+{
+	struct reload_env env = fe_reload_env(fe);
+
+	if (swap_enabled(fe->cfg))
+		swap_retire_old(&env, swap);
+}
+
 static int deploy_run(struct frontend *fe, struct notify_event *ev)
 {
 	struct stage_result res = { 0 };
+	struct swap_report swap = { 0 };
 	struct fpm_facts facts = { 0 };
 	struct client_switch_result sw;
 	struct client_prune_result pr;
@@ -898,10 +942,16 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 			  res.id, abort_release(fe, res.id, err));
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
+	if (swap_enabled(fe->cfg)) {
+		r = deploy_swap_prepare(fe, res.id, &swap);
+		if (r != EXIT_OK)
+			return r;
+	}
 	r = run_migrations(fe, err, sizeof(err));
 	if (r < 0)
 		result_set_code(result_get(), fe->refused ? "migration_refused" : "migration_failed");
 	if (r < 0 || run_hooks(fe, false, err, sizeof(err)) < 0) {
+		fe_swap_stop_new(fe, &swap, "stopped: the live site is unchanged");
 		out_error("%s; release %s was not published and was %s, the old release keeps serving", err,
 			  res.id, abort_release(fe, res.id, err));
 		return EXIT_FAILED;
@@ -909,7 +959,7 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 	/* mode = bind has no second path to run the staged release from: its
 	 * shared entries are mounted only at live (docs/BIND.md). */
 	if (fe->cfg->health.enabled && fe->cfg->health.precheck && fe->cfg->fpm.socket[0] &&
-	    fe->cfg->mode != PUBLISH_BIND) {
+	    fe->cfg->mode != PUBLISH_BIND && !swap_enabled(fe->cfg)) {
 		t0 = now_ns();
 		struct reload_env env = fe_reload_env(fe);
 
@@ -925,13 +975,19 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 		}
 		out_step(&fe->out, "pre-switch check", now_ns() - t0, "staged release answers in the live pool");
 	}
-	if (fe->cli.dry_run)
-		return deploy_dry_run_end(fe, res.id, res.bytes, res.files, start);
+	if (fe->cli.dry_run) {
+		fe_swap_stop_new(fe, &swap, "stopped: a dry run (started, checked and warmed, never live)");
+		return deploy_dry_run_end(fe, res.id, res.bytes, res.files, start,
+					  swap_enabled(fe->cfg) ? &swap : NULL);
+	}
 
 	t0 = now_ns();
 	r = do_switch_request(fe, false, res.id, (now_ns() - start) / 1000000, &sw);
-	if (r != EXIT_OK)
+	if (r != EXIT_OK) {
+		if (!sig_published)
+			fe_swap_stop_new(fe, &swap, "stopped: the live site is unchanged");
 		return r;
+	}
 	str_copy(from, sizeof(from), sw.from);
 	notify_event_switched(ev, from, res.id, now_ns() - t0);
 	switch_detail(fe, &sw, detail, sizeof(detail));
@@ -957,12 +1013,18 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 	if (r < 0) {
 		json_free(&j);
 		if (fe->cfg->health.rollback && from[0])
-			return auto_rollback(fe, &facts, err);
+			return auto_rollback(fe, &facts, swap_enabled(fe->cfg) ? &swap : NULL, err);
+		/* the new release stays: the old pool is kept warm for a rollback */
+		fe_swap_retire_old(fe, &swap);
 		result_set_code(result_get(), "unhealthy");
 		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
 		out_error("health check failed: %s; release %s stays live (%s)", err, res.id,
 			  from[0] ? "rollback = no" : "there is no previous release");
 		return EXIT_FAILED;
+	}
+	if (swap_enabled(fe->cfg)) {
+		fe_swap_retire_old(fe, &swap);
+		swap_json(&j, fe->cfg, &swap);
 	}
 	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
 		json_free(&j);
@@ -1050,6 +1112,7 @@ static int verb_deploy(struct frontend *fe)
 
 static int switch_run(struct frontend *fe, struct notify_event *ev)
 {
+	struct swap_report swap = { 0 };
 	struct fpm_facts facts = { 0 };
 	struct client_switch_result sw;
 	struct json j;
@@ -1066,9 +1129,23 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 		out_error("%s; nothing was switched, the live site is unchanged", err);
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
+	if (swap_enabled(fe->cfg)) {
+		struct reload_env env = fe_reload_env(fe);
+
+		if (swap_prepare(&env, fe->cli.release, &swap, err, sizeof(err)) < 0) {
+			if (client_lost(&fe->client))
+				return fe_helper_lost(fe);
+			result_set_code(result_get(), "precheck_failed");
+			out_error("%s; nothing was switched, the live site is unchanged", err);
+			return EXIT_FAILED;
+		}
+	}
 	r = do_switch_request(fe, fe->cli.verb != VERB_SWITCH, fe->cli.release, 0, &sw);
-	if (r != EXIT_OK)
+	if (r != EXIT_OK) {
+		if (!sig_published)
+			fe_swap_stop_new(fe, &swap, "stopped: the live site is unchanged");
 		return r;
+	}
 	notify_event_switched(ev, sw.from, sw.to, now_ns() - start);
 	switch_detail(fe, &sw, detail, sizeof(detail));
 	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
@@ -1088,6 +1165,8 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	}
 	if (do_health(fe, err, sizeof(err)) < 0) {
 		json_free(&j);
+		/* it stays live: the old pool is kept warm for a rollback */
+		fe_swap_retire_old(fe, &swap);
 		/* The helper lets a run mark only what it switched to itself, not
 		 * a rollback's target: that one is reported as a failure. */
 		fe_report(fe, fe->cli.verb == VERB_SWITCH ? REPORT_UNHEALTHY : REPORT_FAILED,
@@ -1095,6 +1174,10 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 		result_set_code(result_get(), "unhealthy");
 		out_error("release %s is live, but its health check failed: %s", sw.to, err);
 		return EXIT_FAILED;
+	}
+	if (swap_enabled(fe->cfg)) {
+		fe_swap_retire_old(fe, &swap);
+		swap_json(&j, fe->cfg, &swap);
 	}
 	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
 		json_free(&j);
@@ -1708,8 +1791,10 @@ static bool fpm_unset(const struct frontend *fe)
  * migrations and before_switch hooks never ran.
  */
 static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t bytes, uint64_t files,
-			      uint64_t start)
+			      uint64_t start, const struct swap_report *swap)
 {
+	char pool[128] = "";
+
 	const char *fate = abort_release_as(fe, id, NULL, ABORT_DRY_RUN);
 	double secs = (double)(now_ns() - start) / 1e9;
 	struct json j;
@@ -1726,13 +1811,18 @@ static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t byte
 	json_begin(&j, '[');
 	json_end(&j, ']');
 	json_kv_double(&j, "seconds", secs);
+	if (swap) {
+		swap_json(&j, fe->cfg, swap);
+		snprintf(pool, sizeof(pool), " (php-fpm: a pool for it was started in slot %c, checked and warmed, then %s)",
+			 swap->start.slot, swap->new_retired ? "stopped" : "left to the helper to stop");
+	}
 	json_end(&j, '}');
 	result_take_body(result_get(), &j);
 	json_free(&j);
 	if (!fe->cli.json && !fe->cli.quiet)
 		fprintf(stderr, "dry run of %s: release %s built and checked in %.1fs, then %s; nothing was switched, "
-			"the live site is unchanged%s\n", fe->cfg->app, id, secs, fate,
-			fe->cfg->migrate.run[0] ? " (migrations: pretend only)" : "");
+			"the live site is unchanged%s%s\n", fe->cfg->app, id, secs, fate,
+			fe->cfg->migrate.run[0] ? " (migrations: pretend only)" : "", pool);
 	return EXIT_OK;
 }
 
@@ -1829,6 +1919,8 @@ int frontend_run(struct frontend *fe)
 	case VERB_MIGRATE:
 		r = frontend_resolve_release(fe);
 		return r != EXIT_OK ? r : verb_migrate(fe);
+	case VERB_FPM_START:
+		return verb_fpm_start(fe);
 	default:
 		return EXIT_USAGE;
 	}

@@ -34,13 +34,22 @@ static int swap_helper_failed(const struct reload_env *env, int r, const struct 
 	return r;
 }
 
+static void swap_slot_seen(void *ctx, const struct client_fpm_slot *s)
+{
+	struct swap_report *rep = ctx;
+
+	if (rep->n_slots < ELEMENTSOF(rep->slots))
+		rep->slots[rep->n_slots++] = *s;
+}
+
 int swap_slots(const struct reload_env *env, struct swap_report *rep, char *err, size_t errlen)
 {
 	struct client_fpm_slots_result res;
 	struct helper_error e;
 	int r;
 
-	r = client_fpm_slots(env->client, NULL, NULL, &res, &e);
+	rep->n_slots = 0;
+	r = client_fpm_slots(env->client, swap_slot_seen, rep, &res, &e);
 	if (r < 0)
 		return swap_helper_failed(env, r, &e, err, errlen);
 	rep->previous_slot = res.live_slot;

@@ -27,6 +27,8 @@ struct fcgi_response;
 
 /* What a swap did, for the steps and the "pool" object of --json. */
 struct swap_report {
+	struct client_fpm_slot slots[2];    /* as FPM_SLOTS found them */
+	size_t n_slots;
 	char previous_slot;                 /* live before, or 0 */
 	char previous_release[RELEASE_ID_MAX + 1];
 	bool started;                       /* FPM_SLOT_START answered */
@@ -44,7 +46,7 @@ static inline bool swap_enabled(const struct config *cfg)
 	return cfg->fpm.enabled && cfg->fpm.reload == FPM_RELOAD_SWAP;
 }
 
-/* FPM_SLOTS: which slot is live now (rep->previous_slot, _release). */
+/* FPM_SLOTS: the slots, and which is live now (rep->previous_slot, _release). */
 int swap_slots(const struct reload_env *env, struct swap_report *rep, char *err, size_t errlen);
 
 /*
