@@ -1384,6 +1384,9 @@ static int verb_status(struct frontend *fe)
 	bool have_last = false, have_failure = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
 	struct history_entry failure;
 	char mounted[PROTO_TEXT_SIZE + 256] = "", size[32];
+	struct swap_report pools = { 0 };
+	char pools_why[PROTO_TEXT_SIZE + 256] = "";
+	bool have_pools = false;
 	struct json j;
 	int r;
 
@@ -1404,6 +1407,15 @@ static int verb_status(struct frontend *fe)
 	if (hfd >= 0) {
 		have_last = history_last(hfd, &last) == 1;
 		have_failure = history_view_last_failure(hfd, &failure) == 1;
+	}
+	/* reload = swap: the pools, as the helper sees them; a refusal is
+	 * shown in their place and does not fail status. */
+	if (swap_enabled(fe->cfg)) {
+		struct reload_env env = fe_reload_env(fe);
+
+		have_pools = swap_slots(&env, &pools, pools_why, sizeof(pools_why)) == 0;
+		if (client_lost(&fe->client))
+			return fe_helper_lost(fe);
 	}
 	if (fe->cli.json) {
 		json_init(&j);
@@ -1451,6 +1463,16 @@ static int verb_status(struct frontend *fe)
 		json_kv_uint(&j, "objects", cs.store_objects);
 		json_kv_uint(&j, "bytes", cs.store_bytes);
 		json_end(&j, '}');
+		if (swap_enabled(fe->cfg)) {
+			json_key(&j, "pools");
+			if (have_pools) {
+				json_begin(&j, '[');
+				for (size_t i = 0; i < pools.n_slots; i++)
+					swap_slot_json(&j, &pools.slots[i]);
+				json_end(&j, ']');
+			} else
+				json_string(&j, NULL);
+		}
 		json_end(&j, '}');
 		result_take_body(result_get(), &j);
 		json_free(&j);
@@ -1484,6 +1506,14 @@ static int verb_status(struct frontend *fe)
 		format_size(size, sizeof(size), cs.store_bytes);
 		printf("store:       %llu objects, %s (every release's files, each counted once)\n",
 		       (unsigned long long)cs.store_objects, size);
+		if (swap_enabled(fe->cfg) && !have_pools)
+			printf("pools:       (unknown: %s)\n", pools_why);
+		for (size_t i = 0; have_pools && i < pools.n_slots; i++) {
+			char line[PROTO_TEXT_SIZE];
+
+			swap_slot_describe(&pools.slots[i], line, sizeof(line));
+			printf("pool %c:      %s\n", pools.slots[i].slot, line);
+		}
 	}
 	if (cs.current_broken)
 		result_set_message(result_get(), "ROOT/current is not a cutover symlink");
@@ -1506,6 +1536,9 @@ struct check_ctx {
 	struct json *j;
 };
 
+/* Where nginx keeps its configuration (the keepalive scan of check). */
+#define CHECK_NGINX_DIR "/etc/nginx"
+
 static void check_entry(void *ctx, const struct helper_error *e)
 {
 	struct check_ctx *k = ctx;
@@ -1517,6 +1550,40 @@ static void check_entry(void *ctx, const struct helper_error *e)
 		check_problem(k->j, messages_code_name(e->code), problem);
 	else
 		fprintf(stderr, "cutover: check: %s\n", problem);
+}
+
+/* A `fastcgi_keep_conn on` in nginx's configuration (reload = swap). */
+static void check_keepalive(void *ctx, const char *path, unsigned line)
+{
+	struct check_ctx *k = ctx;
+	char msg[PATH_MAX + 400], shown[PATH_MAX];
+
+	str_escape(shown, sizeof(shown), path, strlen(path));
+	snprintf(msg, sizeof(msg), "%s:%u has fastcgi_keep_conn on: with reload = swap nginx keeps sending requests "
+		 "down its kept connections to the old pool after a switch, and retiring it waits for them; "
+		 "remove it (docs/POOLSWAP.md)", shown, line);
+	out_warn(&k->fe->out, "%s", msg);
+	check_problem(k->j, "fpm_keepalive", msg);
+}
+
+/* reload = swap: the helper must be able to read the pools (a refusal is
+ * a problem), and nginx must not keep connections to them. */
+static bool check_swap(struct frontend *fe, struct check_ctx *k)
+{
+	struct reload_env env = fe_reload_env(fe);
+	struct swap_report pools = { 0 };
+	char why[PROTO_TEXT_SIZE + 256];
+	bool ok = true;
+
+	if (swap_slots(&env, &pools, why, sizeof(why)) < 0) {
+		if (client_lost(&fe->client))
+			return false;
+		out_error("check: php-fpm pools: %s", why);
+		check_problem(k->j, "fpm_slots", why);
+		ok = false;
+	}
+	(void)swap_scan_nginx(CHECK_NGINX_DIR, check_keepalive, k);
+	return ok;
 }
 
 static int verb_check(struct frontend *fe)
@@ -1564,6 +1631,13 @@ static int verb_check(struct frontend *fe)
 			if (warn[0])
 				check_problem(&j, "fpm_reload_cuts", warn);
 		}
+	}
+	if (swap_enabled(fe->cfg) && !check_swap(fe, &k)) {
+		if (client_lost(&fe->client)) {
+			json_free(&j);
+			return fe_helper_lost(fe);
+		}
+		ok = false;
 	}
 	if (fe->cfg->fpm.enabled && fe->cfg->fpm.socket[0]) {
 		struct fcgi_response resp = { 0 };
