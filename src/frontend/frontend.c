@@ -1578,7 +1578,7 @@ static bool check_swap(struct frontend *fe, struct check_ctx *k)
 	if (swap_slots(&env, &pools, why, sizeof(why)) < 0) {
 		if (client_lost(&fe->client))
 			return false;
-		out_error("check: php-fpm pools: %s", why);
+		out_error("check: %s", why);
 		check_problem(k->j, "fpm_slots", why);
 		ok = false;
 	}

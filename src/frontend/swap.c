@@ -50,8 +50,13 @@ int swap_slots(const struct reload_env *env, struct swap_report *rep, char *err,
 
 	rep->n_slots = 0;
 	r = client_fpm_slots(env->client, swap_slot_seen, rep, &res, &e);
-	if (r < 0)
-		return swap_helper_failed(env, r, &e, err, errlen);
+	if (r < 0) {
+		char why[PROTO_TEXT_SIZE + 256];
+
+		r = swap_helper_failed(env, r, &e, why, sizeof(why));
+		snprintf(err, errlen, "%s%s", r == -ECONNRESET ? "" : "php-fpm pools: ", why);
+		return r;
+	}
 	rep->previous_slot = res.live_slot;
 	str_copy(rep->previous_release, sizeof(rep->previous_release), res.live_release);
 	return 0;
