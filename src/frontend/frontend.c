@@ -1867,10 +1867,9 @@ static bool fpm_unset(const struct frontend *fe)
 static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t bytes, uint64_t files,
 			      uint64_t start, const struct swap_report *swap)
 {
-	char pool[128] = "";
-
 	const char *fate = abort_release_as(fe, id, NULL, ABORT_DRY_RUN);
 	double secs = (double)(now_ns() - start) / 1e9;
+	char pool[160] = "";
 	struct json j;
 
 	json_init(&j);
