@@ -311,6 +311,35 @@ static void test_verb_help_texts(void **state)
 	assert_non_null(strstr(cli_usage, "cutover help VERB"));
 }
 
+/* reload = swap: fpm-start APP, with the boot unit's --wait and the
+ * anywhere options; nothing else. */
+static void test_parse_fpm_start(void **state)
+{
+	static const struct line boot = { { "cutover", "fpm-start", "shop", "--wait", "60" } };
+	static const struct line quiet = { { "cutover", "--json", "fpm-start", "shop", "-q" } };
+	static const struct line release = { { "cutover", "fpm-start", "shop", ID } };
+	static const struct line dry = { { "cutover", "fpm-start", "shop", "--dry-run" } };
+	static const struct line none = { { "cutover", "fpm-start" } };
+	char err[256];
+	struct cli c;
+
+	assert_int_equal(parse(&boot, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.verb, VERB_FPM_START);
+	assert_string_equal(c.app, "shop");
+	assert_int_equal(c.wait, 60);
+	assert_int_equal(parse(&quiet, &c, err, sizeof(err)), 0);
+	assert_true(c.json);
+	assert_true(c.quiet);
+	assert_int_equal(parse(&release, &c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unexpected argument"));
+	assert_int_equal(parse(&dry, &c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown option '--dry-run' for this verb"));
+	assert_int_equal(parse(&none, &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "fpm-start needs an APP name");
+	assert_non_null(strstr(cli_verb_help("fpm-start"), "usage: cutover fpm-start APP"));
+	assert_non_null(strstr(cli_usage, "  fpm-start APP "));
+}
+
 static void test_parse_new_options(void **state)
 {
 	static const struct line dry = { { "cutover", "deploy", "shop", "--dry-run", "--from", "." } };
@@ -561,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_verb_from_name),
 		cmocka_unit_test(test_parse_help_verbs),
 		cmocka_unit_test(test_verb_help_texts),
+		cmocka_unit_test(test_parse_fpm_start),
 		cmocka_unit_test(test_parse_new_options),
 		cmocka_unit_test(test_parse_new_errors),
 		cmocka_unit_test(test_parse_id_and_migrate),

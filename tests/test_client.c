@@ -1059,6 +1059,268 @@ static void test_source_no_reader(void **state)
 	assert_string_equal(err, "");
 }
 
+/* ---- reload = swap: the pool slots ----------------------------------- */
+
+struct slots_seen {
+	struct client_fpm_slot s[4];
+	size_t n;
+};
+
+static void on_slot(void *ctx, const struct client_fpm_slot *s)
+{
+	struct slots_seen *seen = ctx;
+
+	assert_true(seen->n < ELEMENTSOF(seen->s));
+	seen->s[seen->n++] = *s;
+}
+
+static void test_fpm_slots(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slots_result res;
+	struct slots_seen seen = { 0 };
+	struct helper_error e;
+	struct proto_msg *m;
+
+	m = queue(f, OP_ENTRY, 0, "a");
+	str_copy(m->id, sizeof(m->id), ID1);
+	m->arg[0] = 4242;
+	m->arg[1] = FPM_SLOT_LIVE;
+	m->arg[2] = 24576;
+	m->arg[3] = 0;
+	m = queue(f, OP_ENTRY, 0, "b");
+	str_copy(m->id, sizeof(m->id), ID2);
+	m->arg[0] = 4300;
+	m->arg[1] = FPM_SLOT_WARM;
+	m->arg[2] = 12000;
+	m->arg[3] = 42;
+	m = queue(f, OP_REPLY, 0, "a");
+	str_copy(m->id, sizeof(m->id), ID1);
+	fake_start(f);
+	assert_int_equal(client_fpm_slots(&f->client, on_slot, &seen, &res, &e), 0);
+	fake_join(f);
+	assert_int_equal(f->req.op, OP_FPM_SLOTS);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.s[0].slot, 'a');
+	assert_string_equal(seen.s[0].release, ID1);
+	assert_int_equal(seen.s[0].master_pid, 4242);
+	assert_int_equal(seen.s[0].state, FPM_SLOT_LIVE);
+	assert_int_equal(seen.s[0].pss_kb, 24576);
+	assert_int_equal(seen.s[1].slot, 'b');
+	assert_int_equal(seen.s[1].state, FPM_SLOT_WARM);
+	assert_int_equal(seen.s[1].warm_seconds, 42);
+	assert_int_equal(res.live_slot, 'a');
+	assert_string_equal(res.live_release, ID1);
+}
+
+static void test_fpm_slots_none_live_and_unknown_state(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slots_result res;
+	struct slots_seen seen = { 0 };
+	struct helper_error e;
+	struct proto_msg *m;
+
+	m = queue(f, OP_ENTRY, 0, "b");
+	m->arg[1] = 77;   /* a state this front end does not know */
+	queue(f, OP_REPLY, 0, "");
+	fake_start(f);
+	assert_int_equal(client_fpm_slots(&f->client, on_slot, &seen, &res, &e), 0);
+	fake_join(f);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.s[0].state, FPM_SLOT_FAILED);
+	assert_string_equal(seen.s[0].release, "");
+	assert_int_equal(res.live_slot, 0);
+}
+
+static void test_fpm_slots_bad_slot_breaks(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slots_result res;
+	struct helper_error e;
+
+	queue(f, OP_ENTRY, 0, "c");
+	queue(f, OP_REPLY, 0, "");
+	fake_start(f);
+	assert_int_equal(client_fpm_slots(&f->client, NULL, NULL, &res, &e), -EBADMSG);
+	fake_join(f);
+	assert_true(client_lost(&f->client));
+}
+
+static void test_fpm_slots_refused(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slots_result res;
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE];
+	struct proto_msg *m;
+
+	m = queue(f, OP_REPLY, -EOPNOTSUPP, "reload = swap is not built yet");
+	m->error = ERR_FPM_SLOT;
+	fake_start(f);
+	assert_int_equal(client_fpm_slots(&f->client, NULL, NULL, &res, &e), -EOPNOTSUPP);
+	fake_join(f);
+	assert_false(client_lost(&f->client));
+	messages_format(&e, NULL, why, sizeof(why));
+	assert_string_equal(why, "reload = swap is not built yet");
+}
+
+static void test_fpm_slot_start(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slot_start_result res;
+	struct helper_error e;
+	struct proto_msg *m;
+
+	queue(f, OP_OUTPUT, 0, "NOTICE: [global]\n");
+	m = queue(f, OP_REPLY, 0, "b");
+	str_copy(m->id, sizeof(m->id), ID2);
+	m->arg[0] = 5150;
+	m->arg[1] = 212;
+	m->arg[2] = 0;
+	m->arg[3] = 51200;
+	fake_start(f);
+	assert_int_equal(client_fpm_slot_start(&f->client, ID2, &res, &e), 0);
+	fake_join(f);
+	assert_int_equal(f->req.op, OP_FPM_SLOT_START);
+	assert_string_equal(f->req.id, ID2);
+	assert_int_equal(res.slot, 'b');
+	assert_string_equal(res.release, ID2);
+	assert_int_equal(res.master_pid, 5150);
+	assert_int_equal(res.ready_ms, 212);
+	assert_false(res.already_warm);
+	assert_int_equal(res.need_kb, 51200);
+	assert_string_equal(f->output, "NOTICE: [global]\n");
+}
+
+static void test_fpm_slot_start_default_and_warm(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slot_start_result res;
+	struct helper_error e;
+	struct proto_msg *m;
+
+	m = queue(f, OP_REPLY, 0, "a");
+	str_copy(m->id, sizeof(m->id), ID1);
+	m->arg[2] = 1;
+	fake_start(f);
+	assert_int_equal(client_fpm_slot_start(&f->client, NULL, &res, &e), 0);
+	fake_join(f);
+	assert_string_equal(f->req.id, "");
+	assert_true(res.already_warm);
+	assert_int_equal(res.slot, 'a');
+}
+
+static void test_fpm_slot_start_memory_refusal(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slot_start_result res;
+	struct helper_error e;
+	char why[PROTO_TEXT_SIZE];
+	struct proto_msg *m;
+
+	m = queue(f, OP_REPLY, -ENOMEM, NULL);
+	m->error = ERR_FPM_MEMORY;
+	m->arg[0] = 300 * 1024;
+	m->arg[1] = 100 * 1024;
+	fake_start(f);
+	assert_int_equal(client_fpm_slot_start(&f->client, ID1, &res, &e), -ENOMEM);
+	fake_join(f);
+	messages_format(&e, NULL, why, sizeof(why));
+	assert_non_null(strstr(why, "a second php-fpm pool needs about 300 MB, 100 MB available"));
+}
+
+static void test_fpm_slot_start_reply_without_slot_breaks(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slot_start_result res;
+	struct helper_error e;
+	struct proto_msg *m;
+
+	m = queue(f, OP_REPLY, 0, "");
+	str_copy(m->id, sizeof(m->id), ID1);
+	fake_start(f);
+	assert_int_equal(client_fpm_slot_start(&f->client, ID1, &res, &e), -EBADMSG);
+	fake_join(f);
+	assert_true(client_lost(&f->client));
+}
+
+static void test_fpm_slot_retire(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slot_retire_result res;
+	struct helper_error e;
+	struct proto_msg *m;
+
+	m = queue(f, OP_REPLY, 0, NULL);
+	m->arg[0] = 6500;
+	m->arg[1] = 1;
+	m->arg[2] = 3;
+	fake_start(f);
+	assert_int_equal(client_fpm_slot_retire(&f->client, 'a', true, &res, &e), 0);
+	fake_join(f);
+	assert_int_equal(f->req.op, OP_FPM_SLOT_RETIRE);
+	assert_string_equal(f->req.text, "a");
+	assert_int_equal(f->req.arg[0], 1);
+	assert_int_equal(res.queue_us, 6500);
+	assert_true(res.stopped);
+	assert_int_equal(res.still_queued, 3);
+}
+
+static void test_fpm_slot_retire_keep_warm_and_bad_slot(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_slot_retire_result res;
+	struct helper_error e;
+
+	/* refused here, before anything is sent */
+	assert_int_equal(client_fpm_slot_retire(&f->client, 'x', false, &res, &e), -EINVAL);
+	assert_false(client_lost(&f->client));
+	queue(f, OP_REPLY, 0, NULL);
+	fake_start(f);
+	assert_int_equal(client_fpm_slot_retire(&f->client, 'b', false, &res, &e), 0);
+	fake_join(f);
+	assert_string_equal(f->req.text, "b");
+	assert_int_equal(f->req.arg[0], 0);
+	assert_false(res.stopped);
+}
+
+static void test_fpm_live(void **state)
+{
+	struct fake *f = *state;
+	struct client_fpm_live_result res;
+	struct helper_error e;
+	struct proto_msg *m;
+
+	m = queue(f, OP_REPLY, 0, "b");
+	m->arg[0] = 48000;
+	fake_start(f);
+	assert_int_equal(client_fpm_live(&f->client, &res, &e), 0);
+	fake_join(f);
+	assert_int_equal(f->req.op, OP_FPM_LIVE);
+	assert_int_equal(res.slot, 'b');
+	assert_int_equal(res.rename_ns, 48000);
+}
+
+static void test_fpm_request_at_sends_index(void **state)
+{
+	struct fake *f = *state;
+	struct helper_error e;
+	int p[2], fd = -EBADF;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	queue(f, OP_REPLY, 0, NULL);
+	queue_fd(f, p[0]);
+	fake_start(f);
+	assert_int_equal(client_fpm_request_at(&f->client, FPM_REQ_SLOT_WARM, NULL, 3, &fd, &e), 0);
+	fake_join(f);
+	assert_int_equal(f->req.arg[0], FPM_REQ_SLOT_WARM);
+	assert_int_equal(f->req.arg[1], 3);
+	assert_true(fd >= 0);
+	close(fd);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1098,6 +1360,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_refuses_other_ops, reader_setup, reader_teardown),
 		cmocka_unit_test_setup_teardown(test_reader_refuses_other_paths, reader_setup, reader_teardown),
 		cmocka_unit_test(test_source_no_reader),
+		cmocka_unit_test_setup_teardown(test_fpm_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slots_none_live_and_unknown_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slots_bad_slot_breaks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slots_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slot_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slot_start_default_and_warm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slot_start_memory_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slot_start_reply_without_slot_breaks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slot_retire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_slot_retire_keep_warm_and_bad_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpm_request_at_sends_index, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

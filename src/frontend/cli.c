@@ -27,6 +27,7 @@ const char cli_usage[] =
 	"  history  APP [-n N]                         every attempt (deploys, failures, rollbacks), newest first\n"
 	"  log      APP RELEASE                        the build log of a release (kept for failed builds)\n"
 	"  migrate  APP RELEASE [--pretend]            run a staged release's migrations without switching\n"
+	"  fpm-start APP                               reload = swap: start the live release's php-fpm pool (root)\n"
 	"\n"
 	"SOURCE is a directory, a .tar, .tar.gz, .tgz, .tar.zst or .tar.xz file, or git+URL#REF.\n"
 	"RELEASE (switch, rollback) is a release id, a unique prefix of one, or a unique label.\n"
@@ -49,6 +50,7 @@ static const struct {
 	{ "mount", VERB_MOUNT }, { "verify", VERB_VERIFY },
 	{ "history", VERB_HISTORY }, { "log", VERB_LOG },
 	{ "migrate", VERB_MIGRATE },
+	{ "fpm-start", VERB_FPM_START },
 };
 
 enum verb verb_from_name(const char *name)
@@ -251,7 +253,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t n)
 	allows_release = c->verb == VERB_SWITCH || c->verb == VERB_ROLLBACK || c->verb == VERB_VERIFY ||
 			 c->verb == VERB_LOG || c->verb == VERB_MIGRATE;
 	allows_keep = c->verb == VERB_PRUNE;
-	allows_wait = allows_source || allows_release || allows_keep || c->verb == VERB_MOUNT;
+	allows_wait = allows_source || allows_release || allows_keep || c->verb == VERB_MOUNT ||
+		      c->verb == VERB_FPM_START;
 
 	for (; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;

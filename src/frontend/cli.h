@@ -27,6 +27,7 @@ enum verb {
 	VERB_HISTORY,
 	VERB_LOG,
 	VERB_MIGRATE,
+	VERB_FPM_START,      /* reload = swap: root only, not through sudo */
 	/* systemd's ExecStart of a reload = swap slot (src/launcher/fpm_exec.c):
 	 * app holds the unit instance "APP:S"; not a verb of the front end. */
 	VERB_FPM_EXEC,

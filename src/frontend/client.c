@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fpm_slot.h"
 #include "util.h"
 
 #define CAPTURE_MAX (4u * 1024 * 1024)
@@ -676,12 +677,19 @@ int client_fpm_reload(struct client *c, bool expect_new, struct client_fpm_reloa
 int client_fpm_request(struct client *c, enum fpm_request_kind kind, const char *id, int *ret_fd,
 		       struct helper_error *err)
 {
+	return client_fpm_request_at(c, kind, id, 0, ret_fd, err);
+}
+
+int client_fpm_request_at(struct client *c, enum fpm_request_kind kind, const char *id, size_t index,
+			  int *ret_fd, struct helper_error *err)
+{
 	struct proto_msg req, rep;
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
 	proto_init(&req, OP_FPM_REQUEST);
 	req.arg[0] = kind;
+	req.arg[1] = index;
 	if (id && str_copy(req.id, sizeof(req.id), id) < 0)
 		return client_refuse(err, -ENAMETOOLONG, "release id is too long");
 	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, &fd, err);
@@ -690,6 +698,124 @@ int client_fpm_request(struct client *c, enum fpm_request_kind kind, const char 
 	if (fd < 0)
 		return client_refuse(err, -EBADF, rep.text);
 	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* ---- reload = swap: the pool slots ---------------------------------- */
+
+/* "a" or "b" in a reply's text: the slot letter, or 0. */
+static char slot_from_text(const char *text)
+{
+	return text[0] && !text[1] && fpm_slot_valid(text[0]) ? text[0] : 0;
+}
+
+struct slots_ctx {
+	client_fpm_slot_fn fn;
+	void *ctx;
+	bool bad;                       /* an entry named no slot */
+};
+
+static void fpm_slot_entry(const struct proto_msg *m, void *ctx)
+{
+	struct slots_ctx *k = ctx;
+	struct client_fpm_slot s = {
+		.slot = slot_from_text(m->text),
+		.master_pid = m->arg[0] <= INT32_MAX ? (long)m->arg[0] : 0,
+		.state = m->arg[1] <= FPM_SLOT_FAILED ? (enum fpm_slot_state)m->arg[1] : FPM_SLOT_FAILED,
+		.pss_kb = m->arg[2],
+		.warm_seconds = m->arg[3],
+	};
+
+	if (!s.slot) {
+		k->bad = true;
+		return;
+	}
+	str_copy(s.release, sizeof(s.release), m->id);
+	if (k->fn)
+		k->fn(k->ctx, &s);
+}
+
+int client_fpm_slots(struct client *c, client_fpm_slot_fn on_slot, void *ctx,
+		     struct client_fpm_slots_result *ret, struct helper_error *err)
+{
+	struct slots_ctx k = { .fn = on_slot, .ctx = ctx };
+	struct proto_msg req, rep;
+	int r;
+
+	*ret = (struct client_fpm_slots_result) { 0 };
+	proto_init(&req, OP_FPM_SLOTS);
+	r = client_call(c, &req, EXPECT_REPLY | EXPECT_ENTRY, fpm_slot_entry, &k, &rep, NULL, err);
+	if (r < 0)
+		return r;
+	if (k.bad || (rep.text[0] && !slot_from_text(rep.text)))
+		return client_break(c, CLIENT_PROTOCOL_ERROR, -EBADMSG, err,
+				    "the privileged helper named a php-fpm slot that does not exist");
+	ret->live_slot = slot_from_text(rep.text);
+	str_copy(ret->live_release, sizeof(ret->live_release), rep.id);
+	return 0;
+}
+
+int client_fpm_slot_start(struct client *c, const char *id, struct client_fpm_slot_start_result *ret,
+			  struct helper_error *err)
+{
+	struct proto_msg req, rep;
+	int r;
+
+	proto_init(&req, OP_FPM_SLOT_START);
+	if (id && str_copy(req.id, sizeof(req.id), id) < 0)
+		return client_refuse(err, -ENAMETOOLONG, "release id is too long");
+	r = client_fpm_call(c, &req, &rep, err);
+	if (r < 0)
+		return r;
+	if (!slot_from_text(rep.text) || !release_id_valid(rep.id))
+		return client_break(c, CLIENT_PROTOCOL_ERROR, -EBADMSG, err,
+				    "the privileged helper started a php-fpm slot without naming it or its release");
+	*ret = (struct client_fpm_slot_start_result) {
+		.slot = slot_from_text(rep.text),
+		.master_pid = rep.arg[0] <= INT32_MAX ? (long)rep.arg[0] : 0,
+		.ready_ms = rep.arg[1],
+		.already_warm = rep.arg[2] == 1,
+		.need_kb = rep.arg[3],
+	};
+	str_copy(ret->release, sizeof(ret->release), rep.id);
+	return 0;
+}
+
+int client_fpm_slot_retire(struct client *c, char slot, bool stop_now,
+			   struct client_fpm_slot_retire_result *ret, struct helper_error *err)
+{
+	struct proto_msg req, rep;
+	int r;
+
+	if (!fpm_slot_valid(slot))
+		return client_refuse(err, -EINVAL, "no such php-fpm slot");
+	proto_init(&req, OP_FPM_SLOT_RETIRE);
+	req.text[0] = slot;
+	req.len = 1;
+	req.arg[0] = stop_now ? 1 : 0;
+	r = client_call(c, &req, EXPECT_REPLY, NULL, NULL, &rep, NULL, err);
+	if (r < 0)
+		return r;
+	*ret = (struct client_fpm_slot_retire_result) {
+		.queue_us = rep.arg[0],
+		.stopped = rep.arg[1] == 1,
+		.still_queued = rep.arg[2],
+	};
+	return 0;
+}
+
+int client_fpm_live(struct client *c, struct client_fpm_live_result *ret, struct helper_error *err)
+{
+	struct proto_msg rep;
+	int r;
+
+	r = client_simple(c, OP_FPM_LIVE, &rep, err);
+	if (r < 0)
+		return r;
+	if (!slot_from_text(rep.text))
+		return client_break(c, CLIENT_PROTOCOL_ERROR, -EBADMSG, err,
+				    "the privileged helper did not name the live php-fpm slot");
+	*ret = (struct client_fpm_live_result) { .slot = slot_from_text(rep.text), .rename_ns = rep.arg[0] };
 	return 0;
 }
 

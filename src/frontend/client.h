@@ -233,6 +233,58 @@ int client_fpm_reload(struct client *c, bool expect_new, struct client_fpm_reloa
 int client_fpm_request(struct client *c, enum fpm_request_kind kind, const char *id, int *ret_fd,
 		       struct helper_error *err);
 
+/* The same with an index (FPM_REQ_SLOT_WARM: into [fpm] warm_urls). */
+int client_fpm_request_at(struct client *c, enum fpm_request_kind kind, const char *id, size_t index,
+			  int *ret_fd, struct helper_error *err);
+
+/* reload = swap (docs/POOLSWAP.md): one slot as FPM_SLOTS reports it. */
+struct client_fpm_slot {
+	char slot;                        /* 'a' or 'b' */
+	char release[RELEASE_ID_MAX + 1]; /* the release it runs, or "" */
+	long master_pid;                  /* 0: none */
+	enum fpm_slot_state state;        /* FPM_SLOT_FAILED for a state we do not know */
+	uint64_t pss_kb;                  /* master and workers */
+	uint64_t warm_seconds;            /* since it stopped being live */
+};
+typedef void (*client_fpm_slot_fn)(void *ctx, const struct client_fpm_slot *s);
+struct client_fpm_slots_result {
+	char live_slot;                   /* 'a', 'b', or 0 when none is live */
+	char live_release[RELEASE_ID_MAX + 1];
+};
+/* on_slot is called per slot. -EBADMSG: the helper named no valid slot. */
+int client_fpm_slots(struct client *c, client_fpm_slot_fn on_slot, void *ctx,
+		     struct client_fpm_slots_result *ret, struct helper_error *err);
+
+struct client_fpm_slot_start_result {
+	char slot;                        /* where the release runs now */
+	char release[RELEASE_ID_MAX + 1];
+	long master_pid;
+	uint64_t ready_ms;                /* until it answered */
+	bool already_warm;                /* that slot ran the release already: nothing started */
+	uint64_t need_kb;                 /* both pools were expected to need */
+};
+/* id: the release (NULL or "": rollback's pick, fpm-start's current one).
+ * php-fpm -tt's output goes to the output sink; on ERR_FPM_TEST err->detail
+ * holds php-fpm's line. */
+int client_fpm_slot_start(struct client *c, const char *id, struct client_fpm_slot_start_result *ret,
+			  struct helper_error *err);
+
+struct client_fpm_slot_retire_result {
+	uint64_t queue_us;                /* until its accept queue was empty */
+	bool stopped;                     /* stopped now (else kept warm) */
+	uint64_t still_queued;            /* connections left when it gave up waiting */
+};
+/* stop_now: stop it rather than keep it warm for [fpm] keep_warm. */
+int client_fpm_slot_retire(struct client *c, char slot, bool stop_now,
+			   struct client_fpm_slot_retire_result *ret, struct helper_error *err);
+
+struct client_fpm_live_result {
+	char slot;                        /* the live socket names it now */
+	uint64_t rename_ns;
+};
+/* fpm-start: points the live socket at the slot this run started. */
+int client_fpm_live(struct client *c, struct client_fpm_live_result *ret, struct helper_error *err);
+
 /* url_ref: "URL#REF" (-ENAMETOOLONG if it does not fit a request). */
 int client_fetch_git(struct client *c, const char *url_ref, uint64_t *ret_exit, struct helper_error *err);
 

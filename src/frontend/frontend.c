@@ -23,6 +23,7 @@
 #include "resolve.h"
 #include "result.h"
 #include "source_client.h"
+#include "swap.h"
 #include "util.h"
 
 /* For the signal handler: what to stop and what to say. */
@@ -730,7 +731,8 @@ static int do_reload(struct frontend *fe, const struct fpm_facts *facts, struct 
 	char detail[160];
 	int r;
 
-	if (!fe->cfg->fpm.enabled || fe->cfg->fpm.reload == FPM_RELOAD_NONE)
+	/* swap: the pools were swapped by the switch itself */
+	if (!fe->cfg->fpm.enabled || fe->cfg->fpm.reload == FPM_RELOAD_NONE || swap_enabled(fe->cfg))
 		return 0;
 	struct reload_env env = fe_reload_env(fe);
 
@@ -772,7 +774,7 @@ static int do_health(struct frontend *fe, char *err, size_t errlen)
 }
 
 static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t bytes, uint64_t files,
-			      uint64_t start);
+			      uint64_t start, const struct swap_report *swap);
 static bool fpm_unset(const struct frontend *fe);
 /* No [fpm] section: said by check and by every deploy. */
 static const char fpm_unset_warning[] =
@@ -780,7 +782,8 @@ static const char fpm_unset_warning[] =
 
 /* After a deploy's health check failed: back to the release it replaced,
  * reloaded again, both recorded in history by the helper. */
-static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, const char *why)
+static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, struct swap_report *swap,
+			 const char *why)
 {
 	struct client_switch_result sw;
 	struct helper_error e;
@@ -799,6 +802,12 @@ static int auto_rollback(struct frontend *fe, const struct fpm_facts *facts, con
 		return EXIT_FAILED;
 	}
 	out_step(&fe->out, "rollback", now_ns() - t0, sw.to);
+	if (swap) {
+		struct reload_env env = fe_reload_env(fe);
+
+		/* the old pool serves again: the new one goes */
+		swap_stop_new(&env, swap, "stopped: rolled back to the old pool");
+	}
 	r = do_reload(fe, facts, NULL);
 	run_hooks_after_outcome(fe, HOOK_AFTER_ROLLBACK, NULL);
 	if (r < 0) {
@@ -849,9 +858,44 @@ static int stage_reused(struct frontend *fe, const struct stage_result *res)
 	return EXIT_OK;
 }
 
+/* reload = swap: the new release's pool, before the switch. EXIT_OK, or
+ * the exit code after the release was given up and the error printed. */
+static int deploy_swap_prepare(struct frontend *fe, const char *id, struct swap_report *swap)
+{
+	struct reload_env env = fe_reload_env(fe);
+	char err[1600];
+
+	if (swap_prepare(&env, id, swap, err, sizeof(err)) == 0)
+		return EXIT_OK;
+	if (client_lost(&fe->client))
+		return fe_helper_lost(fe);
+	result_set_code(result_get(), "precheck_failed");
+	out_error("%s; release %s was not published and was %s, the live site is unchanged", err, id,
+		  abort_release(fe, id, err));
+	return EXIT_FAILED;
+}
+
+/* reload = swap: a run that fails before its switch stops the pool it started. */
+static void fe_swap_stop_new(struct frontend *fe, struct swap_report *swap, const char *detail)
+{
+	struct reload_env env = fe_reload_env(fe);
+
+	if (swap_enabled(fe->cfg))
+		swap_stop_new(&env, swap, detail);
+}
+
+static void fe_swap_retire_old(struct frontend *fe, struct swap_report *swap)
+{
+	struct reload_env env = fe_reload_env(fe);
+
+	if (swap_enabled(fe->cfg))
+		swap_retire_old(&env, swap);
+}
+
 static int deploy_run(struct frontend *fe, struct notify_event *ev)
 {
 	struct stage_result res = { 0 };
+	struct swap_report swap = { 0 };
 	struct fpm_facts facts = { 0 };
 	struct client_switch_result sw;
 	struct client_prune_result pr;
@@ -898,10 +942,16 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 			  res.id, abort_release(fe, res.id, err));
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
+	if (swap_enabled(fe->cfg)) {
+		r = deploy_swap_prepare(fe, res.id, &swap);
+		if (r != EXIT_OK)
+			return r;
+	}
 	r = run_migrations(fe, err, sizeof(err));
 	if (r < 0)
 		result_set_code(result_get(), fe->refused ? "migration_refused" : "migration_failed");
 	if (r < 0 || run_hooks(fe, false, err, sizeof(err)) < 0) {
+		fe_swap_stop_new(fe, &swap, "stopped: the live site is unchanged");
 		out_error("%s; release %s was not published and was %s, the old release keeps serving", err,
 			  res.id, abort_release(fe, res.id, err));
 		return EXIT_FAILED;
@@ -909,7 +959,7 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 	/* mode = bind has no second path to run the staged release from: its
 	 * shared entries are mounted only at live (docs/BIND.md). */
 	if (fe->cfg->health.enabled && fe->cfg->health.precheck && fe->cfg->fpm.socket[0] &&
-	    fe->cfg->mode != PUBLISH_BIND) {
+	    fe->cfg->mode != PUBLISH_BIND && !swap_enabled(fe->cfg)) {
 		t0 = now_ns();
 		struct reload_env env = fe_reload_env(fe);
 
@@ -925,13 +975,19 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 		}
 		out_step(&fe->out, "pre-switch check", now_ns() - t0, "staged release answers in the live pool");
 	}
-	if (fe->cli.dry_run)
-		return deploy_dry_run_end(fe, res.id, res.bytes, res.files, start);
+	if (fe->cli.dry_run) {
+		fe_swap_stop_new(fe, &swap, "stopped: a dry run (started, checked and warmed, never live)");
+		return deploy_dry_run_end(fe, res.id, res.bytes, res.files, start,
+					  swap_enabled(fe->cfg) ? &swap : NULL);
+	}
 
 	t0 = now_ns();
 	r = do_switch_request(fe, false, res.id, (now_ns() - start) / 1000000, &sw);
-	if (r != EXIT_OK)
+	if (r != EXIT_OK) {
+		if (!sig_published)
+			fe_swap_stop_new(fe, &swap, "stopped: the live site is unchanged");
 		return r;
+	}
 	str_copy(from, sizeof(from), sw.from);
 	notify_event_switched(ev, from, res.id, now_ns() - t0);
 	switch_detail(fe, &sw, detail, sizeof(detail));
@@ -957,12 +1013,18 @@ static int deploy_run(struct frontend *fe, struct notify_event *ev)
 	if (r < 0) {
 		json_free(&j);
 		if (fe->cfg->health.rollback && from[0])
-			return auto_rollback(fe, &facts, err);
+			return auto_rollback(fe, &facts, swap_enabled(fe->cfg) ? &swap : NULL, err);
+		/* the new release stays: the old pool is kept warm for a rollback */
+		fe_swap_retire_old(fe, &swap);
 		result_set_code(result_get(), "unhealthy");
 		fe_report(fe, REPORT_UNHEALTHY, "health check failed: %s", err);
 		out_error("health check failed: %s; release %s stays live (%s)", err, res.id,
 			  from[0] ? "rollback = no" : "there is no previous release");
 		return EXIT_FAILED;
+	}
+	if (swap_enabled(fe->cfg)) {
+		fe_swap_retire_old(fe, &swap);
+		swap_json(&j, fe->cfg, &swap);
 	}
 	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
 		json_free(&j);
@@ -1050,6 +1112,7 @@ static int verb_deploy(struct frontend *fe)
 
 static int switch_run(struct frontend *fe, struct notify_event *ev)
 {
+	struct swap_report swap = { 0 };
 	struct fpm_facts facts = { 0 };
 	struct client_switch_result sw;
 	struct json j;
@@ -1066,9 +1129,23 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 		out_error("%s; nothing was switched, the live site is unchanged", err);
 		return r == -EIO ? EXIT_FAILED : EXIT_USAGE;
 	}
+	if (swap_enabled(fe->cfg)) {
+		struct reload_env env = fe_reload_env(fe);
+
+		if (swap_prepare(&env, fe->cli.release, &swap, err, sizeof(err)) < 0) {
+			if (client_lost(&fe->client))
+				return fe_helper_lost(fe);
+			result_set_code(result_get(), "precheck_failed");
+			out_error("%s; nothing was switched, the live site is unchanged", err);
+			return EXIT_FAILED;
+		}
+	}
 	r = do_switch_request(fe, fe->cli.verb != VERB_SWITCH, fe->cli.release, 0, &sw);
-	if (r != EXIT_OK)
+	if (r != EXIT_OK) {
+		if (!sig_published)
+			fe_swap_stop_new(fe, &swap, "stopped: the live site is unchanged");
 		return r;
+	}
 	notify_event_switched(ev, sw.from, sw.to, now_ns() - start);
 	switch_detail(fe, &sw, detail, sizeof(detail));
 	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
@@ -1088,6 +1165,8 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	}
 	if (do_health(fe, err, sizeof(err)) < 0) {
 		json_free(&j);
+		/* it stays live: the old pool is kept warm for a rollback */
+		fe_swap_retire_old(fe, &swap);
 		/* The helper lets a run mark only what it switched to itself, not
 		 * a rollback's target: that one is reported as a failure. */
 		fe_report(fe, fe->cli.verb == VERB_SWITCH ? REPORT_UNHEALTHY : REPORT_FAILED,
@@ -1095,6 +1174,10 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 		result_set_code(result_get(), "unhealthy");
 		out_error("release %s is live, but its health check failed: %s", sw.to, err);
 		return EXIT_FAILED;
+	}
+	if (swap_enabled(fe->cfg)) {
+		fe_swap_retire_old(fe, &swap);
+		swap_json(&j, fe->cfg, &swap);
 	}
 	if (run_hooks(fe, true, err, sizeof(err)) < 0) {
 		json_free(&j);
@@ -1301,6 +1384,9 @@ static int verb_status(struct frontend *fe)
 	bool have_last = false, have_failure = false, bind = fe->cfg->mode == PUBLISH_BIND, live_ok = true;
 	struct history_entry failure;
 	char mounted[PROTO_TEXT_SIZE + 256] = "", size[32];
+	struct swap_report pools = { 0 };
+	char pools_why[PROTO_TEXT_SIZE + 256] = "";
+	bool have_pools = false;
 	struct json j;
 	int r;
 
@@ -1321,6 +1407,15 @@ static int verb_status(struct frontend *fe)
 	if (hfd >= 0) {
 		have_last = history_last(hfd, &last) == 1;
 		have_failure = history_view_last_failure(hfd, &failure) == 1;
+	}
+	/* reload = swap: the pools, as the helper sees them; a refusal is
+	 * shown in their place and does not fail status. */
+	if (swap_enabled(fe->cfg)) {
+		struct reload_env env = fe_reload_env(fe);
+
+		have_pools = swap_slots(&env, &pools, pools_why, sizeof(pools_why)) == 0;
+		if (client_lost(&fe->client))
+			return fe_helper_lost(fe);
 	}
 	if (fe->cli.json) {
 		json_init(&j);
@@ -1368,6 +1463,16 @@ static int verb_status(struct frontend *fe)
 		json_kv_uint(&j, "objects", cs.store_objects);
 		json_kv_uint(&j, "bytes", cs.store_bytes);
 		json_end(&j, '}');
+		if (swap_enabled(fe->cfg)) {
+			json_key(&j, "pools");
+			if (have_pools) {
+				json_begin(&j, '[');
+				for (size_t i = 0; i < pools.n_slots; i++)
+					swap_slot_json(&j, &pools.slots[i]);
+				json_end(&j, ']');
+			} else
+				json_string(&j, NULL);
+		}
 		json_end(&j, '}');
 		result_take_body(result_get(), &j);
 		json_free(&j);
@@ -1401,6 +1506,14 @@ static int verb_status(struct frontend *fe)
 		format_size(size, sizeof(size), cs.store_bytes);
 		printf("store:       %llu objects, %s (every release's files, each counted once)\n",
 		       (unsigned long long)cs.store_objects, size);
+		if (swap_enabled(fe->cfg) && !have_pools)
+			printf("pools:       (unknown: %s)\n", pools_why);
+		for (size_t i = 0; have_pools && i < pools.n_slots; i++) {
+			char line[PROTO_TEXT_SIZE];
+
+			swap_slot_describe(&pools.slots[i], line, sizeof(line));
+			printf("pool %c:      %s\n", pools.slots[i].slot, line);
+		}
 	}
 	if (cs.current_broken)
 		result_set_message(result_get(), "ROOT/current is not a cutover symlink");
@@ -1423,6 +1536,9 @@ struct check_ctx {
 	struct json *j;
 };
 
+/* Where nginx keeps its configuration (the keepalive scan of check). */
+#define CHECK_NGINX_DIR "/etc/nginx"
+
 static void check_entry(void *ctx, const struct helper_error *e)
 {
 	struct check_ctx *k = ctx;
@@ -1434,6 +1550,40 @@ static void check_entry(void *ctx, const struct helper_error *e)
 		check_problem(k->j, messages_code_name(e->code), problem);
 	else
 		fprintf(stderr, "cutover: check: %s\n", problem);
+}
+
+/* A `fastcgi_keep_conn on` in nginx's configuration (reload = swap). */
+static void check_keepalive(void *ctx, const char *path, unsigned line)
+{
+	struct check_ctx *k = ctx;
+	char msg[PATH_MAX + 400], shown[PATH_MAX];
+
+	str_escape(shown, sizeof(shown), path, strlen(path));
+	snprintf(msg, sizeof(msg), "%s:%u has fastcgi_keep_conn on: with reload = swap nginx keeps sending requests "
+		 "down its kept connections to the old pool after a switch, and retiring it waits for them; "
+		 "remove it (docs/POOLSWAP.md)", shown, line);
+	out_warn(&k->fe->out, "%s", msg);
+	check_problem(k->j, "fpm_keepalive", msg);
+}
+
+/* reload = swap: the helper must be able to read the pools (a refusal is
+ * a problem), and nginx must not keep connections to them. */
+static bool check_swap(struct frontend *fe, struct check_ctx *k)
+{
+	struct reload_env env = fe_reload_env(fe);
+	struct swap_report pools = { 0 };
+	char why[PROTO_TEXT_SIZE + 256];
+	bool ok = true;
+
+	if (swap_slots(&env, &pools, why, sizeof(why)) < 0) {
+		if (client_lost(&fe->client))
+			return false;
+		out_error("check: %s", why);
+		check_problem(k->j, "fpm_slots", why);
+		ok = false;
+	}
+	(void)swap_scan_nginx(CHECK_NGINX_DIR, check_keepalive, k);
+	return ok;
 }
 
 static int verb_check(struct frontend *fe)
@@ -1481,6 +1631,13 @@ static int verb_check(struct frontend *fe)
 			if (warn[0])
 				check_problem(&j, "fpm_reload_cuts", warn);
 		}
+	}
+	if (swap_enabled(fe->cfg) && !check_swap(fe, &k)) {
+		if (client_lost(&fe->client)) {
+			json_free(&j);
+			return fe_helper_lost(fe);
+		}
+		ok = false;
 	}
 	if (fe->cfg->fpm.enabled && fe->cfg->fpm.socket[0]) {
 		struct fcgi_response resp = { 0 };
@@ -1708,10 +1865,11 @@ static bool fpm_unset(const struct frontend *fe)
  * migrations and before_switch hooks never ran.
  */
 static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t bytes, uint64_t files,
-			      uint64_t start)
+			      uint64_t start, const struct swap_report *swap)
 {
 	const char *fate = abort_release_as(fe, id, NULL, ABORT_DRY_RUN);
 	double secs = (double)(now_ns() - start) / 1e9;
+	char pool[160] = "";
 	struct json j;
 
 	json_init(&j);
@@ -1726,13 +1884,18 @@ static int deploy_dry_run_end(struct frontend *fe, const char *id, uint64_t byte
 	json_begin(&j, '[');
 	json_end(&j, ']');
 	json_kv_double(&j, "seconds", secs);
+	if (swap) {
+		swap_json(&j, fe->cfg, swap);
+		snprintf(pool, sizeof(pool), " (php-fpm: a pool for it was started in slot %c, checked and warmed, then %s)",
+			 swap->start.slot, swap->new_retired ? "stopped" : "left to the helper to stop");
+	}
 	json_end(&j, '}');
 	result_take_body(result_get(), &j);
 	json_free(&j);
 	if (!fe->cli.json && !fe->cli.quiet)
 		fprintf(stderr, "dry run of %s: release %s built and checked in %.1fs, then %s; nothing was switched, "
-			"the live site is unchanged%s\n", fe->cfg->app, id, secs, fate,
-			fe->cfg->migrate.run[0] ? " (migrations: pretend only)" : "");
+			"the live site is unchanged%s%s\n", fe->cfg->app, id, secs, fate,
+			fe->cfg->migrate.run[0] ? " (migrations: pretend only)" : "", pool);
 	return EXIT_OK;
 }
 
@@ -1829,6 +1992,8 @@ int frontend_run(struct frontend *fe)
 	case VERB_MIGRATE:
 		r = frontend_resolve_release(fe);
 		return r != EXIT_OK ? r : verb_migrate(fe);
+	case VERB_FPM_START:
+		return verb_fpm_start(fe);
 	default:
 		return EXIT_USAGE;
 	}

@@ -64,6 +64,8 @@ void fe_why(const struct frontend *fe, const struct helper_error *e, char *buf, 
 int fe_run_migrations(struct frontend *fe, char *err, size_t errlen);
 /* cutover migrate APP RELEASE (src/frontend/migrate_verb.c). */
 int verb_migrate(struct frontend *fe);
+/* cutover fpm-start APP (src/frontend/fpm_start_verb.c). */
+int verb_fpm_start(struct frontend *fe);
 
 /* Runs the verb; returns the process exit code. */
 int frontend_run(struct frontend *fe);

@@ -29,11 +29,17 @@ int health_evaluate(const struct health_config *h, int status, const char *body,
 
 int health_precheck(const struct reload_env *env, const char *id, char *err, size_t errlen)
 {
+	return health_precheck_kind(env, FPM_REQ_PRECHECK, id, err, errlen);
+}
+
+int health_precheck_kind(const struct reload_env *env, enum fpm_request_kind kind, const char *id,
+			 char *err, size_t errlen)
+{
 	struct fcgi_response resp = { 0 };
 	char why[300];
 	int r;
 
-	r = fpm_fetch(env, FPM_REQ_PRECHECK, id, &resp, why, sizeof(why));
+	r = fpm_fetch(env, kind, id, &resp, why, sizeof(why));
 	if (r == 0) {
 		r = health_evaluate(&env->cfg->health, resp.status, resp.body, resp.body_len, why, sizeof(why));
 		if (r < 0 && resp.stderr_text && resp.stderr_text[0]) {

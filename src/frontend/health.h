@@ -19,6 +19,10 @@ int health_evaluate(const struct health_config *h, int status, const char *body,
 /* Runs [health] url's request in the pool against release id, before it
  * is published. 0, or -errno with a one-line reason in err. */
 int health_precheck(const struct reload_env *env, const char *id, char *err, size_t errlen);
+/* The same request of another kind: FPM_REQ_SLOT_PRECHECK sends it to the
+ * pool slot this run started (reload = swap) rather than [fpm] socket. */
+int health_precheck_kind(const struct reload_env *env, enum fpm_request_kind kind, const char *id,
+			 char *err, size_t errlen);
 
 /* GETs [health] url up to `retries` times; 0, or -errno with a reason
  * ("GET http://127.0.0.1/up returned 500 after 3 tries"). */

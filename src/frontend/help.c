@@ -98,6 +98,12 @@ static const struct {
 	  "usage: cutover mount APP [--wait SECONDS]\n"
 	  "mode = bind: mount the current release at live (at boot, after a crash).\n"
 	  WAIT COMMON },
+	{ "fpm-start",
+	  "usage: cutover fpm-start APP [--wait SECONDS]\n"
+	  "[fpm] reload = swap: start the php-fpm pool of the current release if it does not run,\n"
+	  "check it, point the live socket at it, and stop warm pools older than [fpm] keep_warm.\n"
+	  "Run at boot by cutover-fpm-boot@APP.service; safe to repeat. Root only, not through sudo.\n"
+	  WAIT COMMON },
 	{ "verify",
 	  "usage: cutover verify APP [RELEASE]\n"
 	  "Check a frozen release (default: the current one) against its manifest, every byte hashed.\n"

@@ -319,6 +319,13 @@ static int launcher_load_config(int argc, char **argv, const struct invoker *inv
 		result_set_code(res, "not_permitted");
 		return EXIT_USAGE;
 	}
+	/* fpm-start makes a pool live outside any deploy: root's (or the boot
+	 * unit's) decision, never a sudo rule's (docs/POOLSWAP.md). */
+	if (pick->verb == VERB_FPM_START && inv->via_sudo) {
+		out_error("fpm-start is accepted only when root runs cutover directly, not through sudo");
+		result_set_code(res, "not_permitted");
+		return EXIT_USAGE;
+	}
 	if (pick->config && inv->via_sudo) {
 		out_error("-c is accepted only when root runs cutover directly, not through sudo");
 		result_set_code(res, "usage");
