@@ -24,6 +24,7 @@
 #   git.sh      git repositories outside /tmp
 #   fleet.sh    N hosts on this machine (mount namespaces with sshd,
 #               nginx, php-fpm), for the fleet tests and bench/fleet.sh
+#   swap_app.sh the reload = swap tests' stack: pool file, nginx, config
 #   swap.sh     reload = swap without systemd: a private /run and a
 #               systemctl test double (lib/systemd_double.py)
 
@@ -58,3 +59,5 @@ IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
 . "$IT_LIB_DIR/fleet.sh"
 # shellcheck source=lib/swap.sh
 . "$IT_LIB_DIR/swap.sh"
+# shellcheck source=lib/swap_app.sh
+. "$IT_LIB_DIR/swap_app.sh"

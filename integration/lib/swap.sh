@@ -122,7 +122,8 @@ swap_double_start()
 	done
 	args+=(--bin "$CUTOVER_BIN")
 	[[ -n $conf ]] && args+=(--conf "$conf")
-	rm -f -- "$SWAP_DOUBLE_DIR/ready"
+	# A stopped double leaves its sockets (a test may start it again).
+	rm -f -- "$SWAP_DOUBLE_DIR/ready" "$SWAP_DOUBLE_DIR/ctl" "$SWAP_DOUBLE_DIR/notify"
 	# Not a job of this shell (disowned): core.sh's it_stop_pids would
 	# send SIGTERM to unshare, which ignores it while it waits for its
 	# child; swap_double_stop (at exit) stops it instead.

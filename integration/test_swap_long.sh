@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# reload = swap with a long request in flight: a 4 s request started on
+# the old release 1 s before a deploy finishes with 200, on the old code,
+# after its full time; the deploy itself returns without waiting for it
+# (well under the 4 s), the short requests of loadgen meanwhile never wait
+# behind it (max latency under 1 s), and the old master, stopped with
+# keep_warm = 0, exits only once the long request is done.
+. "$(dirname "$0")/lib.sh"
+swap_env_enter "$@"
+
+SWAP_FPM=(fpm.keep_warm=0)
+swap_app_init
+assert_ok deploy_version v0 -q || fatal "the first deploy failed"
+old_pid=$(swap_master_pid demo a)
+
+step "a 4 s request in flight on v0, then a deploy under load"
+load_start LOAD / --connections 8 --switch-log "$SWITCH_LOG" --switch-grace 1000 \
+	--expect-marker-file "$ROOT/current/RELEASE"
+curl -s -o "$S/long.body" -w '%{http_code} %{time_total}\n' --max-time 20 "$URL/?sleep=4000" > "$S/long.txt" &
+long_pid=$!
+sleep 1
+t0=$(now_ms)
+run deploy_version v1 -q --json
+deploy_ms=$(($(now_ms) - t0))
+((RC == 0)) && switch_logged v1
+((RC == 0)) || fail "the deploy exited $RC" "$(it_last_output)"
+assert_lt "$deploy_ms" 3000 "the deploy returned before the long request ended (ms)"
+assert_eq "demo.b/fpm.sock" "$(live_target)" "the live socket names the new pool"
+assert_eq deactivating "$(swap_unit_prop demo a ActiveState)" "the old unit is stopping (SIGQUIT sent)"
+[[ -d /proc/$old_pid ]] || fail "the old master exited before its long request was done"
+wait "$long_pid"
+sleep 0.5
+load_stop "$LOAD"
+printf '%s\n' "$LOAD_SUMMARY"
+
+step "what the long request and the visitors saw"
+read -r code secs < "$S/long.txt"
+assert_eq 200 "$code" "the long request's status"
+assert_match "$secs" '^(4|5)\.' "the long request ran its full 4 s"
+assert_contains "$(cat "$S/long.body")" "a=v0 b=v0 i=v0" "the long request ran on the old release"
+assert_load_clean "a deploy beside a long request"
+max_ms=$(load_key max_ms); max_ms=${max_ms%.*}
+assert_lt "$max_ms" 1000 "the short requests' max latency (ms): nothing waited behind the long one"
+swap_wait_state demo a inactive 10 || fail "the old pool did not stop after its long request"
+[[ -d /proc/$old_pid ]] && fail "the old master $old_pid still runs"
+assert_contains "$(served /)" "a=v1 b=v1 i=v1" "v1 is served"
