@@ -60,6 +60,8 @@ swap_env_enter()
 	fi
 	# The namespace's own /run: /run/cutover and the slots are the test's.
 	mount -t tmpfs -o mode=0755,size=16m cutover-it-run /run || fatal "cannot mount a tmpfs on /run"
+	# What sd_booted(3) looks for: the double stands in for systemd.
+	mkdir -p /run/systemd/system || fatal "cannot create /run/systemd/system"
 	scratch_new s
 	SWAP_DOUBLE_DIR=$s/sd
 	mkdir -m 0755 "$SWAP_DOUBLE_DIR" "$SWAP_DOUBLE_DIR/bin" || fatal "cannot create $SWAP_DOUBLE_DIR"

@@ -1534,6 +1534,7 @@ static void check_problem(struct json *j, const char *code, const char *message)
 struct check_ctx {
 	struct frontend *fe;
 	struct json *j;
+	bool keepalive;              /* nginx keeps connections: swap refused */
 };
 
 /* Where nginx keeps its configuration (the keepalive scan of check). */
@@ -1562,8 +1563,42 @@ static void check_keepalive(void *ctx, const char *path, unsigned line)
 	snprintf(msg, sizeof(msg), "%s:%u has fastcgi_keep_conn on: with reload = swap nginx keeps sending requests "
 		 "down its kept connections to the old pool after a switch, and retiring it waits for them; "
 		 "remove it (docs/POOLSWAP.md)", shown, line);
-	out_warn(&k->fe->out, "%s", msg);
+	out_error("check: %s", msg);
 	check_problem(k->j, "fpm_keepalive", msg);
+	k->keepalive = true;
+}
+
+/* Where systemd keeps unit files, in the order it reads them. */
+static const char *const check_unit_dirs[] = { "/etc/systemd/system", "/run/systemd/system",
+					       "/usr/local/lib/systemd/system", "/lib/systemd/system",
+					       "/usr/lib/systemd/system" };
+
+/* reload = swap runs its masters as systemd units: systemd must be PID 1
+ * (sd_booted(3): /run/systemd/system exists) and the template unit must
+ * be installed. The first is a problem, the second a warning: a unit
+ * can live where cutover does not look. */
+static bool check_swap_systemd(struct frontend *fe, struct check_ctx *k)
+{
+	static const char no_systemd[] = "reload = swap needs systemd as PID 1 (/run/systemd/system does not "
+					 "exist): its units run the php-fpm masters; use reload = graceful";
+	char path[PATH_MAX], msg[400];
+	struct stat st;
+
+	if (stat("/run/systemd/system", &st) < 0 || !S_ISDIR(st.st_mode)) {
+		out_error("check: %s", no_systemd);
+		check_problem(k->j, "fpm_systemd", no_systemd);
+		return false;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(check_unit_dirs); i++) {
+		snprintf(path, sizeof(path), "%s/cutover-fpm@.service", check_unit_dirs[i]);
+		if (stat(path, &st) == 0)
+			return true;
+	}
+	snprintf(msg, sizeof(msg), "cutover-fpm@.service is not installed (looked in /etc/systemd/system and "
+		 "/lib/systemd/system): install the package or run 'make install'");
+	out_warn(&fe->out, "%s", msg);
+	check_problem(k->j, "fpm_unit_missing", msg);
+	return true;
 }
 
 /* reload = swap: the helper must be able to read the pools (a refusal is
@@ -1582,8 +1617,10 @@ static bool check_swap(struct frontend *fe, struct check_ctx *k)
 		check_problem(k->j, "fpm_slots", why);
 		ok = false;
 	}
+	if (!check_swap_systemd(fe, k))
+		ok = false;
 	(void)swap_scan_nginx(CHECK_NGINX_DIR, check_keepalive, k);
-	return ok;
+	return ok && !k->keepalive;
 }
 
 static int verb_check(struct frontend *fe)
