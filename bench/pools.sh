@@ -30,6 +30,7 @@
 #   bench/pools.sh               RUNS=3, 6 switches a mode (~8 min)
 #   QUICK=1 bench/pools.sh       1 run, 2 switches, short
 #   RUNS= SWITCHES= LONG_SWITCHES= RATE= CONNECTIONS= CHILDREN= ROLLBACKS= MODES=
+#   KEEP=DIR  keep every mode's loadgen output (per second) and logs in DIR
 #
 # As root. It runs in a private mount namespace with its own /run (the
 # swap stack's /run/cutover) and cleans up through the integration
@@ -183,7 +184,7 @@ run_mode()
 	local longs=() ms=$((2000 + (n > 0 ? n : 1) * slot + 2000))
 	"$LOADGEN_BIN" --url "$url/" --connections "$CONNECTIONS" --rate "$RATE" \
 		--duration "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" --switch-log "$dir/switch.log" \
-		--expect-marker-file "$root/current/RELEASE" > "$dir/load.out" 2> "$dir/load.err" &
+		--expect-marker-file "$root/current/RELEASE" --per-second > "$dir/load.out" 2> "$dir/load.err" &
 	lpid=$!
 	t0=$(now_us)
 	for ((k = 1; k <= n; k++)); do
@@ -338,5 +339,6 @@ if grep -q $'\trollback\t' "$B/rows.tsv"; then
 	done
 fi
 echo
+[[ -n ${KEEP:-} ]] && mkdir -p "$KEEP" && cp -r "$B/out" "$B/rows.tsv" "$B/pss.txt" "$KEEP/"
 printf 'Pss of the swap stack'"'"'s pools (kB): peak %s, median %s (one pool between switches, two during one)\n' \
 	"$(sort -g "$B/pss.txt" | tail -n 1)" "$(awk '$1 > 0' "$B/pss.txt" | median)"

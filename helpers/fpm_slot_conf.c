@@ -97,8 +97,7 @@ int fpm_slot_conf_render(const struct fpm_slot_conf *c, char *buf, size_t n)
 		       "include = %s\n"
 		       "[global]\n"
 		       "pid = %s/" FPM_SLOT_PID "\n"
-		       "error_log = syslog\n"
-		       "syslog.ident = cutover-fpm-%s\n"
+		       "%s%s%s%s\n"
 		       "daemonize = no\n"
 		       "[%s]\n"
 		       "listen = %s/" FPM_SLOT_SOCK "\n"
@@ -107,7 +106,10 @@ int fpm_slot_conf_render(const struct fpm_slot_conf *c, char *buf, size_t n)
 		       "group = %s\n"
 		       "chdir = %s/releases/%s\n"
 		       "env[CUTOVER_RELEASE] = %s\n",
-		       name, c->id, c->template_path, dir, name, c->pool, dir,
+		       name, c->id, c->template_path, dir,
+		       c->test ? "error_log = " : "error_log = syslog\nsyslog.ident = cutover-fpm-",
+		       c->test ? dir : name, c->test ? "/" : "", c->test ? FPM_SLOT_TEST_LOG : "",
+		       c->pool, dir,
 		       /* The web server must be able to connect: www-data, 0660,
 			* unless the template says otherwise. */
 		       c->template_listen & FPM_TEMPLATE_LISTEN_OWNER ? "" : "listen.owner = www-data\n",

@@ -166,12 +166,16 @@ static int start_group(struct helper *h, char *group, size_t n, char *why, size_
 }
 
 /* The slot directory's php-fpm.conf and release files. */
-static int start_write_conf(struct helper *h, char slot, const char *id, const char *group, char *why, size_t wn)
+/* Writes the slot's php-fpm.conf (test: the variant php-fpm -tt reads,
+ * logging to a file of the slot) and its release file. */
+static int start_write_conf(struct helper *h, char slot, const char *id, const char *group, bool test,
+			    char *why, size_t wn)
 {
 	_cleanup_close_ int dir = -EBADF;
 	char pool[FPM_POOL_NAME_MAX + 1], conf[8192], rel[RELEASE_ID_MAX + 2];
 	struct fpm_slot_conf c = { .app = h->cfg.app, .slot = slot, .id = id, .template_path = h->cfg.fpm.config,
-				   .pool = pool, .user = h->cfg.fpm.user, .group = group, .root = h->cfg.root };
+				   .pool = pool, .user = h->cfg.fpm.user, .group = group, .root = h->cfg.root,
+				   .test = test };
 	int r;
 
 	r = start_template(h, pool, sizeof(pool), &c.template_listen, why, wn);
@@ -185,6 +189,7 @@ static int start_write_conf(struct helper *h, char slot, const char *id, const c
 		return snprintf(why, wn, "cannot generate the configuration of slot %c: %s", slot, strerror(-r)), r;
 	snprintf(rel, sizeof(rel), "%s\n", id);
 	(void)unlinkat(dir, "warm-since", 0);
+	(void)unlinkat(dir, FPM_SLOT_TEST_LOG, 0);
 	r = slot_write_file(dir, FPM_SLOT_CONF, conf, 0600);
 	if (r == 0)
 		r = slot_write_file(dir, FPM_SLOT_RELEASE, rel, 0644);
@@ -356,8 +361,9 @@ int op_fpm_slot_start(struct helper *h, const struct proto_msg *req, struct prot
 	    start_memory(h, live ? &v[live - 'a'] : NULL, rep, &total_kb) ||
 	    (r = start_group(h, group, sizeof(group), why, sizeof(why))) < 0 ||
 	    (r = start_clear(h, &v, live, &slot, why, sizeof(why))) < 0 ||
-	    (r = start_write_conf(h, slot, id, group, why, sizeof(why))) < 0 ||
+	    (r = start_write_conf(h, slot, id, group, true, why, sizeof(why))) < 0 ||
 	    (r = start_test(h, slot, group, rep)) != 0 ||
+	    (r = start_write_conf(h, slot, id, group, false, why, sizeof(why))) < 0 ||
 	    (r = start_run(h, slot, why, sizeof(why))) < 0) {
 		views_close(&v);
 		if (r < 0 && r != -EPIPE && r != -ENOMEM)

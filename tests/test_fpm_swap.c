@@ -85,6 +85,13 @@ static void test_conf_render(void **state)
 	assert_non_null(strstr(buf, "listen = /run/cutover/fpm/shop.b/fpm.sock\nuser = www-data\n"));
 	/* php-fpm reads a listen path with ':' as HOST:PORT. */
 	assert_null(strchr(strstr(buf, "listen = "), ':'));
+	/* The variant php-fpm -tt reads logs to a file of the slot: its dump
+	 * must not go to the journal. */
+	c.test = true;
+	assert_int_equal(fpm_slot_conf_render(&c, buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "\nerror_log = /run/cutover/fpm/shop.b/test.log\ndaemonize = no\n"));
+	assert_null(strstr(buf, "syslog"));
+	c.test = false;
 	assert_int_equal(fpm_slot_conf_render(&c, buf, 100), -ENAMETOOLONG);
 	c.id = "../x";
 	assert_int_equal(fpm_slot_conf_render(&c, buf, sizeof(buf)), -EINVAL);
