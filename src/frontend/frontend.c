@@ -1116,7 +1116,7 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	struct fpm_facts facts = { 0 };
 	struct client_switch_result sw;
 	struct json j;
-	uint64_t start = now_ns();
+	uint64_t start = now_ns(), t_switch;
 	char detail[160], err[1600];
 	int r;
 
@@ -1140,6 +1140,9 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 			return EXIT_FAILED;
 		}
 	}
+	/* The step is the switch itself: the checks and a new pool before it
+	 * were steps of their own. */
+	t_switch = now_ns();
 	r = do_switch_request(fe, fe->cli.verb != VERB_SWITCH, fe->cli.release, 0, &sw);
 	if (r != EXIT_OK) {
 		if (!sig_published)
@@ -1148,7 +1151,7 @@ static int switch_run(struct frontend *fe, struct notify_event *ev)
 	}
 	notify_event_switched(ev, sw.from, sw.to, now_ns() - start);
 	switch_detail(fe, &sw, detail, sizeof(detail));
-	out_step(&fe->out, fe->cli.verb_name, now_ns() - start, detail);
+	out_step(&fe->out, fe->cli.verb_name, now_ns() - t_switch, detail);
 	json_init(&j);
 	json_begin(&j, '{');
 	json_kv_string(&j, "release", sw.to);
