@@ -147,9 +147,10 @@ test: unit integration
 # Staging and switch latency against tar -xf (a minute), then every deploy
 # method side by side under the same load (about eight minutes; QUICK=1 for
 # a smoke run). Ratios and tables, never pass/fail.
-bench: all $(BUILD)/loadgen
+bench: all $(BUILD)/loadgen integration-tools
 	@bash bench/run.sh
 	@bash bench/compare.sh
+	@bash bench/pools.sh
 
 deps:
 	@bash .ci/deps.sh
