@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fpm_slot.h"
 #include "names.h"
@@ -43,6 +44,26 @@ static bool line_sets(const char *line, const char *k)
 	size_t kl = strlen(k);
 
 	return strncmp(line, k, kl) == 0 && (line[kl] == ' ' || line[kl] == '\t' || line[kl] == '=');
+}
+
+const char *fpm_slot_template_forbidden(const char *text)
+{
+	static const char *const forbidden[] = { "include", "prefix", "chroot" };
+	char line[1024];
+	const char *p = text;
+
+	while (p && *p) {
+		p = next_line(p, line, sizeof(line));
+		for (size_t i = 0; i < ELEMENTSOF(forbidden); i++) {
+			size_t kl = strlen(forbidden[i]);
+
+			/* php-fpm's ini parser takes keys case-insensitively */
+			if (strncasecmp(line, forbidden[i], kl) == 0 &&
+			    (line[kl] == ' ' || line[kl] == '\t' || line[kl] == '='))
+				return forbidden[i];
+		}
+	}
+	return NULL;
 }
 
 int fpm_slot_template_pool(const char *text, char *ret, size_t n, unsigned *ret_listen)
@@ -124,6 +145,7 @@ struct dump_state {
 	bool in_global;
 	char pid[PATH_MAX], listen[PATH_MAX], user[64], group[64], status_listen[PATH_MAX];
 	char acl_users[256], acl_groups[256], pct[32];
+	char access_log[PATH_MAX], slowlog[PATH_MAX];
 	char pool[FPM_POOL_NAME_MAX + 1];
 };
 
@@ -150,7 +172,8 @@ static void dump_value(struct dump_state *st, const char *key, const char *value
 		K("pid", true, pid), K("process_control_timeout", true, pct),
 		K("listen", false, listen), K("user", false, user), K("group", false, group),
 		K("pm.status_listen", false, status_listen), K("listen.acl_users", false, acl_users),
-		K("listen.acl_groups", false, acl_groups),
+		K("listen.acl_groups", false, acl_groups), K("access.log", false, access_log),
+		K("slowlog", false, slowlog),
 #undef K
 	};
 
@@ -213,7 +236,7 @@ static int dump_judge(const struct dump_state *st, const struct fpm_dump_expect 
 	return 0;
 }
 
-int fpm_slot_dump_check(const char *dump, const struct fpm_dump_expect *e, unsigned *ret_pct,
+int fpm_slot_dump_check(const char *dump, struct fpm_dump_expect *e, unsigned *ret_pct,
 			char *why, size_t whylen)
 {
 	_cleanup_free_ struct dump_state *st = calloc(1, sizeof(*st));
@@ -242,6 +265,13 @@ int fpm_slot_dump_check(const char *dump, const struct fpm_dump_expect *e, unsig
 	r = dump_judge(st, e, why, whylen);
 	if (r < 0)
 		return r;
+	/* Opened by the root master: absolute (prefix is refused in the
+	 * template), their directories checked by the caller. */
+	if ((!dump_unset(st->access_log) && st->access_log[0] != '/') ||
+	    (!dump_unset(st->slowlog) && st->slowlog[0] != '/'))
+		return snprintf(why, whylen, "pool %s's access.log and slowlog must be absolute paths", st->pool), -EPERM;
+	(void)str_copy(e->access_log, sizeof(e->access_log), dump_unset(st->access_log) ? "" : st->access_log);
+	(void)str_copy(e->slowlog, sizeof(e->slowlog), dump_unset(st->slowlog) ? "" : st->slowlog);
 	st->pct[strcspn(st->pct, "s")] = '\0';
 	*ret_pct = parse_uint(st->pct, 0, 1000000, &pct) == 0 ? (unsigned)pct : 0;
 	return 0;

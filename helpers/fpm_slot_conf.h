@@ -8,6 +8,7 @@
 #ifndef CUTOVER_FPM_SLOT_CONF_H
 #define CUTOVER_FPM_SLOT_CONF_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -50,10 +51,21 @@ struct fpm_slot_conf {
  * ID; do not edit"). 0, -EINVAL or -ENAMETOOLONG. */
 int fpm_slot_conf_render(const struct fpm_slot_conf *c, char *buf, size_t n);
 
+/* The first directive of the template that a slot refuses ("include",
+ * "prefix", "chroot"), or NULL. An included file is read by the root
+ * master but was never checked as the template is (root-owned, nobody
+ * else may write it); prefix and chroot move where the master and its
+ * workers resolve every other path. */
+const char *fpm_slot_template_forbidden(const char *text);
+
 struct fpm_dump_expect {
 	const char *pid;          /* the slot's pid file */
 	const char *listen;       /* the slot's socket */
 	const char *user, *group;
+	/* out: files the root master opens for writing, "" when unset; the
+	 * caller checks that only root can write their directories */
+	char access_log[PATH_MAX];
+	char slowlog[PATH_MAX];
 };
 
 /*
@@ -64,7 +76,7 @@ struct fpm_dump_expect {
  * 0 with process_control_timeout (seconds) in *ret_pct, or -EPERM with
  * the reason in why, or -EBADMSG when the dump cannot be read.
  */
-int fpm_slot_dump_check(const char *dump, const struct fpm_dump_expect *e, unsigned *ret_pct,
+int fpm_slot_dump_check(const char *dump, struct fpm_dump_expect *e, unsigned *ret_pct,
 			char *why, size_t whylen);
 
 #endif

@@ -269,6 +269,16 @@ int op_fpm_slot_retire(struct helper *h, const struct proto_msg *req, struct pro
 	}
 	if (rep->status == 0 && rep->arg[1] && h->swap.target.slot == slot)
 		h->swap.started = false;   /* already stopped: nothing left for the end of the run */
+	/* A slot stopped in this run is never made live by it: its master may
+	 * still hold its socket for a moment (it finishes what it accepted),
+	 * and a switch to it would pass the pin check and leave the site on a
+	 * dying pool (review 14, F2). */
+	if (rep->status == 0 && rep->arg[1]) {
+		if (h->swap.target.slot == slot)
+			swap_pin_close(&h->swap.target);
+		if (h->swap.prev.slot == slot)
+			swap_pin_close(&h->swap.prev);
+	}
 	swap_pin_close(&v.pin);
 	return r;
 }
@@ -320,6 +330,9 @@ static void switch_record_prev(struct helper *h)
 int swap_switch_check(struct helper *h, const char *id, bool back, struct proto_msg *rep)
 {
 	const struct fpm_swap_pin *p = back ? &h->swap.prev : &h->swap.target;
+	struct unit_show show;
+	char why[600];
+	int r;
 
 	if (!p->slot || strcmp(p->id, id) != 0)
 		return slot_refuse(rep, -ENOENT, back ?
@@ -329,6 +342,12 @@ int swap_switch_check(struct helper *h, const char *id, bool back, struct proto_
 	if (!swap_pin_alive(p))
 		return slot_refuse(rep, -ESRCH, "the master of slot %s:%c (release %s) is gone or no longer the one "
 				   "checked; nothing changed", h->cfg.app, p->slot, id);
+	/* systemd's word that the unit runs and is not being stopped, right
+	 * before the rename (a stopping master still holds its socket). */
+	r = swap_unit_show(h, p->slot, &show, why, sizeof(why));
+	if (r < 0 || strcmp(show.active, "active") != 0 || show.main_pid != p->pid)
+		return slot_refuse(rep, -ESRCH, "the unit of slot %s:%c (release %s) is %s, not running its checked "
+				   "master; nothing changed", h->cfg.app, p->slot, id, r < 0 ? why : show.active);
 	if (!back)
 		switch_record_prev(h);
 	return 0;

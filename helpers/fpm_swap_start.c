@@ -130,6 +130,7 @@ static int start_template(struct helper *h, char *pool, size_t n, unsigned *ret_
 {
 	_cleanup_free_ char *text = malloc(TEMPLATE_MAX + 1);
 	_cleanup_close_ int fd = -EBADF;
+	const char *forbidden;
 	char err[600];
 	size_t len = 0;
 	ssize_t got;
@@ -143,6 +144,11 @@ static int start_template(struct helper *h, char *pool, size_t n, unsigned *ret_
 	while (len < TEMPLATE_MAX && (got = read(fd, text + len, TEMPLATE_MAX - len)) > 0)
 		len += (size_t)got;
 	text[len] = '\0';
+	forbidden = fpm_slot_template_forbidden(text);
+	if (forbidden)
+		return snprintf(why, wn, "%s sets %s: a slot's pool file may not (an included file is not checked as "
+				"this one is; prefix and chroot move every path); put its settings in the file itself",
+				h->cfg.fpm.config, forbidden), -EPERM;
 	r = fpm_slot_template_pool(text, pool, n, ret_listen);
 	if (r < 0)
 		snprintf(why, wn, "%s must define exactly one pool ([name] header, name of letters, digits, '.', '_', '-')%s",
@@ -198,6 +204,34 @@ static int start_write_conf(struct helper *h, char slot, const char *id, const c
 	return r;
 }
 
+/* The pool's access.log and slowlog are opened by the root master,
+ * following symlinks, with O_CREAT|O_APPEND: only root may be able to
+ * write their directories (a www-data shared/logs would let PHP code
+ * point them at any file). 0, or 1 refused. */
+static int start_test_logs(const struct fpm_dump_expect *e, struct proto_msg *rep)
+{
+	const char *const logs[] = { e->access_log, e->slowlog };
+	char dir[PATH_MAX], err[600];
+
+	for (size_t i = 0; i < ELEMENTSOF(logs); i++) {
+		_cleanup_close_ int fd = -EBADF;
+		char *slash;
+
+		if (!logs[i][0])
+			continue;
+		if (str_copy(dir, sizeof(dir), logs[i]) < 0)
+			return slot_refuse(rep, -ENAMETOOLONG, "log path too long: %.200s", logs[i]);
+		slash = strrchr(dir, '/');
+		*(slash == dir ? slash + 1 : slash) = '\0';
+		fd = path_open_trusted(dir, true, err, sizeof(err));
+		if (fd < 0)
+			return slot_refuse(rep, fd, "the pool's %s %s is in a directory others can write (%s): "
+					   "the root master opens it; use a root-owned directory such as /var/log",
+					   i == 0 ? "access.log" : "slowlog", logs[i], err);
+	}
+	return 0;
+}
+
 /* php-fpm -tt of the generated file, then the rules of its dump. 0, 1
  * refused (rep; php-fpm's output forwarded when the test failed), or
  * -EPIPE. */
@@ -239,7 +273,7 @@ static int start_test(struct helper *h, char slot, const char *group, struct pro
 	r = fpm_slot_dump_check(dump, &e, &pct, why, sizeof(why));
 	if (r < 0)
 		return slot_refuse(rep, r, "php-fpm -tt of %s: %s", m.config, why);
-	return 0;
+	return start_test_logs(&e, rep);
 }
 
 /* One FastCGI request over the slot's socket, answered: the pool accepts

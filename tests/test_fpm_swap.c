@@ -42,6 +42,13 @@ static void test_template_pool(void **state)
 	assert_string_equal(pool, "www");
 	assert_int_equal(listen, 0);
 	assert_int_equal(fpm_slot_template_pool("[a]\n[b]\n", pool, sizeof(pool), &listen), -ENOTUNIQ);
+	/* Directives a slot's pool file may not hold (review 14, F1). */
+	assert_null(fpm_slot_template_forbidden("[shop]\npm = static\n; include = /x\nphp_value[include_path] = .\n"));
+	assert_string_equal(fpm_slot_template_forbidden("[global]\n  include = /srv/shop/shared/fpm/*.conf\n[shop]\n"),
+			    "include");
+	assert_string_equal(fpm_slot_template_forbidden("[shop]\nINCLUDE=/x\n"), "include");
+	assert_string_equal(fpm_slot_template_forbidden("[shop]\nprefix = /srv/shop\n"), "prefix");
+	assert_string_equal(fpm_slot_template_forbidden("[shop]\nchroot\t= /srv\n"), "chroot");
 	assert_int_equal(fpm_slot_template_pool("[global]\ninclude = /etc/x/*.conf\n", pool, sizeof(pool), &listen),
 			 -ENOENT);
 	assert_int_equal(fpm_slot_template_pool("", pool, sizeof(pool), &listen), -ENOENT);
@@ -131,7 +138,7 @@ static void test_conf_render(void **state)
 #define SOCK "/run/cutover/fpm/shop.a/fpm.sock"
 #define DUMP_END "[NOTICE] configuration file /run/cutover/fpm/shop.a/php-fpm.conf test is successful\n"
 
-static const struct fpm_dump_expect expect = { .pid = PID, .listen = SOCK, .user = "www-data", .group = "www-data" };
+static struct fpm_dump_expect expect = { .pid = PID, .listen = SOCK, .user = "www-data", .group = "www-data" };
 
 static int check(const char *dump, unsigned *pct, char *why, size_t n)
 {
@@ -190,6 +197,16 @@ static void test_dump_refused(void **state)
 	assert_int_equal(check(DUMP_GLOBAL(PID, "0s") DUMP_POOL("shop", "www-data", SOCK, "/run/php/status.sock"),
 			       &pct, why, sizeof(why)), -EPERM);
 	assert_non_null(strstr(why, "pm.status_listen"));
+	/* Logs the root master opens: relative paths refused; absolute ones
+	 * handed back for the directory check. */
+	assert_int_equal(check(DUMP_GLOBAL(PID, "0s") DUMP_POOL("shop", "www-data", SOCK, "undefined")
+			       "[NOTICE] \taccess.log = logs/access.log\n", &pct, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "absolute"));
+	assert_int_equal(check(DUMP_GLOBAL(PID, "0s") DUMP_POOL("shop", "www-data", SOCK, "undefined")
+			       "[NOTICE] \taccess.log = /srv/shop/shared/logs/access.log\n"
+			       "[NOTICE] \tslowlog = undefined\n", &pct, why, sizeof(why)), 0);
+	assert_string_equal(expect.access_log, "/srv/shop/shared/logs/access.log");
+	assert_string_equal(expect.slowlog, "");
 	/* No pool at all, or no dump. */
 	assert_int_equal(check(DUMP_GLOBAL(PID, "0s"), &pct, why, sizeof(why)), -EPERM);
 	assert_int_equal(check("[ERROR] something\n", &pct, why, sizeof(why)), -EBADMSG);

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# reload = swap against the attacks of review 14 (docs/SECURITY.md):
+#   F1  the app's pool file includes another file (which nobody checked:
+#       www-data could add an access.log that the root master opens):
+#       refused, as are prefix and chroot
+#   F4  the pool's access.log in a directory www-data can write (it could
+#       swap the log for a symlink to any file; the root master opens it
+#       with O_CREAT|O_APPEND): refused
+#   F2  a compromised front end of a switch run starts a slot, tells the
+#       helper to stop it, then asks for the switch to it (its master still
+#       holds its socket while it finishes a request): refused, the live
+#       site unchanged
+# Each refusal names the problem and changes nothing.
+. "$(dirname "$0")/lib.sh"
+swap_env_enter "$@"
+
+SWAP_FPM=(fpm.keep_warm=0)
+swap_app_init
+assert_ok deploy_version v0 -q || fatal "the first deploy failed"
+pid0=$(swap_master_pid demo a)
+
+unchanged()
+{
+	assert_eq "demo.a/fpm.sock" "$(live_target)" "$1: the live socket"
+	assert_eq "$pid0" "$(swap_master_pid demo a)" "$1: the live master"
+	assert_contains "$(served /)" "a=v0 b=v0 i=v0" "$1: v0 is served"
+}
+
+step "F1: include, prefix and chroot in the pool file"
+cp "$POOL" "$S/pool.good"
+scratch_new W
+chown www-data "$W"
+printf '[demo]\naccess.log = /root/owned-by-www-data\n' > "$W/extra.conf"
+chown www-data "$W/extra.conf"
+for line in "include = $W/extra.conf" "prefix = $W" "chroot = $W"; do
+	cp "$S/pool.good" "$POOL"
+	printf '%s\n' "$line" >> "$POOL"
+	run deploy_version "f1-${line%% *}" -q
+	assert_ne 0 "$RC" "${line%% *}: the deploy was refused"
+	assert_contains "$ERR" "sets ${line%% *}: a slot's pool file may not" "${line%% *}: the reason"
+	unchanged "${line%% *}"
+done
+cp "$S/pool.good" "$POOL"
+[[ -e /root/owned-by-www-data ]] && fail "the included access.log was created"
+
+step "F4: the pool's access.log in a directory www-data can write"
+printf 'access.log = %s/access.log\n' "$W" >> "$POOL"
+run deploy_version f4 -q
+assert_ne 0 "$RC" "the deploy was refused"
+assert_contains "$ERR" "is in a directory others can write" "the reason"
+unchanged "F4"
+mkdir -m 0755 "$S/logs"
+cp "$S/pool.good" "$POOL"
+printf 'access.log = %s/logs/access.log\n' "$S" >> "$POOL"
+assert_ok deploy_version f4-root-dir -q
+assert_file_exists "$S/logs/access.log" "an access.log in a root-owned directory is fine"
+cp "$S/pool.good" "$POOL"
+assert_ok co -q rollback
+pid0=$(swap_master_pid demo a)
+[[ $(live_target) == demo.a/fpm.sock ]] || fatal "the rollback did not go back to slot a"
+
+step "F2: a switch to a slot this run stopped"
+app_version f2
+sed -i '1a if (($_SERVER["SERVER_SOFTWARE"] ?? "") !== "nginx") { usleep(3000000); }' "$SRCS/f2/public/index.php"
+assert_ok co -q stage --from "$SRCS/f2" --id f2-release
+IT_LIB_DIR=$IT_LIB_DIR HELPER=$(dirname "$CUTOVER_BIN")/cutover-helper python3 - "$CONF" demo f2-release > "$S/f2.out" 2>&1 <<'PY'
+import sys, os
+sys.path.insert(0, os.path.join(os.environ["IT_LIB_DIR"]))
+from helper_proto import Helper
+conf, app, rid = sys.argv[1:4]
+h = Helper('switch', app, 'root', conf)
+def call(op, **kw):
+    m, _ = h.call(op, **kw)
+    print(op, m and (m['status'], m['text'][:160]))
+    return m
+call('lock', args=(5,))
+call('fpm-slots')
+slot = call('fpm-slot-start', id=rid)['text'].decode()[:1]
+keep = call('fpm-request', args=(5,))      # the pre-switch check, left running 3 s
+call('fpm-slot-retire', text=slot, args=(1,))
+m = call('switch', id=rid, text='attack')
+print('SWITCH-STATUS', m['status'])
+h.close()
+PY
+cat "$S/f2.out"
+grep -q '^SWITCH-STATUS -' "$S/f2.out" || fail "the switch to a stopped slot was accepted" "$(cat "$S/f2.out")"
+assert_contains "$(cat "$S/f2.out")" "does not run in a slot this run started" "the reason"
+sleep 3.5
+unchanged "F2"
