@@ -231,7 +231,14 @@ static void unitctl_main(int sock, const char *app, unsigned timeout_s, pid_t pa
 			rep.status = exe_fd;
 			rep.len = (uint32_t)snprintf(rep.out, sizeof(rep.out), "%s", err);
 		} else
-			unitctl_run(exe_fd, argv, timeout_s, &rep);
+			/* A waiting stop lasts as long as the master's busy workers
+			 * may (process_control_timeout, bounded by the unit's
+			 * TimeoutStopSec): the deploy waits for it rather than
+			 * failing (review 14, F5: a connection held to an old
+			 * slot made the next deploy's stop time out). */
+			unitctl_run(exe_fd, argv,
+				    req.action == UNITCTL_STOP && timeout_s < UNITCTL_STOP_TIMEOUT ?
+				    UNITCTL_STOP_TIMEOUT : timeout_s, &rep);
 		if (send(UNITCTL_SOCK_FD, &rep, sizeof(rep), MSG_NOSIGNAL) != (ssize_t)sizeof(rep))
 			_exit(0);
 	}

@@ -20,9 +20,13 @@
 #define UNITCTL_SYSTEMCTL "/usr/bin/systemctl"
 #define UNITCTL_OUT_MAX 4096
 
+/* The deadline of a waiting stop: the unit's TimeoutStopSec (90 s,
+ * dist/cutover-fpm@.service) and a margin. */
+#define UNITCTL_STOP_TIMEOUT 100
+
 enum unitctl_action {
 	UNITCTL_START = 1,
-	UNITCTL_STOP,          /* waits until the master exited */
+	UNITCTL_STOP,          /* waits until the master exited (UNITCTL_STOP_TIMEOUT) */
 	UNITCTL_STOP_NOWAIT,   /* --no-block */
 	UNITCTL_SHOW,          /* ActiveState, SubState, MainPID, NRestarts */
 	UNITCTL_RESET_FAILED,
