@@ -25,7 +25,11 @@
 # (long modes: steady-long of the same stack). loadgen (open loop, RATE
 # requests/s on CONNECTIONS keep-alive connections) counts failed, torn
 # and stale responses against a switch log written when each cutover
-# command has returned.
+# command has returned; the new release is live before that (at the
+# rename; a graceful switch beside a long request returns 5 s later,
+# after its drain wait), so its responses count as stale only when they
+# come more than SLOT_MS - 1 s before the line (--switch-grace). Old code
+# after a line is always stale.
 #
 #   bench/pools.sh               RUNS=3, 6 switches a mode (~8 min)
 #   QUICK=1 bench/pools.sh       1 run, 2 switches, short
@@ -184,7 +188,8 @@ run_mode()
 	local longs=() ms=$((2000 + (n > 0 ? n : 1) * slot + 2000))
 	"$LOADGEN_BIN" --url "$url/" --connections "$CONNECTIONS" --rate "$RATE" \
 		--duration "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" --switch-log "$dir/switch.log" \
-		--expect-marker-file "$root/current/RELEASE" --per-second > "$dir/load.out" 2> "$dir/load.err" &
+		--expect-marker-file "$root/current/RELEASE" --per-second --switch-grace $((slot - 1000)) \
+		> "$dir/load.out" 2> "$dir/load.err" &
 	lpid=$!
 	t0=$(now_us)
 	for ((k = 1; k <= n; k++)); do
