@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fcgi_request.h"
+#include "sockdiag.h"
 #include "util.h"
 
-/* __SO_ACCEPTCON in /proc/net/unix's Flags: the socket listens. */
-#define UNIX_FLAG_LISTENING 0x10000UL
 /* TCP_LISTEN in /proc/net/tcp's st column. */
 #define TCP_STATE_LISTEN 0x0A
 
@@ -27,34 +27,23 @@ static int add_inode(unsigned long *v, size_t max, size_t *n, unsigned long ino)
 }
 
 /*
- * Lines "Num RefCount Protocol Flags Type St Inode Path": the path is the
- * name given to bind(2), the rest of the line. A name can be bound again
- * once its file is removed, so every listening entry with that name counts
- * (each is still some process's socket; the master must hold one).
+ * The listening sockets whose file is the one at path now: where a
+ * connection to path goes. The last component is not followed: bind(2)
+ * never makes a symlink, so one there is not a socket's file, and whoever
+ * may write the directory could point it at another app's socket. A
+ * socket whose file was removed serves nobody and does not count.
+ * Never /proc/net/unix: its names are printed raw, newlines and all, and
+ * any local user can forge lines with them (review 14, F3).
  */
 static int unix_inodes(const char *path, unsigned long *v, size_t max)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/net/unix", "re");
-	char line[PATH_MAX + 128];
-	size_t n = 0;
+	struct stat st;
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long flags, ino;
-		int off = 0;
-
-		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %lu %n", &flags, &ino, &off) != 2 || off == 0)
-			continue;
-		if ((flags & UNIX_FLAG_LISTENING) && strcmp(line + off, path) == 0) {
-			int r = add_inode(v, max, &n, ino);
-
-			if (r < 0)
-				return r;
-		}
-	}
-	return (int)n;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return 0;
+	return sockdiag_unix_bound(st.st_dev, st.st_ino, v, max);
 }
 
 /* The kernel prints each 32-bit word of the address as the native-endian

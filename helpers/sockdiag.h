@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * The kernel's NETLINK_SOCK_DIAG for unix sockets (UNIX_DIAG).
+ *
  * reload = swap: how many connections wait in a listening unix socket's
  * accept queue (what `ss -xl` shows as Recv-Q), from the kernel's
  * NETLINK_SOCK_DIAG with UNIX_DIAG and UDIAG_SHOW_RQLEN, looked up by the
@@ -11,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The accept queue of the listening unix socket with inode ino: 0 with
  * *ret, -ENOENT when no such socket listens, or -errno. */
@@ -21,5 +24,34 @@ int sockdiag_unix_queue(unsigned long ino, uint32_t *ret);
  * ENOENT, or no message for ino), another -errno from an error reply, or
  * -EBADMSG. Pure. */
 int sockdiag_parse_queue(const void *buf, size_t len, unsigned long ino, uint32_t *ret);
+
+/*
+ * The listening unix sockets bound to the file (dev, ino), the st_dev and
+ * st_ino of the socket file as stat(2) gives them: who serves connections
+ * made to that file. From the kernel's socket table (UDIAG_SHOW_VFS), never
+ * from /proc/net/unix, whose text prints socket names raw: any local user
+ * can bind abstract names holding newlines and forge lines there (review
+ * 14, F3). Stores the sockets' inodes in v; returns how many, -E2BIG when
+ * more than max, or -errno.
+ */
+int sockdiag_unix_bound(dev_t dev, ino_t ino, unsigned long *v, size_t max);
+
+/* One dump's state, for sockdiag_parse_bound: the request's seq and the
+ * requesting socket's netlink port (every reply carries both), the file
+ * looked for, and where the matches go. */
+struct sockdiag_dump {
+	uint32_t seq, portid;
+	dev_t dev;
+	ino_t ino;
+	unsigned long *v;
+	size_t max, n;
+};
+
+/* Parses one datagram of a UNIX_DIAG dump with UDIAG_SHOW_VFS, adding to
+ * d->v the listening sockets bound to d->dev/d->ino: 1 at NLMSG_DONE,
+ * 0 when more datagrams follow, -E2BIG (more than d->max), -errno from an
+ * error reply, or -EBADMSG (malformed, or not an answer to this request).
+ * Pure. */
+int sockdiag_parse_bound(struct sockdiag_dump *d, const void *buf, size_t len);
 
 #endif
