@@ -12,7 +12,8 @@
 #       helper to stop it, then asks for the switch to it (its master still
 #       holds its socket while it finishes a request): refused, the live
 #       site unchanged
-# Each refusal names the problem and changes nothing.
+# And a slot directory that www-data made before cutover did is never
+# used. Each refusal names the problem and changes nothing.
 . "$(dirname "$0")/lib.sh"
 swap_env_enter "$@"
 
@@ -27,6 +28,16 @@ unchanged()
 	assert_eq "$pid0" "$(swap_master_pid demo a)" "$1: the live master"
 	assert_contains "$(served /)" "a=v0 b=v0 i=v0" "$1: v0 is served"
 }
+
+step "a slot directory someone else made"
+mkdir -m 0755 /run/cutover/fpm/demo.b
+chown www-data /run/cutover/fpm/demo.b
+run deploy_version pre-made -q
+assert_ne 0 "$RC" "the deploy was refused"
+assert_contains "$ERR" "/run/cutover/fpm/demo.b" "the error names the directory"
+unchanged "a slot directory of www-data"
+[[ -e /run/cutover/fpm/demo.b/php-fpm.conf ]] && fail "a configuration was written into www-data's directory"
+rmdir /run/cutover/fpm/demo.b
 
 step "F1: include, prefix and chroot in the pool file"
 cp "$POOL" "$S/pool.good"

@@ -15,11 +15,10 @@
 #     options with [fpm] preload), an environment of PATH and NOTIFY_SOCKET
 #     only, descriptors 0, 1 and 2 only; the binary says READY=1 itself,
 #     and stop (SIGQUIT) ends it. The binary is build/tools/fakefpm, which
-#     records all that: php-fpm itself cannot listen on the slot's socket
-#     path, whose "APP:S" it takes for host:port (see the report of
-#     session i14-exec);
-#  1. the CI user runs `sudo cutover fpm-exec APP:a` (a careless rule that
-#     allows any arguments): refused, nothing started;
+#     records all that (integration/test_swap_* run the real php-fpm);
+#  1. the CI user runs `sudo cutover fpm-exec APP:a`, and `sudo cutover
+#     fpm-start APP` (a careless rule that allows any arguments): both
+#     refused, nothing started;
 #  2. root runs it from a shell (the parent is not PID 1): refused;
 #  3. through the double (so every other check passes), each refused with
 #     one line in the unit's log and the unit failed: the slot directory
@@ -163,7 +162,12 @@ step "1: through sudo, with a rule that lets any arguments through"
 run ci_cutover fpm-exec "$APP:a"
 assert_refused 1 "refusing to run through sudo" "fpm-exec through sudo"
 assert_eq "" "$(masters)" "nothing was started"
-cases=$((cases + 1))
+# fpm-start too: it starts and points the pools of an app, the boot
+# unit's and root's job only.
+run ci_cutover fpm-start "$APP"
+assert_refused 2 "fpm-start is accepted only when root runs cutover directly" "fpm-start through sudo"
+assert_eq "" "$(masters)" "nothing was started"
+cases=$((cases + 2))
 
 step "2: root from a shell: the parent is not PID 1"
 run "$CUTOVER_BIN" fpm-exec "$APP:a"
