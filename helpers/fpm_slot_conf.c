@@ -46,26 +46,6 @@ static bool line_sets(const char *line, const char *k)
 	return strncmp(line, k, kl) == 0 && (line[kl] == ' ' || line[kl] == '\t' || line[kl] == '=');
 }
 
-const char *fpm_slot_template_forbidden(const char *text)
-{
-	static const char *const forbidden[] = { "include", "prefix", "chroot" };
-	char line[1024];
-	const char *p = text;
-
-	while (p && *p) {
-		p = next_line(p, line, sizeof(line));
-		for (size_t i = 0; i < ELEMENTSOF(forbidden); i++) {
-			size_t kl = strlen(forbidden[i]);
-
-			/* php-fpm's ini parser takes keys case-insensitively */
-			if (strncasecmp(line, forbidden[i], kl) == 0 &&
-			    (line[kl] == ' ' || line[kl] == '\t' || line[kl] == '='))
-				return forbidden[i];
-		}
-	}
-	return NULL;
-}
-
 int fpm_slot_template_pool(const char *text, char *ret, size_t n, unsigned *ret_listen)
 {
 	char line[1024], name[FPM_POOL_NAME_MAX + 2] = "";

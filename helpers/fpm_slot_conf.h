@@ -51,12 +51,6 @@ struct fpm_slot_conf {
  * ID; do not edit"). 0, -EINVAL or -ENAMETOOLONG. */
 int fpm_slot_conf_render(const struct fpm_slot_conf *c, char *buf, size_t n);
 
-/* The first directive of the template that a slot refuses ("include",
- * "prefix", "chroot"), or NULL. An included file is read by the root
- * master but was never checked as the template is (root-owned, nobody
- * else may write it); prefix and chroot move where the master and its
- * workers resolve every other path. */
-const char *fpm_slot_template_forbidden(const char *text);
 
 struct fpm_dump_expect {
 	const char *pid;          /* the slot's pid file */

@@ -128,7 +128,7 @@ static int slot_write_file(int dir, const char *name, const char *text, mode_t m
 /* The template's one pool, read through the trusted-path check. */
 static int start_template(struct helper *h, char *pool, size_t n, unsigned *ret_listen, char *why, size_t wn)
 {
-	_cleanup_free_ char *text = malloc(TEMPLATE_MAX + 1);
+	_cleanup_free_ char *text = malloc(TEMPLATE_MAX + 2);
 	_cleanup_close_ int fd = -EBADF;
 	const char *forbidden;
 	char err[600];
@@ -141,8 +141,12 @@ static int start_template(struct helper *h, char *pool, size_t n, unsigned *ret_
 	fd = path_open_trusted(h->cfg.fpm.config, false, err, sizeof(err));
 	if (fd < 0)
 		return snprintf(why, wn, "%s", err), fd;
-	while (len < TEMPLATE_MAX && (got = read(fd, text + len, TEMPLATE_MAX - len)) > 0)
+	/* One byte more than the limit: a longer file is refused, never
+	 * checked only in part. */
+	while (len <= TEMPLATE_MAX && (got = read(fd, text + len, TEMPLATE_MAX + 1 - len)) > 0)
 		len += (size_t)got;
+	if (len > TEMPLATE_MAX)
+		return snprintf(why, wn, "%s is larger than %d KiB", h->cfg.fpm.config, TEMPLATE_MAX / 1024), -EFBIG;
 	text[len] = '\0';
 	forbidden = fpm_slot_template_forbidden(text);
 	if (forbidden)

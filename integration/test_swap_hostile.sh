@@ -20,12 +20,20 @@ swap_env_enter "$@"
 SWAP_FPM=(fpm.keep_warm=0)
 swap_app_init
 assert_ok deploy_version v0 -q || fatal "the first deploy failed"
+live0=$(live_target)
 pid0=$(swap_master_pid demo a)
+
+# remember_live: what unchanged compares with from now on.
+remember_live()
+{
+	live0=$(live_target)
+	pid0=$(swap_master_pid demo "$(sed 's/^demo\.\(.\).*/\1/' <<<"$live0")")
+}
 
 unchanged()
 {
-	assert_eq "demo.a/fpm.sock" "$(live_target)" "$1: the live socket"
-	assert_eq "$pid0" "$(swap_master_pid demo a)" "$1: the live master"
+	assert_eq "$live0" "$(live_target)" "$1: the live socket"
+	assert_eq "$pid0" "$(swap_master_pid demo "$(sed 's/^demo\.\(.\).*/\1/' <<<"$live0")")" "$1: the live master"
 	assert_contains "$(served /)" "a=v0 b=v0 i=v0" "$1: v0 is served"
 }
 
@@ -55,6 +63,27 @@ for line in "include = $W/extra.conf" "prefix = $W" "chroot = $W"; do
 done
 cp "$S/pool.good" "$POOL"
 [[ -e /root/owned-by-www-data ]] && fail "the included access.log was created"
+# An include beyond what is read is not missed: a longer file is refused.
+{ cat "$S/pool.good"; head -c 70000 /dev/zero | tr '\0' ';'; printf '\ninclude = %s/extra.conf\n' "$W"; } > "$POOL"
+run deploy_version f1-long -q
+assert_ne 0 "$RC" "a pool file over 64 KiB was refused"
+assert_contains "$ERR" "is larger than 64 KiB" "the reason"
+unchanged "a long pool file"
+cp "$S/pool.good" "$POOL"
+
+step "F1 at a restart: the pool file changed after the slot started"
+printf 'include = %s/extra.conf\n' "$W" >> "$POOL"
+swap_kill_master demo a KILL
+wait_for 15 eval '[[ $(swap_unit_prop demo a ActiveState) == failed ]]' ||
+	fail "the unit did not fail" "$(swap_unit_show demo a)"
+assert_contains "$(cat "$SWAP_DOUBLE_DIR/cutover-fpm@demo:a.service.log")" "sets include, which a slot's pool file may not" \
+	"fpm-exec refused the changed pool file at the restart"
+[[ -e /root/owned-by-www-data ]] && fail "the included access.log was created at the restart"
+cp "$S/pool.good" "$POOL"
+assert_ok co fpm-start
+remember_live
+assert_ne 0 "$pid0" "a live master after fpm-start"
+unchanged "after fpm-start"
 
 step "F4: the pool's access.log in a directory www-data can write"
 printf 'access.log = %s/access.log\n' "$W" >> "$POOL"
@@ -69,8 +98,8 @@ assert_ok deploy_version f4-root-dir -q
 assert_file_exists "$S/logs/access.log" "an access.log in a root-owned directory is fine"
 cp "$S/pool.good" "$POOL"
 assert_ok co -q rollback
-pid0=$(swap_master_pid demo a)
-[[ $(live_target) == demo.a/fpm.sock ]] || fatal "the rollback did not go back to slot a"
+remember_live
+assert_contains "$(served /)" "a=v0 b=v0 i=v0" "the rollback went back to v0"
 
 step "F2: a switch to a slot this run stopped"
 app_version f2

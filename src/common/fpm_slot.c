@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 
@@ -100,4 +101,27 @@ int fpm_slot_binary(const struct fpm_config *f, char *buf, size_t n)
 	if (!found[0])
 		return -ENOENT;
 	return str_printf(buf, n, "/usr/sbin/%s", found);
+}
+
+const char *fpm_slot_template_forbidden(const char *text)
+{
+	static const char *const forbidden[] = { "include", "prefix", "chroot" };
+	const char *p = text;
+
+	while (p && *p) {
+		const char *end = strchr(p, '\n');
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+			size_t kl = strlen(forbidden[i]);
+
+			/* php-fpm's ini parser takes keys case-insensitively */
+			if (strncasecmp(p, forbidden[i], kl) == 0 &&
+			    (p[kl] == ' ' || p[kl] == '\t' || p[kl] == '='))
+				return forbidden[i];
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return NULL;
 }

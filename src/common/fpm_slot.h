@@ -53,4 +53,12 @@ int fpm_slot_unit(char *buf, size_t n, const char *app, char slot);
  * caller opens it with path_open_trusted. */
 int fpm_slot_binary(const struct fpm_config *f, char *buf, size_t n);
 
+/* The first directive of the app's pool file ([fpm] config) that a
+ * slot refuses ("include",
+ * "prefix", "chroot"), or NULL. An included file is read by the root
+ * master but was never checked as the template is (root-owned, nobody
+ * else may write it); prefix and chroot move where the master and its
+ * workers resolve every other path. */
+const char *fpm_slot_template_forbidden(const char *text);
+
 #endif

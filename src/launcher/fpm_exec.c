@@ -19,6 +19,9 @@
  */
 #include "fpm_exec.h"
 
+/* As the helper reads the pool file (helpers/fpm_swap_start.c). */
+#define FPM_EXEC_TEMPLATE_MAX (64 * 1024)
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -324,6 +327,41 @@ static int fpm_exec_load_config(const struct cli *c, const char *app, struct con
 	return GO_ON_FPM_EXEC;
 }
 
+/* The app's pool file, which the slot's configuration includes: read
+ * again here because a restart (Restart=on-failure) reaches php-fpm
+ * without the helper's checks. Trusted as the helper trusts it, and
+ * without the directives a slot refuses (docs/SECURITY.md). */
+static int fpm_exec_check_template(const struct config *cfg)
+{
+	_cleanup_free_ char *text = malloc(FPM_EXEC_TEMPLATE_MAX + 2);
+	_cleanup_close_ int fd = -EBADF;
+	char err[PATH_MAX + 256] = "";
+	const char *forbidden;
+	size_t len = 0;
+	ssize_t got;
+
+	if (!text)
+		return EXIT_FAILED;
+	fd = path_open_trusted(cfg->fpm.config, false, err, sizeof(err));
+	if (fd < 0) {
+		out_error("fpm-exec: [fpm] config refused: %s", err[0] ? err : strerror(-fd));
+		return EXIT_FAILED;
+	}
+	while (len <= FPM_EXEC_TEMPLATE_MAX && (got = read(fd, text + len, FPM_EXEC_TEMPLATE_MAX + 1 - len)) > 0)
+		len += (size_t)got;
+	if (len > FPM_EXEC_TEMPLATE_MAX) {
+		out_error("fpm-exec: %s is larger than %d KiB", cfg->fpm.config, FPM_EXEC_TEMPLATE_MAX / 1024);
+		return EXIT_FAILED;
+	}
+	text[len] = '\0';
+	forbidden = fpm_slot_template_forbidden(text);
+	if (forbidden) {
+		out_error("fpm-exec: %s sets %s, which a slot's pool file may not", cfg->fpm.config, forbidden);
+		return EXIT_FAILED;
+	}
+	return GO_ON_FPM_EXEC;
+}
+
 /* Opens the binary, builds php-fpm's command and becomes it. Returns only
  * on failure. */
 static int fpm_exec_run(const struct config *cfg, const char *conf, const char *id)
@@ -385,6 +423,8 @@ int fpm_exec_main(int argc, char **argv)
 	if (r != GO_ON_FPM_EXEC)
 		return r;
 	r = fpm_exec_check_slot(app, slot, conf, id);
+	if (r == GO_ON_FPM_EXEC)
+		r = fpm_exec_check_template(&cfg);
 	if (r == GO_ON_FPM_EXEC)
 		r = fpm_exec_run(&cfg, conf, id);
 	config_free(&cfg);
