@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "fcgi_request.h"
@@ -35,14 +36,22 @@ static int add_inode(unsigned long *v, size_t max, size_t *n, unsigned long ino)
  * Never /proc/net/unix: its names are printed raw, newlines and all, and
  * any local user can forge lines with them (review 14, F3).
  */
+#define FS_BTRFS_MAGIC 0x9123683e      /* linux/magic.h BTRFS_SUPER_MAGIC */
+#define FS_OVERLAYFS_MAGIC 0x794c7630  /* OVERLAYFS_SUPER_MAGIC */
+
 static int unix_inodes(const char *path, unsigned long *v, size_t max)
 {
+	struct statfs fs;
 	struct stat st;
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return 0;
+	/* btrfs (a subvolume's own device) and overlayfs report in stat a
+	 * device that is not the superblock's, which unix_diag reports. */
+	if (statfs(path, &fs) == 0 && (fs.f_type == FS_BTRFS_MAGIC || fs.f_type == FS_OVERLAYFS_MAGIC))
+		return sockdiag_unix_bound_ino(st.st_ino, v, max);
 	return sockdiag_unix_bound(st.st_dev, st.st_ino, v, max);
 }
 

@@ -30,6 +30,8 @@
 #include "util.h"
 
 #define TEMPLATE_MAX (64 * 1024)
+/* TimeoutStopSec of dist/cutover-fpm@.service. */
+#define FPM_SLOT_STOP_SECONDS 90u
 #define DUMP_MAX (256 * 1024)
 
 
@@ -148,9 +150,9 @@ static int start_template(struct helper *h, char *pool, size_t n, unsigned *ret_
 	if (len > TEMPLATE_MAX)
 		return snprintf(why, wn, "%s is larger than %d KiB", h->cfg.fpm.config, TEMPLATE_MAX / 1024), -EFBIG;
 	text[len] = '\0';
-	forbidden = fpm_slot_template_forbidden(text);
+	forbidden = fpm_slot_template_forbidden(text, len);
 	if (forbidden)
-		return snprintf(why, wn, "%s sets %s: a slot's pool file may not (an included file is not checked as "
+		return snprintf(why, wn, "%s holds %s: a slot's pool file may not (an included file is not checked as "
 				"this one is; prefix and chroot move every path); put its settings in the file itself",
 				h->cfg.fpm.config, forbidden), -EPERM;
 	r = fpm_slot_template_pool(text, pool, n, ret_listen);
@@ -216,6 +218,7 @@ static int start_test_logs(const struct fpm_dump_expect *e, struct proto_msg *re
 {
 	const char *const logs[] = { e->access_log, e->slowlog };
 	char dir[PATH_MAX], err[600];
+	struct stat st;
 
 	for (size_t i = 0; i < ELEMENTSOF(logs); i++) {
 		_cleanup_close_ int fd = -EBADF;
@@ -228,6 +231,13 @@ static int start_test_logs(const struct fpm_dump_expect *e, struct proto_msg *re
 		slash = strrchr(dir, '/');
 		*(slash == dir ? slash + 1 : slash) = '\0';
 		fd = path_open_trusted(dir, true, err, sizeof(err));
+		/* Not even a sticky one (/tmp): there anyone may create the
+		 * name first, as a symlink (review 14b). */
+		if (fd >= 0 && (fstat(fd, &st) < 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+			snprintf(err, sizeof(err), "%.400s is writable by group or others", dir);
+			closep(&fd);
+			fd = -EPERM;
+		}
 		if (fd < 0)
 			return slot_refuse(rep, fd, "the pool's %s %s is in a directory others can write (%s): "
 					   "the root master opens it; use a root-owned directory such as /var/log",
@@ -277,6 +287,12 @@ static int start_test(struct helper *h, char slot, const char *group, struct pro
 	r = fpm_slot_dump_check(dump, &e, &pct, why, sizeof(why));
 	if (r < 0)
 		return slot_refuse(rep, r, "php-fpm -tt of %s: %s", m.config, why);
+	/* systemd ends a stop after TimeoutStopSec (dist/cutover-fpm@.service)
+	 * whatever php-fpm would still wait for. */
+	if (pct > FPM_SLOT_STOP_SECONDS)
+		return slot_refuse(rep, -EINVAL, "process_control_timeout %us is longer than the unit's TimeoutStopSec "
+				   "(%us): systemd would kill the requests php-fpm waits for; lower it", pct,
+				   FPM_SLOT_STOP_SECONDS);
 	return start_test_logs(&e, rep);
 }
 

@@ -145,8 +145,9 @@ static int msg_bound_here(const struct sockdiag_dump *d, const struct nlmsghdr *
 		return -EBADMSG;
 	memcpy(&vfs, p, sizeof(vfs));
 	/* udiag_vfs_ino is the file's inode number cut to 32 bits. */
-	return vfs.udiag_vfs_ino == (uint32_t)d->ino && KERNEL_DEV_MAJOR(vfs.udiag_vfs_dev) == major(d->dev) &&
-	       KERNEL_DEV_MINOR(vfs.udiag_vfs_dev) == minor(d->dev);
+	return vfs.udiag_vfs_ino == (uint32_t)d->ino &&
+	       (d->any_dev || (KERNEL_DEV_MAJOR(vfs.udiag_vfs_dev) == major(d->dev) &&
+			       KERNEL_DEV_MINOR(vfs.udiag_vfs_dev) == minor(d->dev)));
 }
 
 /* One message of the dump: 1 at its end, 0, or -errno. */
@@ -251,7 +252,19 @@ static int dump_read_bound(int fd, struct sockdiag_dump *d)
 	return -EOVERFLOW;
 }
 
+static int unix_bound(dev_t dev, ino_t ino, bool any_dev, unsigned long *v, size_t max);
+
 int sockdiag_unix_bound(dev_t dev, ino_t ino, unsigned long *v, size_t max)
+{
+	return unix_bound(dev, ino, false, v, max);
+}
+
+int sockdiag_unix_bound_ino(ino_t ino, unsigned long *v, size_t max)
+{
+	return unix_bound(0, ino, true, v, max);
+}
+
+static int unix_bound(dev_t dev, ino_t ino, bool any_dev, unsigned long *v, size_t max)
 {
 	static uint32_t seq;
 	struct {
@@ -264,7 +277,8 @@ int sockdiag_unix_bound(dev_t dev, ino_t ino, unsigned long *v, size_t max)
 	};
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK }, self = { 0 };
 	socklen_t self_len = sizeof(self);
-	struct sockdiag_dump d = { .seq = msg.nh.nlmsg_seq, .dev = dev, .ino = ino, .v = v, .max = max };
+	struct sockdiag_dump d = { .seq = msg.nh.nlmsg_seq, .dev = dev, .ino = ino, .any_dev = any_dev, .v = v,
+				   .max = max };
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 

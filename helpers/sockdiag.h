@@ -11,6 +11,7 @@
 #ifndef CUTOVER_SOCKDIAG_H
 #define CUTOVER_SOCKDIAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,13 @@ int sockdiag_parse_queue(const void *buf, size_t len, unsigned long ino, uint32_
  * more than max, or -errno.
  */
 int sockdiag_unix_bound(dev_t dev, ino_t ino, unsigned long *v, size_t max);
+/* The same, matching the inode number alone: for filesystems whose
+ * stat(2) device is not their superblock's, which is what unix_diag
+ * reports (btrfs subvolumes, overlayfs). A socket of another filesystem
+ * with the same inode number may then count too; callers require the
+ * socket to be held by the process they check, so it cannot help a
+ * stranger (review 14b). */
+int sockdiag_unix_bound_ino(ino_t ino, unsigned long *v, size_t max);
 
 /* One dump's state, for sockdiag_parse_bound: the request's seq and the
  * requesting socket's netlink port (every reply carries both), the file
@@ -43,6 +51,7 @@ struct sockdiag_dump {
 	uint32_t seq, portid;
 	dev_t dev;
 	ino_t ino;
+	bool any_dev;            /* match the inode number alone */
 	unsigned long *v;
 	size_t max, n;
 };

@@ -12,8 +12,13 @@
 #       helper to stop it, then asks for the switch to it (its master still
 #       holds its socket while it finishes a request): refused, the live
 #       site unchanged
-# And a slot directory that www-data made before cutover did is never
-# used. Each refusal names the problem and changes nothing.
+# Review 14b: a template with a NUL byte, a lone CR (php-fpm ends a line
+# there) or more than 64 KiB is refused, not checked in part; a log in a
+# sticky world-writable directory (/tmp) is refused; a restart after a
+# crash refuses a pool file that gained an include. And a slot directory
+# that www-data made before cutover did is never used; a
+# process_control_timeout beyond the unit's TimeoutStopSec is refused.
+# Each refusal names the problem and changes nothing.
 . "$(dirname "$0")/lib.sh"
 swap_env_enter "$@"
 
@@ -58,11 +63,18 @@ for line in "include = $W/extra.conf" "prefix = $W" "chroot = $W"; do
 	printf '%s\n' "$line" >> "$POOL"
 	run deploy_version "f1-${line%% *}" -q
 	assert_ne 0 "$RC" "${line%% *}: the deploy was refused"
-	assert_contains "$ERR" "sets ${line%% *}: a slot's pool file may not" "${line%% *}: the reason"
+	assert_contains "$ERR" "holds ${line%% *}: a slot's pool file may not" "${line%% *}: the reason"
 	unchanged "${line%% *}"
 done
 cp "$S/pool.good" "$POOL"
 [[ -e /root/owned-by-www-data ]] && fail "the included access.log was created"
+# Bytes php-fpm reads differently from a C string (review 14b): refused.
+{ cat "$S/pool.good"; printf 'pm.max_children = 4\rinclude = %s/extra.conf\n' "$W"; } > "$POOL"
+run deploy_version f1-cr -q
+assert_ne 0 "$RC" "a lone carriage return was refused"
+assert_contains "$ERR" "holds a carriage return that ends no line" "the reason"
+unchanged "a lone carriage return"
+cp "$S/pool.good" "$POOL"
 # An include beyond what is read is not missed: a longer file is refused.
 { cat "$S/pool.good"; head -c 70000 /dev/zero | tr '\0' ';'; printf '\ninclude = %s/extra.conf\n' "$W"; } > "$POOL"
 run deploy_version f1-long -q
@@ -76,7 +88,7 @@ printf 'include = %s/extra.conf\n' "$W" >> "$POOL"
 swap_kill_master demo a KILL
 wait_for 15 eval '[[ $(swap_unit_prop demo a ActiveState) == failed ]]' ||
 	fail "the unit did not fail" "$(swap_unit_show demo a)"
-assert_contains "$(cat "$SWAP_DOUBLE_DIR/cutover-fpm@demo:a.service.log")" "sets include, which a slot's pool file may not" \
+assert_contains "$(cat "$SWAP_DOUBLE_DIR/cutover-fpm@demo:a.service.log")" "holds include, which a slot's pool file may not" \
 	"fpm-exec refused the changed pool file at the restart"
 [[ -e /root/owned-by-www-data ]] && fail "the included access.log was created at the restart"
 cp "$S/pool.good" "$POOL"
@@ -91,6 +103,13 @@ run deploy_version f4 -q
 assert_ne 0 "$RC" "the deploy was refused"
 assert_contains "$ERR" "is in a directory others can write" "the reason"
 unchanged "F4"
+mkdir -m 1777 "$S/sticky"
+cp "$S/pool.good" "$POOL"
+printf 'access.log = %s/sticky/access.log\n' "$S" >> "$POOL"
+run deploy_version f4-sticky -q
+assert_ne 0 "$RC" "a sticky world-writable directory was refused"
+assert_contains "$ERR" "is writable by group or others" "the reason"
+unchanged "F4, sticky"
 mkdir -m 0755 "$S/logs"
 cp "$S/pool.good" "$POOL"
 printf 'access.log = %s/logs/access.log\n' "$S" >> "$POOL"
@@ -100,6 +119,14 @@ cp "$S/pool.good" "$POOL"
 assert_ok co -q rollback
 remember_live
 assert_contains "$(served /)" "a=v0 b=v0 i=v0" "the rollback went back to v0"
+
+step "process_control_timeout longer than the unit's TimeoutStopSec"
+sed 's/^process_control_timeout = .*/process_control_timeout = 120s/' "$S/pool.good" > "$POOL"
+run deploy_version pct -q
+assert_ne 0 "$RC" "the deploy was refused"
+assert_contains "$ERR" "process_control_timeout 120s is longer than the unit's TimeoutStopSec" "the reason"
+unchanged "process_control_timeout"
+cp "$S/pool.good" "$POOL"
 
 step "F2: a switch to a slot this run stopped"
 app_version f2

@@ -100,6 +100,19 @@ static void test_parse_bound(void **state)
 	assert_int_equal(sockdiag_parse_bound(&d, buf, n), 1);
 	assert_int_equal(d.n, 2);
 	assert_int_equal(v[1], 107);
+	/* Inode alone (btrfs, overlayfs: stat's device is not the
+	 * superblock's): the other device's socket counts too. */
+	{
+		unsigned long w[4] = { 0 };
+		struct sockdiag_dump e = { .seq = 7, .portid = 4242, .ino = 5000, .any_dev = true, .v = w, .max = 4 };
+		size_t m = diag_msg(buf, 0, 7, 4242, 201, 1, kdev, 5000);
+
+		m = diag_msg(buf, m, 7, 4242, 202, 1, 260u << 20 | 3, 5000);
+		m = diag_msg(buf, m, 7, 4242, 203, 1, kdev, 5001);
+		assert_int_equal(sockdiag_parse_bound(&e, buf, m), 0);
+		assert_int_equal(e.n, 2);
+		assert_int_equal(w[1], 202);
+	}
 	/* A third is one more than max. */
 	n = diag_msg(buf, 0, 7, 4242, 108, 1, kdev, 5000);
 	assert_int_equal(sockdiag_parse_bound(&d, buf, n), -E2BIG);

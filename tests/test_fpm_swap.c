@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "fpm_slot.h"
 #include "fpm_slot_conf.h"
 #include "sockdiag.h"
 #include "unitctl.h"
@@ -43,12 +44,19 @@ static void test_template_pool(void **state)
 	assert_int_equal(listen, 0);
 	assert_int_equal(fpm_slot_template_pool("[a]\n[b]\n", pool, sizeof(pool), &listen), -ENOTUNIQ);
 	/* Directives a slot's pool file may not hold (review 14, F1). */
-	assert_null(fpm_slot_template_forbidden("[shop]\npm = static\n; include = /x\nphp_value[include_path] = .\n"));
-	assert_string_equal(fpm_slot_template_forbidden("[global]\n  include = /srv/shop/shared/fpm/*.conf\n[shop]\n"),
+	assert_null(fpm_slot_template_forbidden("[shop]\npm = static\n; include = /x\nphp_value[include_path] = .\n", strlen("[shop]\npm = static\n; include = /x\nphp_value[include_path] = .\n")));
+	assert_string_equal(fpm_slot_template_forbidden("[global]\n  include = /srv/shop/shared/fpm/*.conf\n[shop]\n", strlen("[global]\n  include = /srv/shop/shared/fpm/*.conf\n[shop]\n")),
 			    "include");
-	assert_string_equal(fpm_slot_template_forbidden("[shop]\nINCLUDE=/x\n"), "include");
-	assert_string_equal(fpm_slot_template_forbidden("[shop]\nprefix = /srv/shop\n"), "prefix");
-	assert_string_equal(fpm_slot_template_forbidden("[shop]\nchroot\t= /srv\n"), "chroot");
+	assert_string_equal(fpm_slot_template_forbidden("[shop]\nINCLUDE=/x\n", strlen("[shop]\nINCLUDE=/x\n")), "include");
+	assert_string_equal(fpm_slot_template_forbidden("[shop]\nprefix = /srv/shop\n", strlen("[shop]\nprefix = /srv/shop\n")), "prefix");
+	assert_string_equal(fpm_slot_template_forbidden("[shop]\nchroot\t= /srv\n", strlen("[shop]\nchroot\t= /srv\n")), "chroot");
+	/* Bytes php-fpm reads differently (review 14b): a NUL hides the rest
+	 * from a C string, a lone CR ends a line for php-fpm. */
+	static const char nul[] = "[shop]\n;\0\ninclude = /x\n", cr[] = "[shop]\npm = static\rinclude = /x\n",
+			  crlf[] = "[shop]\r\npm = static\r\n";
+	assert_string_equal(fpm_slot_template_forbidden(nul, sizeof(nul) - 1), "a NUL byte");
+	assert_string_equal(fpm_slot_template_forbidden(cr, sizeof(cr) - 1), "a carriage return that ends no line");
+	assert_null(fpm_slot_template_forbidden(crlf, sizeof(crlf) - 1));
 	assert_int_equal(fpm_slot_template_pool("[global]\ninclude = /etc/x/*.conf\n", pool, sizeof(pool), &listen),
 			 -ENOENT);
 	assert_int_equal(fpm_slot_template_pool("", pool, sizeof(pool), &listen), -ENOENT);

@@ -103,25 +103,32 @@ int fpm_slot_binary(const struct fpm_config *f, char *buf, size_t n)
 	return str_printf(buf, n, "/usr/sbin/%s", found);
 }
 
-const char *fpm_slot_template_forbidden(const char *text)
+const char *fpm_slot_template_forbidden(const char *text, size_t len)
 {
 	static const char *const forbidden[] = { "include", "prefix", "chroot" };
-	const char *p = text;
+	const char *p = text, *end = text + len;
 
-	while (p && *p) {
-		const char *end = strchr(p, '\n');
+	/* php-fpm reads past what a C string shows, and ends a line at a
+	 * lone CR too: such a file is not checked, it is refused (review 14b). */
+	if (memchr(text, '\0', len))
+		return "a NUL byte";
+	for (const char *q = text; q < end; q++)
+		if (*q == '\r' && (q + 1 == end || q[1] != '\n'))
+			return "a carriage return that ends no line";
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
 
-		while (*p == ' ' || *p == '\t')
+		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
 		for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
 			size_t kl = strlen(forbidden[i]);
 
 			/* php-fpm's ini parser takes keys case-insensitively */
-			if (strncasecmp(p, forbidden[i], kl) == 0 &&
+			if ((size_t)(end - p) > kl && strncasecmp(p, forbidden[i], kl) == 0 &&
 			    (p[kl] == ' ' || p[kl] == '\t' || p[kl] == '='))
 				return forbidden[i];
 		}
-		p = end ? end + 1 : NULL;
+		p = eol ? eol + 1 : NULL;
 	}
 	return NULL;
 }

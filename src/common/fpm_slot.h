@@ -55,10 +55,11 @@ int fpm_slot_binary(const struct fpm_config *f, char *buf, size_t n);
 
 /* The first directive of the app's pool file ([fpm] config) that a
  * slot refuses ("include",
- * "prefix", "chroot"), or NULL. An included file is read by the root
+ * "prefix", "chroot"; or "a NUL byte" or "a carriage return that ends no
+ * line", which php-fpm and a C string read differently), or NULL. An included file is read by the root
  * master but was never checked as the template is (root-owned, nobody
  * else may write it); prefix and chroot move where the master and its
  * workers resolve every other path. */
-const char *fpm_slot_template_forbidden(const char *text);
+const char *fpm_slot_template_forbidden(const char *text, size_t len);
 
 #endif

@@ -354,9 +354,9 @@ static int fpm_exec_check_template(const struct config *cfg)
 		return EXIT_FAILED;
 	}
 	text[len] = '\0';
-	forbidden = fpm_slot_template_forbidden(text);
+	forbidden = fpm_slot_template_forbidden(text, len);
 	if (forbidden) {
-		out_error("fpm-exec: %s sets %s, which a slot's pool file may not", cfg->fpm.config, forbidden);
+		out_error("fpm-exec: %s holds %s, which a slot's pool file may not", cfg->fpm.config, forbidden);
 		return EXIT_FAILED;
 	}
 	return GO_ON_FPM_EXEC;
