@@ -65,6 +65,7 @@ cat >"$SPY/spy.sh" <<'SH'
 # Every git process it sees: through its cwd and root, plant what it can.
 # Any process's fd 3: the ssh key, if it can. The deploy user's tar: a memfd?
 log=$1/spy.log
+me=$(id -u)
 while [ ! -e "$1/stop" ]; do
 	for p in /proc/[0-9]*; do
 		# read, not cat: a fork per process would make the loop too
@@ -79,8 +80,13 @@ while [ ! -e "$1/stop" ]; do
 		fi
 		case $c in git*) ;; *) continue ;; esac
 		# The ssh server's git-upload-pack ($3), the deploy user's own
-		# repository, is not the cache.
+		# repository, is not the cache; nor is any git process of the
+		# deploy user itself (the server side starts in its home and
+		# changes into $3 later: the cwd test alone races with that).
 		[ -n "${3:-}" ] && [ "$(readlink "$p/cwd" 2>/dev/null)" = "$3" ] && continue
+		u=
+		while read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done <"$p/status" 2>/dev/null
+		[ "$u" = "$me" ] && continue
 		echo "saw $p" >>"$log"
 		for d in "$p/cwd" "$p/cwd/repo.git" "$p/root$2/repo.git" "$p/root/tmp/.cutover-git/repo.git"; do
 			if ls "$d" >/dev/null 2>&1; then echo "REACHED $d" >>"$log"; fi
