@@ -82,24 +82,22 @@ at_exit "web_stop $(printf '%q' "$GWEB")"
 web_start "$GWEB" "$GROOT/current/public" pm=static children="$CHILDREN" process_control_timeout=30s \
 	request_terminate_timeout=30s port_from=18480 || fatal "the graceful stack did not start"
 GURL=$(web_url "$GWEB")
-cat > "$GCONF" <<EOF
-[app]
-root = $GROOT
-user = nobody
-group = nogroup
-web_group = www-data
-keep = 40
-[build]
-run = true
-[fpm]
+# app_conf FILE ROOT URL: an app's config, its [fpm] lines from stdin.
+app_conf()
+{
+	{
+		printf '[app]\nroot = %s\nuser = nobody\ngroup = nogroup\nweb_group = www-data\nkeep = 40\n' "$2"
+		printf '[build]\nrun = true\n[fpm]\n'
+		cat
+		printf '[health]\nurl = %s/up\nexpect_body = OK\n' "$3"
+	} > "$1"
+}
+app_conf "$GCONF" "$GROOT" "$GURL" <<EOF
 reload = graceful
 pid_file = $GWEB/fpm.pid
 socket = $GWEB/fpm.sock
 status_path = /fpm-status
 timeout = 30
-[health]
-url = $GURL/up
-expect_body = OK
 EOF
 
 # swap: the same pool, as the app's pool file; cutover runs its masters.
@@ -108,7 +106,7 @@ SROOT=$B/s/root SWEB=$B/s/web SCONF=$B/s/app.conf POOL=$B/s/pool.conf
 mkdir -p -m 0755 "$B/s" "$SWEB"
 cat > "$POOL" <<EOF
 [global]
-process_control_timeout = 10s
+process_control_timeout = 30s
 [sapp]
 listen = /nonexistent
 listen.owner = www-data
@@ -129,24 +127,8 @@ web_start "$SWEB" "$SROOT/current/public" fpm_socket=/run/cutover/fpm/sapp.sock 
 SURL=$(web_url "$SWEB")
 sconf() # KEEP_WARM
 {
-	cat > "$SCONF" <<-EOF
-	[app]
-	root = $SROOT
-	user = nobody
-	group = nogroup
-	web_group = www-data
-	keep = 40
-	[build]
-	run = true
-	[fpm]
-	reload = swap
-	config = $POOL
-	keep_warm = $1
-	timeout = 30
-	[health]
-	url = $SURL/up
-	expect_body = OK
-	EOF
+	printf 'reload = swap\nconfig = %s\nkeep_warm = %s\ntimeout = 30\n' "$POOL" "$1" |
+		app_conf "$SCONF" "$SROOT" "$SURL"
 }
 sconf 0
 

@@ -180,13 +180,21 @@ static int fpm_params_status(struct helper *h, char *uri, size_t urilen, struct 
 	return r < 0 ? r : fcgi_cgi_params_new("/", uri, NULL, ret);
 }
 
+/* The path and query of [health] url ("/" for none). */
+static int health_url_path(const struct helper *h, char *uri, size_t urilen)
+{
+	const char *path = strstr(h->cfg.health.url, "://");
+
+	path = path ? strchr(path + 3, '/') : NULL;
+	return str_copy(uri, urilen, path ? path : "/") < 0 ? -ENAMETOOLONG : 0;
+}
+
 /* [health] url's path, run by this deploy's frozen release before it is
  * published: its docroot and the URI. -EPROTO for any other release or
  * moment. */
 static int fpm_precheck_target(struct helper *h, const struct proto_msg *req, char *docroot, size_t dlen,
 			       char *uri, size_t urilen)
 {
-	const char *path;
 	int r;
 
 	if (!release_id_valid(req->id) || !h->cfg.health.url[0])
@@ -199,11 +207,7 @@ static int fpm_precheck_target(struct helper *h, const struct proto_msg *req, ch
 	r = str_printf(docroot, dlen, "%s/releases/%s/%s", h->cfg.root, req->id, h->cfg.docroot);
 	if (r < 0)
 		return r;
-	path = strstr(h->cfg.health.url, "://");
-	path = path ? strchr(path + 3, '/') : NULL;
-	if (str_copy(uri, urilen, path ? path : "/") < 0)
-		return -ENAMETOOLONG;
-	return 0;
+	return health_url_path(h, uri, urilen);
 }
 
 static int fpm_params_precheck(struct helper *h, const char *docroot, char *uri, struct fcgi_cgi_params **ret)
@@ -268,6 +272,18 @@ static int fpm_send(struct helper *h, const struct fcgi_address *addr, const str
 	return TAKE_FD(fd);
 }
 
+/* Sends the request and hands the socket to the front end with the reply. */
+static int fpm_send_reply(struct helper *h, const struct fcgi_address *addr, const struct fcgi_cgi_params *p,
+			  struct proto_msg *rep)
+{
+	_cleanup_close_ int fd = fpm_send(h, addr, p, rep);
+
+	if (fd < 0)
+		return 0;
+	reply_init(rep, 0, NULL);
+	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
+}
+
 /*
  * reload = swap: SLOT_PRECHECK ([health] url's path) and SLOT_WARM
  * ([fpm] warm_urls[arg[1]]), both to the front controller of the release
@@ -277,10 +293,8 @@ static int fpm_send(struct helper *h, const struct fcgi_address *addr, const str
 static int fpm_slot_request(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	_cleanup_free_ struct fcgi_cgi_params *p = NULL;
-	_cleanup_close_ int fd = -EBADF;
 	struct fcgi_address addr = { .kind = FCGI_ADDRESS_UNIX };
 	char id[RELEASE_ID_MAX + 1], docroot[PATH_MAX], uri[1024];
-	const char *path;
 	int r;
 
 	if (!swap_enabled(h) || (req->id[0] && !release_id_valid(req->id)))
@@ -297,26 +311,21 @@ static int fpm_slot_request(struct helper *h, const struct proto_msg *req, struc
 	if (req->id[0] && strcmp(req->id, id) != 0)
 		return -EPROTO;
 	if (req->arg[0] == FPM_REQ_SLOT_WARM)
-		path = h->cfg.fpm.warm_urls[req->arg[1]];
-	else if ((path = strstr(h->cfg.health.url, "://")))
-		path = strchr(path + 3, '/');
-	if (str_copy(uri, sizeof(uri), path ? path : "/") < 0 ||
+		r = str_copy(uri, sizeof(uri), h->cfg.fpm.warm_urls[req->arg[1]]);
+	else
+		r = health_url_path(h, uri, sizeof(uri));
+	if (r < 0 ||
 	    str_printf(docroot, sizeof(docroot), "%s/releases/%s/%s", h->cfg.root, id, h->cfg.docroot) < 0 ||
 	    (r = fpm_params_precheck(h, docroot, uri, &p)) < 0) {
 		reply_fail(rep, r < 0 ? r : -ENAMETOOLONG, ERR_FCGI_BUILD, NULL);
 		return 0;
 	}
-	fd = fpm_send(h, &addr, p, rep);
-	if (fd < 0)
-		return 0;
-	reply_init(rep, 0, NULL);
-	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
+	return fpm_send_reply(h, &addr, p, rep);
 }
 
 int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_msg *rep)
 {
 	_cleanup_free_ struct fcgi_cgi_params *p = NULL;
-	_cleanup_close_ int fd = -EBADF;
 	struct fcgi_address addr;
 	char docroot[PATH_MAX], uri[1024], script[PATH_MAX];
 	int r;
@@ -359,9 +368,5 @@ int op_fpm_request(struct helper *h, const struct proto_msg *req, struct proto_m
 		reply_fail(rep, r, ERR_FCGI_BUILD, NULL);
 		return 0;
 	}
-	fd = fpm_send(h, &addr, p, rep);
-	if (fd < 0)
-		return 0;
-	reply_init(rep, 0, NULL);
-	return helper_send(h, rep, fd) < 0 ? -EPIPE : HANDLER_SENT;
+	return fpm_send_reply(h, &addr, p, rep);
 }

@@ -275,7 +275,11 @@ it_cleanup()
 	local rc=$? d left pid mounts
 
 	set +e
-	trap - EXIT TERM INT HUP
+	# A second signal must not cut the clean-up short: timeout(1) signals
+	# the child and then its process group, so a test often gets two, and
+	# one arriving here used to leave the test's nginx and php-fpm running.
+	trap - EXIT
+	trap '' TERM INT HUP
 	cd / || true
 	if ((rc != 0 && IT_FAILURES == 0)); then
 		# Died without an assertion failing (set -u, a signal, ...): say so,
