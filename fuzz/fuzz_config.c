@@ -146,6 +146,7 @@ static void fz_config_check(const struct config *c)
 	FUZZ_CHECK(!c->fpm.status_path[0] ||
 		   (c->fpm.status_path[0] == '/' && fz_config_printable(c->fpm.status_path) &&
 		    !strpbrk(c->fpm.status_path, "?# ")));
+	FUZZ_CHECK(c->fpm.n_warm_urls <= FPM_WARM_URLS_MAX);
 	if (c->fpm.enabled && c->fpm.reload == FPM_RELOAD_GRACEFUL)
 		FUZZ_CHECK(c->fpm.pid_file[0] != '\0');
 	if (c->fpm.enabled && c->fpm.reload == FPM_RELOAD_OPCACHE_RESET)

@@ -372,6 +372,8 @@ static void test_parse_fpm_swap(void **state)
 		{ "keep_warm too long", APP_OK SWAP_OK "keep_warm = 86401\n", 9, "keep_warm = '86401' must be" },
 		{ "max_memory too small", APP_OK SWAP_OK "max_memory = 1M\n", 9, "at least 16M" },
 		{ "warm url without slash", APP_OK SWAP_OK "warm_urls = index.php\n", 9, "'index.php' is not a valid entry" },
+		{ "nine warm urls on one line", APP_OK SWAP_OK "warm_urls = /1 /2 /3 /4 /5 /6 /7 /8 /9\n", 9,
+		  "too many warm_urls entries (at most 8)" },
 		{ "preload absolute", APP_OK SWAP_OK "preload = /etc/passwd\n", 9, "must be a path inside the release" },
 		{ "preload escaping", APP_OK SWAP_OK "preload = ../x.php\n", 9, "must be a path inside the release" },
 		{ "bad reload", APP_OK "[fpm]\nreload = swapp\n", 7, "must be graceful, swap, opcache-reset or none" },

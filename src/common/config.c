@@ -165,11 +165,12 @@ static int set_string(struct parse_state *st, char *dst, size_t n,
 	return 1;
 }
 
-static int list_add(struct parse_state *st, char **v, size_t *n,
+/* Appends VALUE to V, which has room for MAX entries. */
+static int list_add(struct parse_state *st, char **v, size_t *n, size_t max,
 		    const char *key, const char *value)
 {
-	if (*n >= CONFIG_MAX_LIST)
-		return fail(st, "too many %s entries (at most 64)", key);
+	if (*n >= max)
+		return fail(st, "too many %s entries (at most %zu)", key, max);
 	if (strlen(value) >= CONFIG_MAX_VALUE)
 		return fail(st, "%s is too long", key);
 	v[*n] = strdup(value);
@@ -181,7 +182,7 @@ static int list_add(struct parse_state *st, char **v, size_t *n,
 
 /* Splits a whitespace-separated value into list entries, validating each. */
 static int list_add_words(struct parse_state *st, char **v, size_t *n,
-			  const char *key, const char *value,
+			  size_t max, const char *key, const char *value,
 			  bool (*valid)(const char *))
 {
 	char buf[CONFIG_MAX_VALUE];
@@ -196,7 +197,7 @@ static int list_add_words(struct parse_state *st, char **v, size_t *n,
 		for (size_t i = 0; i < *n; i++)
 			if (strcmp(v[i], w) == 0)
 				return fail(st, "%s: '%s' is listed twice", key, w);
-		if (!list_add(st, v, n, key, w))
+		if (!list_add(st, v, n, max, key, w))
 			return 0;
 	}
 	return 1;
@@ -262,7 +263,7 @@ static int handle_app(struct parse_state *st, const char *name,
 		return set_string(st, c->docroot, sizeof(c->docroot), name, value);
 	}
 	if (strcmp(name, "allow_users") == 0)
-		return list_add_words(st, c->allow_users, &c->n_allow_users,
+		return list_add_words(st, c->allow_users, &c->n_allow_users, CONFIG_MAX_LIST,
 				      name, value, user_name_valid);
 	if (strcmp(name, "preset") == 0) {
 		if (strcmp(value, "laravel") == 0)
@@ -282,10 +283,10 @@ static int handle_shared(struct parse_state *st, const char *name,
 	struct config *c = st->c;
 
 	if (strcmp(name, "dirs") == 0)
-		return list_add_words(st, c->shared_dirs, &c->n_shared_dirs,
+		return list_add_words(st, c->shared_dirs, &c->n_shared_dirs, CONFIG_MAX_LIST,
 				      name, value, config_relpath_valid);
 	if (strcmp(name, "files") == 0)
-		return list_add_words(st, c->shared_files, &c->n_shared_files,
+		return list_add_words(st, c->shared_files, &c->n_shared_files, CONFIG_MAX_LIST,
 				      name, value, config_relpath_valid);
 	return fail(st, "unknown key '%s' in [shared]", name);
 }
@@ -299,12 +300,12 @@ static int handle_build(struct parse_state *st, const char *name,
 	if (strcmp(name, "run") == 0) {
 		if (!*value)
 			return fail(st, "run needs a command");
-		return list_add(st, c->build_run, &c->n_build_run, name, value);
+		return list_add(st, c->build_run, &c->n_build_run, CONFIG_MAX_LIST, name, value);
 	}
 	if (strcmp(name, "env") == 0) {
 		if (!env_entry_valid(value))
 			return fail(st, "env = '%s' must be NAME=VALUE", value);
-		return list_add(st, c->build_env, &c->n_build_env, name, value);
+		return list_add(st, c->build_env, &c->n_build_env, CONFIG_MAX_LIST, name, value);
 	}
 	if (strcmp(name, "timeout") == 0) {
 		if (parse_uint(value, 1, 86400, &v) < 0)
@@ -424,9 +425,8 @@ static int handle_fpm_swap(struct parse_state *st, struct fpm_config *f, const c
 		return 1;
 	}
 	if (strcmp(name, "warm_urls") == 0) {
-		if (f->n_warm_urls + 1 > FPM_WARM_URLS_MAX)
-			return fail(st, "too many warm_urls (at most %d)", FPM_WARM_URLS_MAX);
-		return list_add_words(st, f->warm_urls, &f->n_warm_urls, name, value, warm_url_valid);
+		return list_add_words(st, f->warm_urls, &f->n_warm_urls,
+				      FPM_WARM_URLS_MAX, name, value, warm_url_valid);
 	}
 	if (strcmp(name, "warm_requests") == 0)
 		return parse_num(st, name, value, 1, 64, &f->warm_requests);
@@ -550,13 +550,13 @@ static int handle_hooks(struct parse_state *st, const char *name, const char *va
 	if (!*value)
 		return fail(st, "%s needs a command", name);
 	if (strcmp(name, "before_switch") == 0)
-		return list_add(st, c->before_switch, &c->n_before_switch, name, value);
+		return list_add(st, c->before_switch, &c->n_before_switch, CONFIG_MAX_LIST, name, value);
 	if (strcmp(name, "after_switch") == 0)
-		return list_add(st, c->after_switch, &c->n_after_switch, name, value);
+		return list_add(st, c->after_switch, &c->n_after_switch, CONFIG_MAX_LIST, name, value);
 	if (strcmp(name, "on_failure") == 0)
-		return list_add(st, c->on_failure, &c->n_on_failure, name, value);
+		return list_add(st, c->on_failure, &c->n_on_failure, CONFIG_MAX_LIST, name, value);
 	if (strcmp(name, "after_rollback") == 0)
-		return list_add(st, c->after_rollback, &c->n_after_rollback, name, value);
+		return list_add(st, c->after_rollback, &c->n_after_rollback, CONFIG_MAX_LIST, name, value);
 	return fail(st, "unknown key '%s' in [hooks]", name);
 }
 
