@@ -523,6 +523,39 @@ static void test_parse_repeated_key_refused(void **state)
 		      "group = nogroup\nweb_group = www-data\n", 4, "root is set twice");
 }
 
+/*
+ * Every key that may be set once, set once, then the last one again: the
+ * repeat is still refused (the record of keys seen once is not full).
+ */
+static void test_parse_every_key_then_repeat(void **state)
+{
+	static const char text[] =
+		"[app]\nroot = /srv/shop\nuser = nobody\ngroup = nogroup\nweb_group = www-data\n"
+		"keep = 7\nmode = symlink\ndocroot = public\noperators = adm\nlive = /srv/shop/live\n"
+		"preset = laravel\n"
+		"[build]\ngit_user = nobody\nmax_files = 1000\nmax_memory = 1G\nmax_procs = 64\n"
+		"max_size = 1G\nssh_key = /etc/cutover/key\nssh_known_hosts = /etc/cutover/known\n"
+		"timeout = 60\n"
+		"[fpm]\nbinary = /usr/sbin/php-fpm8.2\nconfig = /etc/php/8.2/fpm/pool.d/shop.conf\n"
+		"group = www-data\nkeep_warm = 60\nlive_socket = /run/cutover/fpm/shop.sock\n"
+		"max_inflight_ms = 100\nmax_memory = 512M\npid_file = /run/php/php8.2-fpm.pid\n"
+		"preload = config/preload.php\nreload = swap\nsocket = /run/php/shop.sock\n"
+		"status_path = /fpm-status\ntimeout = 10\nuser = www-data\nwarm_requests = 2\n"
+		"warm_urls = /\n"
+		"[health]\nexpect_body = ok\nexpect_status = 200\nhost = shop.example\n"
+		"precheck = yes\nretries = 3\nrollback = yes\ntimeout = 5\nurl = http://127.0.0.1/up\n"
+		"[migrate]\nallow_destructive = false\npretend = php artisan migrate --pretend --force\n"
+		"run = php artisan migrate --force\n"
+		"[notify]\nformat = json\nretries = 2\ntimeout = 5\n"
+		"retries = 3\n";
+	int line = 1;
+
+	(void)state;
+	for (const char *p = text; *p; p++)
+		line += *p == '\n';
+	check_refused("every key, then one again", text, line - 1, "retries is set twice");
+}
+
 static void test_parse_run_inline_comment(void **state)
 {
 	struct config c;
@@ -1173,6 +1206,7 @@ int main(void)
 		cmocka_unit_test(test_parse_syntax_error_then_bad_value),
 		cmocka_unit_test(test_parse_run_inline_comment),
 		cmocka_unit_test(test_parse_repeated_key_refused),
+		cmocka_unit_test(test_parse_every_key_then_repeat),
 		cmocka_unit_test(test_parse_indented_line_refused),
 		cmocka_unit_test(test_parse_too_many_runs),
 		cmocka_unit_test(test_parse_first_error_kept),

@@ -26,7 +26,7 @@ struct parse_state {
 	bool seen_root, seen_user, seen_group, seen_web_group;
 	bool notify_seen;
 	/* "section.key" of every single-valued key seen, to refuse repeats. */
-	char seen[48][40];
+	char seen[96][40];   /* SECTION.KEY of each key set once so far */
 	size_t n_seen;
 };
 
@@ -650,8 +650,10 @@ static int handler(void *user, const char *section, const char *name,
 		for (size_t i = 0; i < st->n_seen; i++)
 			if (strcmp(st->seen[i], key) == 0)
 				return fail(st, "%s is set twice in [%s]", name, section);
-		if (st->n_seen < ELEMENTSOF(st->seen))
-			str_copy(st->seen[st->n_seen++], sizeof(st->seen[0]), key);
+		/* Never full with known keys: fail closed if it ever is. */
+		if (st->n_seen >= ELEMENTSOF(st->seen))
+			return fail(st, "too many settings");
+		str_copy(st->seen[st->n_seen++], sizeof(st->seen[0]), key);
 	}
 	if (strcmp(section, "app") == 0)
 		return handle_app(st, name, value);
