@@ -263,7 +263,7 @@ static void put_str(struct line_buf *b, const char *key, const char *s, size_t m
 		return;
 	}
 	put_raw(b, "\"");
-	for (size_t i = 0; s[i] && i < max; ) {
+	for (size_t i = 0; i < max && s[i]; ) {
 		const unsigned char *p = (const unsigned char *)s + i;
 		size_t l = utf8_len(p);
 
