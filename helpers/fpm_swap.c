@@ -91,7 +91,12 @@ static int slot_view(struct helper *h, char slot, char live, struct slot_view *v
 		v->state = FPM_SLOT_FAILED;
 		return 0;
 	}
-	v->state = live == slot ? FPM_SLOT_LIVE : FPM_SLOT_WARM;
+	/* Retired with a request still in flight, or stopped by someone
+	 * else: it serves only what it accepted. */
+	if (strcmp(v->show.active, "deactivating") == 0)
+		v->state = FPM_SLOT_STOPPING;
+	else
+		v->state = live == slot ? FPM_SLOT_LIVE : FPM_SLOT_WARM;
 	v->pss_kb = swap_pss_kb(v->pin.pid);
 	if (v->state == FPM_SLOT_WARM)
 		v->warm_s = slot_warm_age(h, slot);

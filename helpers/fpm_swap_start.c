@@ -357,13 +357,17 @@ static int start_run(struct helper *h, char slot, char *why, size_t wn)
 }
 
 /* A slot already runs the release: it becomes the target, nothing is
- * started. 1 if found (reply in rep), else 0. */
+ * started. Only an active unit counts: the switch refuses any other. A
+ * stopping one (retired with a request still in flight) still has its
+ * master and its socket; start_clear waits for its stop, and the slot
+ * starts again. 1 if found (reply in rep), else 0. */
 static int start_found(struct helper *h, struct slot_view (*v)[FPM_SLOT_VIEWS], const char *id, struct proto_msg *rep)
 {
 	for (int i = 0; i < FPM_SLOT_VIEWS; i++) {
 		struct slot_view *s = &(*v)[i];
 
-		if ((s->state != FPM_SLOT_LIVE && s->state != FPM_SLOT_WARM) || strcmp(s->pin.id, id) != 0)
+		if ((s->state != FPM_SLOT_LIVE && s->state != FPM_SLOT_WARM) || strcmp(s->pin.id, id) != 0 ||
+		    strcmp(s->show.active, "active") != 0)
 			continue;
 		h->swap.target = s->pin;
 		s->pin = (struct fpm_swap_pin)FPM_SWAP_PIN_INIT;

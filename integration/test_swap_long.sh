@@ -6,7 +6,8 @@
 # after its full time; the deploy itself returns without waiting for it
 # (well under the 4 s), the short requests of loadgen meanwhile never wait
 # behind it (max latency under 1 s), and the old master, stopped with
-# keep_warm = 0, exits only once the long request is done.
+# keep_warm = 0, exits only once the long request is done. A rollback
+# to a pool that is still stopping waits for it to stop and starts it again.
 . "$(dirname "$0")/lib.sh"
 swap_env_enter "$@"
 
@@ -46,3 +47,24 @@ assert_lt "$max_ms" 1000 "the short requests' max latency (ms): nothing waited b
 swap_wait_state demo a inactive 10 || fail "the old pool did not stop after its long request"
 [[ -d /proc/$old_pid ]] && fail "the old master $old_pid still runs"
 assert_contains "$(served /)" "a=v1 b=v1 i=v1" "v1 is served"
+
+step "a rollback to the pool that is still finishing a long request"
+# keep_warm = 0 retires v1's pool at once; its unit stays deactivating
+# while the 4 s request runs. A rollback to v1 must not take that dying
+# pool as warm (the switch would refuse it): it waits for the stop and
+# starts v1 again.
+curl -s -o "$S/long2.body" -w '%{http_code}\n' --max-time 20 "$URL/?sleep=4000" > "$S/long2.txt" &
+long_pid=$!
+sleep 1
+assert_ok deploy_version v2 -q
+assert_eq "demo.a/fpm.sock" "$(live_target)" "v2 is live in slot a"
+assert_eq deactivating "$(swap_unit_prop demo b ActiveState)" "v1's unit is stopping"
+assert_ok co --json status
+assert_eq stopping "$(jq -r '.pools[] | select(.slot == "b") | .state' <<<"$OUT")" "status shows v1's pool stopping"
+assert_ok co -q --json rollback
+assert_eq false "$(jq -r .pool.already_warm <<<"$OUT")" "the rollback started v1's pool again"
+assert_eq "demo.b/fpm.sock" "$(live_target)" "the live socket names slot b again"
+assert_contains "$(served /)" "a=v1 b=v1 i=v1" "the rollback serves v1"
+wait "$long_pid"
+assert_eq 200 "$(cat "$S/long2.txt")" "the long request on the retired pool"
+assert_contains "$(cat "$S/long2.body")" "a=v1 b=v1 i=v1" "it ran on v1 to its end"

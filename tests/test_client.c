@@ -1121,15 +1121,18 @@ static void test_fpm_slots_none_live_and_unknown_state(void **state)
 	struct helper_error e;
 	struct proto_msg *m;
 
+	m = queue(f, OP_ENTRY, 0, "a");
+	m->arg[1] = FPM_SLOT_STOPPING;
 	m = queue(f, OP_ENTRY, 0, "b");
 	m->arg[1] = 77;   /* a state this front end does not know */
 	queue(f, OP_REPLY, 0, "");
 	fake_start(f);
 	assert_int_equal(client_fpm_slots(&f->client, on_slot, &seen, &res, &e), 0);
 	fake_join(f);
-	assert_int_equal(seen.n, 1);
-	assert_int_equal(seen.s[0].state, FPM_SLOT_FAILED);
-	assert_string_equal(seen.s[0].release, "");
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.s[0].state, FPM_SLOT_STOPPING);
+	assert_int_equal(seen.s[1].state, FPM_SLOT_FAILED);
+	assert_string_equal(seen.s[1].release, "");
 	assert_int_equal(res.live_slot, 0);
 }
 

@@ -451,6 +451,10 @@ static void test_slot_describe_and_json(void **state)
 	swap_slot_describe(&s, line, sizeof(line));
 	assert_string_equal(line, ID_OLD ", live, master 4300, 12.5 MB Pss");
 
+	s.state = FPM_SLOT_STOPPING;
+	swap_slot_describe(&s, line, sizeof(line));
+	assert_string_equal(line, ID_OLD ", stopping, master 4300, 12.5 MB Pss");
+
 	s.state = FPM_SLOT_FAILED;
 	s.master_pid = 0;
 	swap_slot_describe(&s, line, sizeof(line));

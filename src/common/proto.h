@@ -453,6 +453,8 @@ enum fpm_slot_state {
 	FPM_SLOT_LIVE,          /* the live socket names it */
 	FPM_SLOT_WARM,          /* running, not live */
 	FPM_SLOT_FAILED,        /* its unit failed, or a master cutover cannot trust */
+	FPM_SLOT_STOPPING,      /* its unit is stopping: the master finishes what it
+	                           accepted; never reused, never made live */
 };
 
 struct proto_msg {

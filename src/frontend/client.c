@@ -721,7 +721,7 @@ static void fpm_slot_entry(const struct proto_msg *m, void *ctx)
 	struct client_fpm_slot s = {
 		.slot = slot_from_text(m->text),
 		.master_pid = m->arg[0] <= INT32_MAX ? (long)m->arg[0] : 0,
-		.state = m->arg[1] <= FPM_SLOT_FAILED ? (enum fpm_slot_state)m->arg[1] : FPM_SLOT_FAILED,
+		.state = m->arg[1] <= FPM_SLOT_STOPPING ? (enum fpm_slot_state)m->arg[1] : FPM_SLOT_FAILED,
 		.pss_kb = m->arg[2],
 		.warm_seconds = m->arg[3],
 	};

@@ -320,6 +320,7 @@ const char *swap_state_name(enum fpm_slot_state s)
 	case FPM_SLOT_LIVE: return "live";
 	case FPM_SLOT_WARM: return "warm";
 	case FPM_SLOT_FAILED: return "failed";
+	case FPM_SLOT_STOPPING: return "stopping";
 	}
 	return "failed";
 }
