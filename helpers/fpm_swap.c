@@ -309,6 +309,12 @@ int op_fpm_live(struct helper *h, const struct proto_msg *req, struct proto_msg 
 		r = swap_live_set(h, h->swap.target.slot, &ns);
 	if (r < 0)
 		return slot_refuse(rep, r, "cannot rename the live link %s: %s", h->cfg.fpm.live_socket, strerror(-r)), 0;
+	/* fpm-start retires nothing: the slot the link named may run again
+	 * (its unit restarting a crashed master) as a pool nothing serves.
+	 * Its keep_warm starts now, so that the trim stops it like any
+	 * other; without the mark it was warm for 0 s for good. */
+	if (live && live != h->swap.target.slot)
+		(void)retire_mark_warm(h, live);
 	h->swap.made_live = true;
 	h->phase = PH_SWITCHED;
 	reply_init(rep, 0, "%c", h->swap.target.slot);
