@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,6 +47,15 @@ int helper_send(struct helper *h, struct proto_msg *m, int fd)
 	if (m->op != OP_OUTPUT)
 		m->len = (uint32_t)strnlen(m->text, sizeof(m->text) - 1);
 	return proto_send(h->sock, m, fd);
+}
+
+bool helper_peer_gone(const struct helper *h)
+{
+	struct pollfd pfd = { .fd = h->sock, .events = POLLRDHUP };
+
+	/* The front end sends nothing while it waits for a reply, so only a
+	 * hang-up can be pending. */
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
 /* ---- dispatch ------------------------------------------------------ */

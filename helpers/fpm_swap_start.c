@@ -382,7 +382,7 @@ static int start_found(struct helper *h, struct slot_view (*v)[FPM_SLOT_VIEWS], 
 
 /* The slot the live link does not name; without a live one, a stopped
  * one first. Whatever runs there is not live: stopped (waiting), and a
- * failed unit reset. */
+ * failed unit reset. -EPIPE when the front end left meanwhile. */
 static int start_clear(struct helper *h, struct slot_view (*v)[FPM_SLOT_VIEWS], char live, char *ret, char *why, size_t wn)
 {
 	struct slot_view *s;
@@ -397,6 +397,10 @@ static int start_clear(struct helper *h, struct slot_view (*v)[FPM_SLOT_VIEWS], 
 		r = swap_unit(h, UNITCTL_STOP, *ret, why, wn);
 	if (r == 0 && strcmp(s->show.active, "failed") == 0)
 		r = swap_unit(h, UNITCTL_RESET_FAILED, *ret, why, wn);
+	/* The stop may have waited for a long request: a caller interrupted
+	 * meanwhile gets no pool started only to be stopped again. */
+	if (r == 0 && helper_peer_gone(h))
+		r = -EPIPE;
 	return r;
 }
 

@@ -94,6 +94,11 @@ void reply_fail(struct proto_msg *m, int status, enum proto_error code, const ch
  * when fd >= 0. 0 or -errno. */
 int helper_send(struct helper *h, struct proto_msg *m, int fd);
 
+/* Has the front end closed its end (it was interrupted)? For a handler
+ * that has just waited long: nothing is started for a caller that is
+ * gone. Never blocks. */
+bool helper_peer_gone(const struct helper *h);
+
 /* Serves requests until the front end hangs up (0) or breaks the
  * protocol (< 0). */
 int helper_serve(struct helper *h);

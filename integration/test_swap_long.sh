@@ -68,3 +68,31 @@ assert_contains "$(served /)" "a=v1 b=v1 i=v1" "the rollback serves v1"
 wait "$long_pid"
 assert_eq 200 "$(cat "$S/long2.txt")" "the long request on the retired pool"
 assert_contains "$(cat "$S/long2.body")" "a=v1 b=v1 i=v1" "it ran on v1 to its end"
+
+step "an interrupted rollback that was waiting for a stopping pool starts nothing"
+# sudo relays SIGINT to cutover alone: the helper still waits for the
+# stop; when it ends, the caller is gone, so no pool is started for it.
+curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 "$URL/?sleep=4000" > "$S/long3.txt" &
+long_pid=$!
+sleep 1
+assert_ok deploy_version v3 -q
+assert_eq deactivating "$(swap_unit_prop demo b ActiveState)" "v1's unit is stopping again"
+calls_before=$(swap_calls | wc -l)
+"$CUTOVER_BIN" -c "$CONF" rollback "$APP" </dev/null >"$S/rb.out" 2>&1 &
+rb_pid=$!
+sleep 1
+kill -INT "$rb_pid"
+wait "$rb_pid"; rc=$?
+((rc != 0)) || fail "the interrupted rollback exited 0" "$(cat "$S/rb.out")"
+assert_contains "$(cat "$S/rb.out")" "cutover: interrupted; the live site is unchanged" \
+	"the interrupted rollback says nothing changed"
+wait "$long_pid"
+assert_eq 200 "$(cat "$S/long3.txt")" "the long request on the stopping pool"
+swap_wait_state demo b inactive 10
+new_calls=$(swap_calls | tail -n +$((calls_before + 1)))
+assert_not_contains "$(jq -c '.argv[-2:]' <<<"$new_calls")" '["start","cutover-fpm@demo:b.service"]' \
+	"no pool was started for the interrupted rollback"
+assert_eq "demo.a/fpm.sock" "$(live_target)" "v3 stays live"
+assert_contains "$(served /)" "a=v3 b=v3 i=v3" "v3 is served"
+assert_ok co -q rollback
+assert_contains "$(served /)" "a=v1 b=v1 i=v1" "the lock was freed: the next rollback serves v1"

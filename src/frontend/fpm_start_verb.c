@@ -88,6 +88,7 @@ int verb_fpm_start(struct frontend *fe)
 			  swap.start.slot, err);
 		return EXIT_FAILED;
 	}
+	frontend_published();
 	if (swap.previous_slot != live.slot)
 		result_get()->changed = true;
 	snprintf(detail, sizeof(detail), "%s slot %c", swap.previous_slot == live.slot ? "still names" : "now names",

@@ -30,6 +30,8 @@
 static volatile sig_atomic_t sig_sock = -1;
 static volatile sig_atomic_t sig_helper = -1;
 static volatile sig_atomic_t sig_published = 0;
+/* The verb builds a release (deploy, stage): the messages name it. */
+static volatile sig_atomic_t sig_builds = 0;
 /* A migration or hook has started: shared/ (the database) may have changed. */
 static volatile sig_atomic_t sig_shared_touched = 0;
 /* This run holds the app's lock: a failed deploy may still prune. */
@@ -48,6 +50,7 @@ static void on_signal_say(const char *line, size_t len)
 static void on_signal(int sig)
 {
 	static const char before[] = "cutover: interrupted; the release being built was removed, the live site is unchanged\n";
+	static const char nothing[] = "cutover: interrupted; the live site is unchanged\n";
 	static const char touched[] = "cutover: interrupted; the release being built was removed and the live release is "
 				      "unchanged, but a migration or hook had started and may have changed shared/ (the database)\n";
 	static const char after[] = "cutover: interrupted after the new release was published\n";
@@ -70,9 +73,16 @@ static void on_signal(int sig)
 		on_signal_say(unclean, sizeof(unclean) - 1);
 	else if (sig_shared_touched)
 		on_signal_say(touched, sizeof(touched) - 1);
-	else
+	else if (sig_builds)
 		on_signal_say(before, sizeof(before) - 1);
+	else
+		on_signal_say(nothing, sizeof(nothing) - 1);
 	_exit(EXIT_FAILED);
+}
+
+void frontend_published(void)
+{
+	sig_published = 1;
 }
 
 void frontend_install_signals(struct frontend *fe)
@@ -81,6 +91,7 @@ void frontend_install_signals(struct frontend *fe)
 
 	sig_sock = fe->sock;
 	sig_helper = fe->helper_pid;
+	sig_builds = fe->cli.verb == VERB_DEPLOY || fe->cli.verb == VERB_STAGE;
 	if (fe->cfg)
 		str_copy(sig_root, sizeof(sig_root), fe->cfg->root);
 	sigfillset(&sa.sa_mask);

@@ -64,6 +64,9 @@ void fe_why(const struct frontend *fe, const struct helper_error *e, char *buf, 
 int fe_run_migrations(struct frontend *fe, char *err, size_t errlen);
 /* cutover migrate APP RELEASE (src/frontend/migrate_verb.c). */
 int verb_migrate(struct frontend *fe);
+/* What this run made live can no longer be called unchanged: an
+ * interrupt from now on says so. */
+void frontend_published(void);
 /* cutover fpm-start APP (src/frontend/fpm_start_verb.c). */
 int verb_fpm_start(struct frontend *fe);
 
