@@ -78,10 +78,12 @@ int verb_fpm_start(struct frontend *fe)
 	if (!swap.start.already_warm)
 		result_get()->changed = true;
 	t0 = now_ns();
+	frontend_switching(true);
 	r = client_fpm_live(&fe->client, &live, &e);
 	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
 	if (r < 0) {
+		frontend_switching(false);
 		fe_why(fe, &e, err, sizeof(err));
 		result_set_code(result_get(), "switch_failed");
 		out_error("the live socket could not be pointed at the php-fpm pool in slot %c: %s",

@@ -30,6 +30,9 @@
 static volatile sig_atomic_t sig_sock = -1;
 static volatile sig_atomic_t sig_helper = -1;
 static volatile sig_atomic_t sig_published = 0;
+/* A switch request is out: the helper may have moved the live link
+ * before the reply arrives, so "unchanged" can no longer be said. */
+static volatile sig_atomic_t sig_switching = 0;
 /* The verb builds a release (deploy, stage): the messages name it. */
 static volatile sig_atomic_t sig_builds = 0;
 /* A migration or hook has started: shared/ (the database) may have changed. */
@@ -54,6 +57,8 @@ static void on_signal(int sig)
 	static const char touched[] = "cutover: interrupted; the release being built was removed and the live release is "
 				      "unchanged, but a migration or hook had started and may have changed shared/ (the database)\n";
 	static const char after[] = "cutover: interrupted after the new release was published\n";
+	static const char during[] = "cutover: interrupted during the switch; the live site may have changed: "
+				     "cutover status shows which release is live\n";
 	/* Only the helper's own exit proves its clean-up ran. */
 	static const char unclean[] = "cutover: interrupted; the helper ended before its clean-up: a half-built release "
 				      "may remain, the next run removes it; the live site is unchanged\n";
@@ -69,6 +74,8 @@ static void on_signal(int sig)
 			;
 	if (sig_published)
 		on_signal_say(after, sizeof(after) - 1);
+	else if (sig_switching)
+		on_signal_say(during, sizeof(during) - 1);
 	else if (sig_helper > 0 && !WIFEXITED(status))
 		on_signal_say(unclean, sizeof(unclean) - 1);
 	else if (sig_shared_touched)
@@ -78,6 +85,11 @@ static void on_signal(int sig)
 	else
 		on_signal_say(nothing, sizeof(nothing) - 1);
 	_exit(EXIT_FAILED);
+}
+
+void frontend_switching(bool on)
+{
+	sig_switching = on;
 }
 
 void frontend_published(void)
@@ -480,6 +492,7 @@ static int do_switch_request(struct frontend *fe, bool rollback, const char *id,
 	char why[PROTO_TEXT_SIZE];
 	int r;
 
+	frontend_switching(true);
 	r = rollback ? client_rollback(&fe->client, id, source, ms, ret, &e)
 		     : client_switch(&fe->client, id, source, ms, ret, &e);
 	if (client_lost(&fe->client))
@@ -495,6 +508,7 @@ static int do_switch_request(struct frontend *fe, bool rollback, const char *id,
 		return EXIT_FAILED;
 	}
 	if (r < 0) {
+		frontend_switching(false);   /* the helper's word: nothing changed */
 		result_set_code(result_get(), "switch_failed");
 		out_error("%s; the live site is unchanged", why);
 		return EXIT_FAILED;

@@ -67,6 +67,9 @@ int verb_migrate(struct frontend *fe);
 /* What this run made live can no longer be called unchanged: an
  * interrupt from now on says so. */
 void frontend_published(void);
+/* A request that may move the live link is out (true) or was refused
+ * (false): an interrupt meanwhile says the site may have changed. */
+void frontend_switching(bool on);
 /* cutover fpm-start APP (src/frontend/fpm_start_verb.c). */
 int verb_fpm_start(struct frontend *fe);
 
