@@ -384,6 +384,22 @@ int swap_switch_link(struct helper *h, const char *cur, bool back, struct proto_
 			   h->cfg.fpm.live_socket, strerror(-r));
 }
 
+/* The front end left between the switch and the retire (interrupted):
+ * the slot that was live still runs, unmarked, so fpm-start's trim saw it
+ * warm for 0 s for good. It is marked now, unless the retire did so. */
+static void end_mark_prev(struct helper *h)
+{
+	_cleanup_close_ int dir = -EBADF;
+	char live = '\0', why[300];
+
+	if (!h->swap.made_live || !h->swap.prev.slot || !swap_pin_alive(&h->swap.prev) ||
+	    swap_live_read(h, &live) < 0 || live == h->swap.prev.slot)
+		return;
+	dir = swap_slot_dir(h, h->swap.prev.slot, false, why, sizeof(why));
+	if (dir >= 0 && faccessat(dir, WARM_SINCE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+		(void)retire_mark_warm(h, h->swap.prev.slot);
+}
+
 void swap_end_run(struct helper *h)
 {
 	char why[600];
@@ -392,6 +408,7 @@ void swap_end_run(struct helper *h)
 	 * made live goes. */
 	if (h->swap.started && !h->swap.made_live && h->swap.target.slot && h->swap.unitctl >= 0)
 		(void)swap_unit(h, UNITCTL_STOP, h->swap.target.slot, why, sizeof(why));
+	end_mark_prev(h);
 	swap_pin_close(&h->swap.target);
 	swap_pin_close(&h->swap.prev);
 	closep(&h->swap.dir_fd);
