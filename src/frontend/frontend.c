@@ -1747,10 +1747,13 @@ static int verb_mount(struct frontend *fe)
 	r = do_lock(fe);
 	if (r != EXIT_OK)
 		return r;
+	/* The helper may mount the live path before its reply arrives. */
+	frontend_switching(true);
 	r = client_mount(&fe->client, &mr, &e);
 	if (client_lost(&fe->client))
 		return fe_helper_lost(fe);
 	if (r < 0) {
+		frontend_switching(false);
 		fe_why(fe, &e, why, sizeof(why));
 		out_error("%s", why);
 		return EXIT_FAILED;
