@@ -29,7 +29,6 @@
 #include "unitctl.h"
 #include "util.h"
 
-#define TEMPLATE_MAX (64 * 1024)
 /* TimeoutStopSec of dist/cutover-fpm@.service. */
 #define FPM_SLOT_STOP_SECONDS 90u
 #define DUMP_MAX (256 * 1024)
@@ -130,26 +129,14 @@ static int slot_write_file(int dir, const char *name, const char *text, mode_t m
 /* The template's one pool, read through the trusted-path check. */
 static int start_template(struct helper *h, char *pool, size_t n, unsigned *ret_listen, char *why, size_t wn)
 {
-	_cleanup_free_ char *text = malloc(TEMPLATE_MAX + 2);
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *text = NULL;
 	const char *forbidden;
-	char err[600];
-	size_t len = 0;
-	ssize_t got;
+	size_t len;
 	int r;
 
-	if (!text)
-		return -ENOMEM;
-	fd = path_open_trusted(h->cfg.fpm.config, false, err, sizeof(err));
-	if (fd < 0)
-		return snprintf(why, wn, "%s", err), fd;
-	/* One byte more than the limit: a longer file is refused, never
-	 * checked only in part. */
-	while (len <= TEMPLATE_MAX && (got = read(fd, text + len, TEMPLATE_MAX + 1 - len)) > 0)
-		len += (size_t)got;
-	if (len > TEMPLATE_MAX)
-		return snprintf(why, wn, "%s is larger than %d KiB", h->cfg.fpm.config, TEMPLATE_MAX / 1024), -EFBIG;
-	text[len] = '\0';
+	r = fpm_slot_template_read(h->cfg.fpm.config, &text, &len, why, wn);
+	if (r < 0)
+		return r;
 	forbidden = fpm_slot_template_forbidden(text, len);
 	if (forbidden)
 		return snprintf(why, wn, "%s holds %s: a slot's pool file may not (an included file is not checked as "

@@ -252,18 +252,6 @@ static int dump_read_bound(int fd, struct sockdiag_dump *d)
 	return -EOVERFLOW;
 }
 
-static int unix_bound(dev_t dev, ino_t ino, bool any_dev, unsigned long *v, size_t max);
-
-int sockdiag_unix_bound(dev_t dev, ino_t ino, unsigned long *v, size_t max)
-{
-	return unix_bound(dev, ino, false, v, max);
-}
-
-int sockdiag_unix_bound_ino(ino_t ino, unsigned long *v, size_t max)
-{
-	return unix_bound(0, ino, true, v, max);
-}
-
 static int unix_bound(dev_t dev, ino_t ino, bool any_dev, unsigned long *v, size_t max)
 {
 	static uint32_t seq;
@@ -295,4 +283,14 @@ static int unix_bound(dev_t dev, ino_t ino, bool any_dev, unsigned long *v, size
 	if (r < 0)
 		return r;
 	return d.n > INT_MAX ? -E2BIG : (int)d.n;
+}
+
+int sockdiag_unix_bound(dev_t dev, ino_t ino, unsigned long *v, size_t max)
+{
+	return unix_bound(dev, ino, false, v, max);
+}
+
+int sockdiag_unix_bound_ino(ino_t ino, unsigned long *v, size_t max)
+{
+	return unix_bound(0, ino, true, v, max);
 }

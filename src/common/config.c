@@ -26,7 +26,7 @@ struct parse_state {
 	bool seen_root, seen_user, seen_group, seen_web_group;
 	bool notify_seen;
 	/* "section.key" of every single-valued key seen, to refuse repeats. */
-	char seen[96][40];   /* SECTION.KEY of each key set once so far */
+	char seen[96][40];
 	size_t n_seen;
 };
 

@@ -3,8 +3,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -131,4 +134,32 @@ const char *fpm_slot_template_forbidden(const char *text, size_t len)
 		p = eol ? eol + 1 : NULL;
 	}
 	return NULL;
+}
+
+int fpm_slot_template_read(const char *path, char **ret_text, size_t *ret_len, char *why, size_t wn)
+{
+	_cleanup_free_ char *text = malloc(FPM_SLOT_TEMPLATE_MAX + 2);
+	_cleanup_close_ int fd = -EBADF;
+	size_t len = 0;
+	ssize_t got;
+
+	if (!text)
+		return snprintf(why, wn, "out of memory"), -ENOMEM;
+	fd = path_open_trusted(path, false, why, wn);
+	if (fd < 0)
+		return fd;
+	/* One byte more than the limit tells a longer file. */
+	while (len <= FPM_SLOT_TEMPLATE_MAX && (got = read(fd, text + len, FPM_SLOT_TEMPLATE_MAX + 1 - len)) > 0)
+		len += (size_t)got;
+	if (got < 0 && len <= FPM_SLOT_TEMPLATE_MAX) {
+		int r = -errno;
+
+		return snprintf(why, wn, "cannot read %s: %s", path, strerror(-r)), r;
+	}
+	if (len > FPM_SLOT_TEMPLATE_MAX)
+		return snprintf(why, wn, "%s is larger than %d KiB", path, FPM_SLOT_TEMPLATE_MAX / 1024), -EFBIG;
+	text[len] = '\0';
+	*ret_text = TAKE_PTR(text);
+	*ret_len = len;
+	return 0;
 }

@@ -53,13 +53,22 @@ int fpm_slot_unit(char *buf, size_t n, const char *app, char slot);
  * caller opens it with path_open_trusted. */
 int fpm_slot_binary(const struct fpm_config *f, char *buf, size_t n);
 
-/* The first directive of the app's pool file ([fpm] config) that a
- * slot refuses ("include",
- * "prefix", "chroot"; or "a NUL byte" or "a carriage return that ends no
- * line", which php-fpm and a C string read differently), or NULL. An included file is read by the root
- * master but was never checked as the template is (root-owned, nobody
- * else may write it); prefix and chroot move where the master and its
- * workers resolve every other path. */
+/* The first directive of the app's pool file ([fpm] config) that a slot
+ * refuses ("include", "prefix", "chroot"; or "a NUL byte" or "a carriage
+ * return that ends no line", which php-fpm and a C string read
+ * differently), or NULL. An included file is read by the root master but
+ * was never checked as the template is (root-owned, nobody else may write
+ * it); prefix and chroot move where the master and its workers resolve
+ * every other path. */
 const char *fpm_slot_template_forbidden(const char *text, size_t len);
+
+#define FPM_SLOT_TEMPLATE_MAX (64 * 1024)
+
+/* Reads the app's pool file whole, as the helper and fpm-exec both check
+ * it: opened through path_open_trusted, at most FPM_SLOT_TEMPLATE_MAX
+ * bytes (a longer file is refused, never checked only in part). 0 with
+ * *ret_text (NUL-terminated, the caller frees it) and *ret_len, or -errno
+ * with why. */
+int fpm_slot_template_read(const char *path, char **ret_text, size_t *ret_len, char *why, size_t wn);
 
 #endif

@@ -19,9 +19,6 @@
  */
 #include "fpm_exec.h"
 
-/* As the helper reads the pool file (helpers/fpm_swap_start.c). */
-#define FPM_EXEC_TEMPLATE_MAX (64 * 1024)
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -333,27 +330,17 @@ static int fpm_exec_load_config(const struct cli *c, const char *app, struct con
  * without the directives a slot refuses (docs/SECURITY.md). */
 static int fpm_exec_check_template(const struct config *cfg)
 {
-	_cleanup_free_ char *text = malloc(FPM_EXEC_TEMPLATE_MAX + 2);
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *text = NULL;
 	char err[PATH_MAX + 256] = "";
 	const char *forbidden;
-	size_t len = 0;
-	ssize_t got;
+	size_t len;
+	int r;
 
-	if (!text)
-		return EXIT_FAILED;
-	fd = path_open_trusted(cfg->fpm.config, false, err, sizeof(err));
-	if (fd < 0) {
-		out_error("fpm-exec: [fpm] config refused: %s", err[0] ? err : strerror(-fd));
+	r = fpm_slot_template_read(cfg->fpm.config, &text, &len, err, sizeof(err));
+	if (r < 0) {
+		out_error("fpm-exec: [fpm] config refused: %s", err[0] ? err : strerror(-r));
 		return EXIT_FAILED;
 	}
-	while (len <= FPM_EXEC_TEMPLATE_MAX && (got = read(fd, text + len, FPM_EXEC_TEMPLATE_MAX + 1 - len)) > 0)
-		len += (size_t)got;
-	if (len > FPM_EXEC_TEMPLATE_MAX) {
-		out_error("fpm-exec: %s is larger than %d KiB", cfg->fpm.config, FPM_EXEC_TEMPLATE_MAX / 1024);
-		return EXIT_FAILED;
-	}
-	text[len] = '\0';
 	forbidden = fpm_slot_template_forbidden(text, len);
 	if (forbidden) {
 		out_error("fpm-exec: %s holds %s, which a slot's pool file may not", cfg->fpm.config, forbidden);
