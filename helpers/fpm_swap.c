@@ -384,20 +384,31 @@ int swap_switch_link(struct helper *h, const char *cur, bool back, struct proto_
 			   h->cfg.fpm.live_socket, strerror(-r));
 }
 
-/* The front end left between the switch and the retire (interrupted):
- * the slot that was live still runs, unmarked, so fpm-start's trim saw it
- * warm for 0 s for good. It is marked now, unless the retire did so. */
-static void end_mark_prev(struct helper *h)
+/* A pinned slot this run leaves running and not live, unmarked: marked
+ * now, so that fpm-start's trim does not see it warm for 0 s for good. */
+static void end_mark_one(struct helper *h, const struct fpm_swap_pin *p, char live)
 {
 	_cleanup_close_ int dir = -EBADF;
-	char live = '\0', why[300];
+	char why[300];
 
-	if (!h->swap.made_live || !h->swap.prev.slot || !swap_pin_alive(&h->swap.prev) ||
-	    swap_live_read(h, &live) < 0 || live == h->swap.prev.slot)
+	if (!p->slot || p->slot == live || !swap_pin_alive(p))
 		return;
-	dir = swap_slot_dir(h, h->swap.prev.slot, false, why, sizeof(why));
+	dir = swap_slot_dir(h, p->slot, false, why, sizeof(why));
 	if (dir >= 0 && faccessat(dir, WARM_SINCE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-		(void)retire_mark_warm(h, h->swap.prev.slot);
+		(void)retire_mark_warm(h, p->slot);
+}
+
+/* The front end left before it retired what the run's switch left (an
+ * interrupt): the slot that was live before the switch, or, after an
+ * automatic rollback, the one the switch had made live (review 14e). */
+static void end_mark_left(struct helper *h)
+{
+	char live = '\0';
+
+	if (!h->swap.made_live || swap_live_read(h, &live) < 0)
+		return;
+	end_mark_one(h, &h->swap.prev, live);
+	end_mark_one(h, &h->swap.target, live);
 }
 
 void swap_end_run(struct helper *h)
@@ -408,7 +419,7 @@ void swap_end_run(struct helper *h)
 	 * made live goes. */
 	if (h->swap.started && !h->swap.made_live && h->swap.target.slot && h->swap.unitctl >= 0)
 		(void)swap_unit(h, UNITCTL_STOP, h->swap.target.slot, why, sizeof(why));
-	end_mark_prev(h);
+	end_mark_left(h);
 	swap_pin_close(&h->swap.target);
 	swap_pin_close(&h->swap.prev);
 	closep(&h->swap.dir_fd);
